@@ -1,0 +1,81 @@
+// Per-tenant keys. The provisioned 64-byte key is used once, to derive (HKDF-SHA256) the XTS key
+// pair, the MAC key and the key check value; only those stay in RAM, and never on NAND except the
+// check value. Derivation strings are part of the image format (docs/image-format.md).
+
+import { MAX_TENANTS } from "./config";
+import {
+  AES256_RK_BYTES, aes256_expand_enc, aes256_expand_dec, HMAC_CTX_BYTES, hmac_init, hkdf_extract, hkdf_expand,
+} from "./crypto/index";
+
+// Per-tenant record layout.
+export const K_FLAGS: u32 = 0; // bit 0: loaded
+export const K_KCV: u32 = 8;
+export const K_MAC: u32 = 24;
+export const K_XTS: u32 = 56; // key1 (32) then key2 (32)
+export const K_RK1ENC: u32 = 128;
+export const K_RK2ENC: u32 = K_RK1ENC + <u32>AES256_RK_BYTES;
+export const K_RK1DEC: u32 = K_RK2ENC + <u32>AES256_RK_BYTES;
+export const K_HMAC: u32 = K_RK1DEC + <u32>AES256_RK_BYTES; // HMAC context after hmac_init(mac key)
+export const K_STRIDE: u32 = (K_HMAC + <u32>HMAC_CTX_BYTES + 15) & ~15;
+
+export const KEYS: usize = memory.data(<i32>(K_STRIDE * MAX_TENANTS), 16);
+
+const SALT: string = "LastGasp/v1/salt";
+const INFO_XTS: string = "LastGasp/v1/xts";
+const INFO_MAC: string = "LastGasp/v1/mac";
+const INFO_KCV: string = "LastGasp/v1/kcv";
+const SCRATCH: usize = memory.data(64);
+const PRK: usize = memory.data(32);
+
+export function tenantBase(t: u32): usize {
+  return KEYS + <usize>(t * K_STRIDE);
+}
+
+export function tenantLoaded(t: u32): bool {
+  return t < MAX_TENANTS && (load<u32>(tenantBase(t) + K_FLAGS) & 1) != 0;
+}
+
+/** ASCII copy of a (UTF-16) string literal; returns its length. */
+export function ascii(dst: usize, s: string): u32 {
+  const n = <u32>s.length;
+  const src = changetype<usize>(s);
+  for (let i: u32 = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + (<usize>i << 1)));
+  return n;
+}
+
+function expand(info: string, tenant: u32, out: usize, len: u32): void {
+  const n = ascii(SCRATCH, info);
+  store<u8>(SCRATCH + n, <u8>tenant);
+  hkdf_expand(PRK, SCRATCH, n + 1, out, len);
+}
+
+/**
+ * Derives and installs tenant t's keys from the 64-byte key at `key`. Returns false (and loads
+ * nothing) when the two XTS halves come out equal, which FIPS forbids.
+ */
+export function deriveTenant(t: u32, key: usize): bool {
+  const b = tenantBase(t);
+  const n = ascii(SCRATCH, SALT);
+  hkdf_extract(SCRATCH, n, key, 64, PRK);
+  expand(INFO_XTS, t, b + K_XTS, 64);
+  expand(INFO_MAC, t, b + K_MAC, 32);
+  expand(INFO_KCV, t, b + K_KCV, 16);
+  memory.fill(PRK, 0, 32);
+  memory.fill(SCRATCH, 0, 64);
+  let same = true;
+  for (let i: u32 = 0; i < 32; i += 4) if (load<u32>(b + K_XTS + i) != load<u32>(b + K_XTS + 32 + i)) same = false;
+  if (same) {
+    clearTenant(t);
+    return false;
+  }
+  aes256_expand_enc(b + K_XTS, b + K_RK1ENC);
+  aes256_expand_enc(b + K_XTS + 32, b + K_RK2ENC);
+  aes256_expand_dec(b + K_XTS, b + K_RK1DEC);
+  hmac_init(b + K_HMAC, b + K_MAC, 32);
+  store<u32>(b + K_FLAGS, 1);
+  return true;
+}
+
+export function clearTenant(t: u32): void {
+  memory.fill(tenantBase(t), 0, K_STRIDE);
+}

@@ -1,0 +1,510 @@
+// Host-visible operations: arm, save, restore, erase, keys, ranges, factory default. Each one
+// updates its status registers so the host can always tell what happened and why.
+
+import {
+  gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param,
+} from "./hal";
+import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES } from "./config";
+import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
+import {
+  REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, gImgValid, gImgSlot, gImgWide,
+  gImgGen, gMaxGenSeen, gTarget, gErasedSlot, gErasedWide, gErasedBlocks, setErased, setImage, gKeyOk, setKeyOk,
+  gHasEngine, gEngineOk, superGood, logStr,
+} from "./state";
+import {
+  R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
+  R_LAST_SAVE_US, R_SAVE_OK, R_SAVE_FAIL, Evt, R_RESTORE_STATUS, R_RESTORE_FAIL_INFO, RestoreFail, R_LAST_RESTORE_US,
+  R_RESTORE_OK, R_RESTORE_FAIL, R_RESTORE_VERIFIED_BYTES, R_RESTORE_FAILED_PAGES, R_RESTORE_FIRST_BAD_ADDR,
+  R_ERASE_STATUS, R_ERASE_FAIL_INFO, EraseFail, R_LAST_ERASE_US, R_KEY_STATE, KeyState, R_IMAGE_FLAGS, ImageFlag,
+  R_IMAGE_SLOT, R_TARGET_SLOT, R_IMAGE_GENERATION, R_IMAGE_PAGES, R_IMAGE_BYTES, R_IMAGE_TENANTS, R_RANGE_COUNT,
+  R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
+  R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
+  R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
+  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr,
+} from "./mgmt/regs";
+import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV, K_HMAC } from "./keys";
+import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
+import { regionNeed, eraseRegion, regionIsMeta } from "./nand";
+import { runSave, setPlan, setEraseCounts, pSlot, pWide, pGen, pRecords, pTrigger } from "./save";
+import { runRestore, imageTenantMask, imageCovers, resVerifiedBytes, resFailedPages, resFirstBad } from "./restore";
+import { capTest, estimateSave, energyMargin, gV0, gCapUf } from "./power";
+import { HMAC_CTX_BYTES, hmac_update, hmac_final, ct_equal, sha256_init, sha256_update, sha256_final, SHA256_CTX_BYTES } from "./crypto/index";
+
+const HCTX: usize = memory.data(<i32>HMAC_CTX_BYTES, 16);
+const MAC: usize = memory.data(32, 16);
+const MIX: usize = memory.data(64, 16);
+const MIXCTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
+
+export let gArmed: bool = false;
+let eraseCountA: u32 = 0;
+let eraseCountB: u32 = 0;
+
+export function setState(s: u8): void { w8(R_STATE, s); }
+export function state(): u8 { return <u8>r8(R_STATE); }
+
+// ---- image and keys ---------------------------------------------------------------------------------
+
+/** Index of tenant t in the image's tenant table, or -1. */
+function imageTenantIndex(t: u32): i32 {
+  if (!gImgValid) return -1;
+  const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
+  const to = IMG + load<u32>(IMG + C_TENANT_OFF);
+  for (let i: u32 = 0; i < tc; i++) if (<u32>load<u8>(to + i * CT_BYTES + CT_TENANT) == t) return <i32>i;
+  return -1;
+}
+
+/** Checks tenant t's loaded key against the image: key check value, then its commit MAC. */
+function verifyKey(t: u32): void {
+  const bit: u32 = 1 << t;
+  setKeyOk(gKeyOk & ~bit);
+  if (!tenantLoaded(t)) { w8(R_KEY_STATE + t, KeyState.NONE); return; }
+  const idx = imageTenantIndex(t);
+  if (idx < 0) { w8(R_KEY_STATE + t, KeyState.LOADED); return; }
+  const e = IMG + load<u32>(IMG + C_TENANT_OFF) + <u32>idx * CT_BYTES;
+  let ok = ct_equal(e + CT_KCV, tenantBase(t) + K_KCV, 16);
+  if (ok) {
+    const macOff = load<u32>(IMG + C_MAC_OFF);
+    memory.copy(HCTX, tenantBase(t) + K_HMAC, HMAC_CTX_BYTES);
+    hmac_update(HCTX, IMG, macOff);
+    hmac_final(HCTX, MAC);
+    ok = ct_equal(MAC, IMG + macOff + <u32>idx * 32, 32);
+  }
+  if (ok) setKeyOk(gKeyOk | bit);
+  else raiseEvent(Evt.KEY_MISMATCH);
+  w8(R_KEY_STATE + t, ok ? KeyState.MATCHES_IMAGE : KeyState.MISMATCH);
+}
+
+/** Publishes everything the host reads about the current image. */
+export function publishImage(): void {
+  let flags: u32 = r8(R_IMAGE_FLAGS) & ImageFlag.INCOMPLETE_FOUND;
+  let tm: u32 = 0;
+  if (gImgValid) {
+    flags |= ImageFlag.VALID;
+    tm = imageTenantMask();
+    if ((gKeyOk & tm) == tm) flags |= ImageFlag.VERIFIED;
+    if (gImgWide) flags |= ImageFlag.WIDE;
+    w32(R_IMAGE_GENERATION, gImgGen);
+    w32(R_IMAGE_PAGES, load<u32>(IMG + 32));
+    let bytes: u64 = 0;
+    const rc = <u32>load<u8>(IMG + 15);
+    const ro = IMG + load<u32>(IMG + 64);
+    for (let i: u32 = 0; i < rc; i++) bytes += load<u64>(ro + i * CR_BYTES + 16);
+    w64(R_IMAGE_BYTES, bytes);
+    eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A);
+    eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
+  } else {
+    w32(R_IMAGE_GENERATION, 0);
+    w32(R_IMAGE_PAGES, 0);
+    w64(R_IMAGE_BYTES, 0);
+  }
+  // the next save leaves the image alone unless it must be wide
+  const ops = opCount(totalRecords());
+  if (!gImgValid || regionNeed(gTarget, false, ops) != 0xffffffff) flags |= ImageFlag.AB_PROTECTED;
+  w8(R_IMAGE_FLAGS, flags);
+  w8(R_IMAGE_SLOT, gImgValid ? gImgSlot : 0xff);
+  w8(R_TARGET_SLOT, gTarget);
+  w8(R_IMAGE_TENANTS, tm);
+  publishNvm();
+}
+
+function publishNvm(): void {
+  const bpc = board_param(Param.NAND_BITS_PER_CELL);
+  const endurance: u32 = bpc <= 1 ? 100000 : bpc == 2 ? 3000 : 1000;
+  const mx = eraseCountA > eraseCountB ? eraseCountA : eraseCountB;
+  w32(R_ERASE_COUNT_MAX, mx);
+  w32(R_NVM_ENDURANCE, endurance);
+  const left: u32 = mx >= endurance ? 0 : 100 - (mx * 100) / endurance;
+  w8(R_NVM_LIFETIME_PCT, left);
+  const warn = left < r8(R_NVM_LIFETIME_WARN_PCT);
+  w8(R_NVM_HEALTH, left == 0 ? Health.FAIL : warn ? Health.WARN : Health.GOOD);
+  if (warn) raiseEvent(Evt.NVM_LIFETIME_WARN);
+}
+
+export function provisionKey(t: u32, key: usize): u8 {
+  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
+  if (gArmed) disarm();
+  if (!deriveTenant(t, key)) return CmdResult.REFUSED;
+  if (gHasEngine) {
+    const b = tenantBase(t);
+    crypto_key(t * 2, <u32>(b + K_XTS), 64);
+    crypto_key(t * 2 + 1, <u32>(b + K_MAC), 32);
+  }
+  verifyKey(t);
+  publishImage();
+  return CmdResult.OK;
+}
+
+export function clearKey(t: u32): u8 {
+  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
+  if (gArmed) disarm();
+  clearTenant(t);
+  verifyKey(t);
+  publishImage();
+  return CmdResult.OK;
+}
+
+// ---- ranges -------------------------------------------------------------------------------------------
+
+export function registerRange(t: u32, base: u64, len: u64): u8 {
+  const align: u64 = (<u64>1 << RANGE_ALIGN_LOG2) - 1;
+  if (t >= MAX_TENANTS || len == 0 || (base & align) != 0 || (len & align) != 0 || base + len > gDimmBytes || base + len < base) return CmdResult.BAD_ARGUMENT;
+  const n = r8(R_RANGE_COUNT);
+  if (n >= MAX_RANGES) return CmdResult.REFUSED;
+  for (let i: u32 = 0; i < n; i++) {
+    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
+    const b = load<u64>(e + 8);
+    if (b < base + len && b + load<u64>(e + 16) > base) return CmdResult.BAD_ARGUMENT;
+  }
+  const e = REGS + R_RANGES + n * RANGE_ENTRY_BYTES;
+  memory.fill(e, 0, RANGE_ENTRY_BYTES);
+  store<u8>(e, <u8>t);
+  store<u64>(e + 8, base);
+  store<u64>(e + 16, len);
+  w8(R_RANGE_COUNT, n + 1);
+  if (gArmed) disarm();
+  return CmdResult.OK;
+}
+
+export function unregisterRange(t: u32, base: u64, len: u64): u8 {
+  const n = r8(R_RANGE_COUNT);
+  for (let i: u32 = 0; i < n; i++) {
+    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
+    if (<u32>load<u8>(e) == t && load<u64>(e + 8) == base && load<u64>(e + 16) == len) {
+      memory.copy(e, e + RANGE_ENTRY_BYTES, (n - 1 - i) * RANGE_ENTRY_BYTES);
+      memory.fill(REGS + R_RANGES + (n - 1) * RANGE_ENTRY_BYTES, 0, RANGE_ENTRY_BYTES);
+      w8(R_RANGE_COUNT, n - 1);
+      if (gArmed) disarm();
+      return CmdResult.OK;
+    }
+  }
+  return CmdResult.BAD_ARGUMENT;
+}
+
+export function clearRanges(): u8 {
+  memory.fill(REGS + R_RANGES, 0, MAX_RANGES * RANGE_ENTRY_BYTES);
+  w8(R_RANGE_COUNT, 0);
+  if (gArmed) disarm();
+  return CmdResult.OK;
+}
+
+// ---- arm ------------------------------------------------------------------------------------------------
+
+export function disarm(): void {
+  if (!gArmed) return;
+  gArmed = false;
+  gpio_write(Pin.NAND_WP_N, 0);
+  gpio_write(Pin.LED_STATUS, 0);
+  if (state() == State.ARMED) setState(State.DISARMED);
+  raiseEvent(Evt.ARM_CHANGED);
+}
+
+/** Exceptions the commit record may have to list for a save into region prefix [0, need). */
+function commitFits(slot: u32, wide: bool, need: u32): bool {
+  let exc: u32 = 0;
+  for (let d: u32 = 0; d < gDies; d++) {
+    for (let i: u32 = 0; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i)) exc++;
+    exc += 2;
+  }
+  const bytes = C_HEADER_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
+  return bytes <= COMMIT_MAX;
+}
+
+export function arm(): u8 {
+  const t0 = now_ns();
+  if (gArmed) return CmdResult.OK;
+  if (state() != State.DISARMED) return CmdResult.BUSY;
+  w8(R_ARM_STATUS, OpStatus.IN_PROGRESS);
+  let why: u32 = 0;
+  if (gpio_read(Pin.PWR_GOOD) == 0) why |= ArmRefusal.POWER_NOT_GOOD;
+  const tmask = tenantMaskOfRanges();
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) if ((tmask & (1 << t)) != 0 && !tenantLoaded(t)) why |= ArmRefusal.NO_KEY;
+  const records = totalRecords();
+  if (records == 0) why |= ArmRefusal.NO_RANGES;
+  const ops = opCount(records);
+  const slot = gTarget;
+  let wide = false;
+  let need = regionNeed(slot, false, ops);
+  if (need == 0xffffffff) {
+    wide = true;
+    need = regionNeed(slot, true, ops);
+  }
+  if (need == 0xffffffff) why |= ArmRefusal.NVM_SPACE;
+  else {
+    if (gErasedSlot != <i32>slot || (wide && !gErasedWide) || gErasedBlocks < need) why |= ArmRefusal.SLOT_NOT_ERASED;
+    if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
+  }
+  // a bank still charging is the common refusal while the host boots: answer it without a test
+  const vchg = <f64>board_param(Param.CAP_CHARGED_MV);
+  if (<f64>adc_read(Adc.VCAP_MV) < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
+  if (why != 0) return refuse(why, t0);
+  // energy: measure the bank now, compare with what this save needs on this board
+  setState(State.ENERGY_TEST);
+  w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
+  const measured = capTest();
+  w8(R_ENERGY_TEST_STATUS, measured ? OpStatus.SUCCESS : OpStatus.FAILED);
+  raiseEvent(Evt.ENERGY_TEST_DONE);
+  setState(State.DISARMED);
+  if (!measured) why |= ArmRefusal.CAP_UNHEALTHY;
+  if (gV0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
+  estimateSave(records);
+  const margin = energyMargin();
+  if (measured && margin < <i32>(<i16>r16(R_ENERGY_MARGIN_MIN_PCT))) why |= ArmRefusal.ENERGY_SHORT;
+  if (why != 0) return refuse(why, t0);
+  w32(R_ARM_REFUSAL, 0);
+  w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
+  const gen = (gMaxGenSeen > gImgGen ? gMaxGenSeen : gImgGen) + 1;
+  setPlan(slot, wide, gen, saveId(gen), records, gErasedBlocks);
+  setEraseCounts(eraseCountA, eraseCountB);
+  gpio_write(Pin.NAND_WP_N, 1);
+  gpio_write(Pin.LED_STATUS, 1);
+  gArmed = true;
+  setState(State.ARMED);
+  w8(R_ARM_STATUS, OpStatus.SUCCESS);
+  raiseEvent(Evt.ARM_CHANGED);
+  trace(Tr.ARMED, <i64>gen);
+  return CmdResult.OK;
+}
+
+function refuse(why: u32, t0: i64): u8 {
+  w32(R_ARM_REFUSAL, why);
+  w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
+  w8(R_ARM_STATUS, OpStatus.FAILED);
+  trace(Tr.ARM_REFUSED, <i64>why);
+  return CmdResult.REFUSED;
+}
+
+/** A value unique to this save attempt: board serial, time, power cycles, ADC noise. */
+function saveId(gen: u32): u64 {
+  store<u64>(MIX, load<u64>(REGS + R_SERIAL));
+  store<i64>(MIX + 8, now_ns());
+  store<u32>(MIX + 16, r32(R_POWER_CYCLES));
+  store<u32>(MIX + 20, gen);
+  for (let i: u32 = 0; i < 8; i++) store<i32>(MIX + 24 + i * 4, adc_read(i & 1 ? Adc.VCAP_MV : Adc.RAIL_MV));
+  sha256_init(MIXCTX);
+  sha256_update(MIXCTX, MIX, 56);
+  sha256_final(MIXCTX, MIX);
+  return load<u64>(MIX);
+}
+
+function protectedBytes(): u64 {
+  let b: u64 = 0;
+  const n = rangeCount();
+  for (let i: u32 = 0; i < n; i++) b += rangeLen(i);
+  return b;
+}
+
+/** Bytes of the image's ranges that a restore of (mask, window) covers. */
+function restoreBytes(mask: u32, base: u64, len: u64): u64 {
+  const rc = <u32>load<u8>(IMG + 15);
+  const ro = IMG + load<u32>(IMG + 64);
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < rc; i++) {
+    const e = ro + i * CR_BYTES;
+    if ((mask & (1 << load<u8>(e))) == 0) continue;
+    let a = load<u64>(e + 8);
+    let z = a + load<u64>(e + 16);
+    if (len != 0) { if (a < base) a = base; if (z > base + len) z = base + len; }
+    if (z > a) total += z - a;
+  }
+  return total;
+}
+
+// ---- save -------------------------------------------------------------------------------------------------
+
+/** Runs a save (the DIMM is already isolated for a power failure). Leaves the DIMM isolated. */
+export function save(trigger: u8): bool {
+  w8(R_SAVE_TRIGGER, trigger);
+  if (!gArmed) {
+    or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
+    trace(Tr.SAVE_FAIL, SaveFail.NOT_ARMED);
+    return false;
+  }
+  const t0 = now_ns();
+  gpio_write(Pin.DIMM_ISOLATE, 1);
+  trace(Tr.DETECT, <i64>(trigger - 1));
+  trace(Tr.SAVE_START, <i64>protectedBytes());
+  setState(State.SAVING);
+  w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
+  w32(R_SAVE_FAIL_INFO, 0);
+  gArmed = false;
+  const r = runSave();
+  w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
+  gpio_write(Pin.NAND_WP_N, 0);
+  gpio_write(Pin.LED_STATUS, 0);
+  setErased(-1, false, 0);
+  if (r == 0) {
+    inc32(R_SAVE_OK);
+    w8(R_SAVE_STATUS, OpStatus.SUCCESS);
+    setImage(true, pSlot, pWide, pGen);
+    if (pSlot == 0) eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A); else eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
+    setKeyOk(imageTenantMask());
+    for (let t: u32 = 0; t < MAX_TENANTS; t++) if (tenantLoaded(t)) w8(R_KEY_STATE + t, (gKeyOk & (1 << t)) != 0 ? KeyState.MATCHES_IMAGE : KeyState.LOADED);
+    w8(R_IMAGE_FLAGS, r8(R_IMAGE_FLAGS) & ~ImageFlag.INCOMPLETE_FOUND);
+    raiseEvent(Evt.SAVE_DONE);
+    trace(Tr.SAVE_DONE, <i64>pGen);
+  } else {
+    inc32(R_SAVE_FAIL);
+    w32(R_SAVE_FAIL_INFO, r);
+    w8(R_SAVE_STATUS, (r & SaveFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
+    gpio_write(Pin.LED_FAULT, 1);
+    raiseEvent(Evt.SAVE_FAILED);
+    trace(Tr.SAVE_FAIL, <i64>r);
+  }
+  publishImage();
+  setState(State.SAVED);
+  return r == 0;
+}
+
+// ---- restore ------------------------------------------------------------------------------------------------
+
+export function restore(tenant: u32, base: u64, len: u64): u8 {
+  if (state() != State.DISARMED && state() != State.SAVED) return CmdResult.BUSY;
+  const t0 = now_ns();
+  let why: u32 = 0;
+  w32(R_RESTORE_FAIL_INFO, 0);
+  if (!gImgValid) why = RestoreFail.NO_IMAGE;
+  else {
+    const present = imageTenantMask();
+    let mask = tenant == 0xff ? present : (1 << tenant) & present;
+    if (tenant != 0xff && (tenant >= MAX_TENANTS || mask == 0)) why |= RestoreFail.RANGE_NOT_IN_IMAGE;
+    for (let t: u32 = 0; t < MAX_TENANTS; t++) {
+      if ((mask & (1 << t)) == 0) continue;
+      if (!tenantLoaded(t)) why |= RestoreFail.KEY_MISSING;
+      else if ((gKeyOk & (1 << t)) == 0) why |= RestoreFail.KEY_MISMATCH;
+    }
+    mask &= gKeyOk;
+    const align: u64 = (<u64>1 << RANGE_ALIGN_LOG2) - 1;
+    if (len != 0 && ((base & align) != 0 || (len & align) != 0 || !imageCovers(mask, base, len))) why |= RestoreFail.RANGE_NOT_IN_IMAGE;
+    if (mask != 0 && (why & RestoreFail.RANGE_NOT_IN_IMAGE) == 0) {
+      setState(State.RESTORING);
+      w8(R_RESTORE_STATUS, OpStatus.IN_PROGRESS);
+      trace(Tr.RESTORE_START, <i64>restoreBytes(mask, base, len));
+      gpio_write(Pin.DIMM_ISOLATE, 1);
+      const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
+      why |= runRestore(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+      gpio_write(Pin.DIMM_ISOLATE, 0);
+      w64(R_RESTORE_VERIFIED_BYTES, resVerifiedBytes);
+      w32(R_RESTORE_FAILED_PAGES, resFailedPages);
+      w64(R_RESTORE_FIRST_BAD_ADDR, resFirstBad);
+      setState(State.DISARMED);
+    } else if (mask == 0 && why == 0) why = RestoreFail.KEY_MISSING;
+  }
+  w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
+  w32(R_RESTORE_FAIL_INFO, why);
+  if (why == 0) {
+    inc32(R_RESTORE_OK);
+    w8(R_RESTORE_STATUS, OpStatus.SUCCESS);
+    raiseEvent(Evt.RESTORE_DONE);
+    trace(Tr.RESTORE_DONE, <i64>resVerifiedBytes);
+    // a complete, verified restore of everything: prepare the other half for the next save
+    if (len == 0 && tenant == 0xff && !gImgWide) erase();
+  } else {
+    inc32(R_RESTORE_FAIL);
+    w8(R_RESTORE_STATUS, (why & RestoreFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
+    raiseEvent(Evt.RESTORE_FAILED);
+    trace(Tr.RESTORE_FAIL, <i64>why);
+  }
+  return why == 0 ? CmdResult.OK : CmdResult.FAILED;
+}
+
+// ---- erase ------------------------------------------------------------------------------------------------------
+
+export function erase(): u8 {
+  const st = state();
+  if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
+  if (gArmed) disarm();
+  const t0 = now_ns();
+  const slot = gTarget;
+  const ops = opCount(totalRecords());
+  let wide = false;
+  let need = regionNeed(slot, false, ops);
+  if (need == 0xffffffff) { wide = true; need = regionNeed(slot, true, ops); }
+  w32(R_ERASE_FAIL_INFO, 0);
+  if (need == 0xffffffff) {
+    w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);
+    w8(R_ERASE_STATUS, OpStatus.FAILED);
+    trace(Tr.ERASE_DONE, -1);
+    return CmdResult.REFUSED;
+  }
+  setState(State.ERASING);
+  w8(R_ERASE_STATUS, OpStatus.IN_PROGRESS);
+  gpio_write(Pin.NAND_WP_N, 1);
+  const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
+  trace(Tr.ERASE_START, <i64>need);
+  const fails = eraseRegion(slot, wide, need, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+  gpio_write(Pin.NAND_WP_N, 0);
+  if (wide && gImgValid) {
+    // a wide target overlaps the image's half: the image is gone
+    setImage(false, 0, false, 0);
+  }
+  if (slot == 0 || wide) eraseCountA++;
+  if (slot == 1 || wide) eraseCountB++;
+  w32(R_LAST_ERASE_US, <u32>((now_ns() - t0) / 1000));
+  setState(State.DISARMED);
+  if (fails == 0xffffffff || fails == 0xfffffffe) {
+    setErased(-1, false, 0);
+    w32(R_ERASE_FAIL_INFO, fails == 0xffffffff ? EraseFail.ABORTED : EraseFail.TIMEOUT);
+    w8(R_ERASE_STATUS, fails == 0xffffffff ? OpStatus.ABORTED : OpStatus.FAILED);
+    publishImage();
+    trace(Tr.ERASE_DONE, -1);
+    return CmdResult.FAILED;
+  }
+  // blocks that failed are retired; the region may now need more blocks than were erased
+  setErased(<i32>slot, wide, need);
+  if (fails != 0) w32(R_ERASE_FAIL_INFO, EraseFail.NVM_ERROR);
+  w8(R_ERASE_STATUS, OpStatus.SUCCESS);
+  raiseEvent(Evt.ERASE_DONE);
+  trace(Tr.ERASE_DONE, <i64>fails);
+  publishImage();
+  return CmdResult.OK;
+}
+
+// ---- configuration ---------------------------------------------------------------------------------------------
+
+export function configDefaults(): void {
+  memory.fill(REGS + R_CONFIG_START, 0, R_CONFIG_END - R_CONFIG_START);
+  w32(0x180, 60_000); // save timeout, ms (informational: a power-fail save runs to the end)
+  w32(0x184, 600_000); // restore
+  w32(0x188, 600_000); // erase
+  w32(0x18c, 30_000); // arm
+  w32(0x190, 120_000); // charge
+  w16(0x194, 10); // arm needs at least 10 % energy margin
+  w16(0x196, 25); // warn below 25 %
+  w8(0x198, 20); // capacitor lifetime warning, %
+  w8(0x199, 10); // NVM lifetime warning, %
+  w32(0x19c, 70_000); // temperature warning, m°C
+  w32(R_EVENT_MASK, 0xffffffff);
+}
+
+export function factoryDefault(): u8 {
+  const st = state();
+  if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
+  w8(R_FACTORY_STATUS, OpStatus.IN_PROGRESS);
+  disarm();
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) { clearTenant(t); w8(R_KEY_STATE + t, KeyState.NONE); }
+  setKeyOk(0);
+  clearRanges();
+  configDefaults();
+  w32(R_INJECT, 0);
+  w32(R_EVENT_STATUS, 0);
+  publishImage();
+  w8(R_FACTORY_STATUS, OpStatus.SUCCESS);
+  return CmdResult.OK;
+}
+
+export function energyTest(): u8 {
+  const st = state();
+  if (st != State.DISARMED && st != State.ARMED) return CmdResult.BUSY;
+  const prev = st;
+  setState(State.ENERGY_TEST);
+  w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
+  const ok = capTest();
+  estimateSave(totalRecords());
+  energyMargin();
+  w8(R_ENERGY_TEST_STATUS, ok ? OpStatus.SUCCESS : OpStatus.FAILED);
+  raiseEvent(Evt.ENERGY_TEST_DONE);
+  setState(prev);
+  return ok ? CmdResult.OK : CmdResult.FAILED;
+}
+

@@ -1,0 +1,174 @@
+// Energy source: health test by a short discharge through the known test load (LTC3350 style),
+// and the arm-time question "does the bank hold enough energy to save this much on this board?"
+
+import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
+import {
+  gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount,
+} from "./layout";
+import { gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, w32, w16, w8, r8, r16, r32, raiseEvent } from "./state";
+import {
+  R_CAP_MEASURED_UF, R_CAP_ESR_UOHM, R_VCAP_MV, R_CAP_LIFETIME_PCT, R_CAP_HEALTH, R_TEMP_MC, R_ENERGY_AVAIL_MJ,
+  R_ENERGY_NEEDED_MJ, R_ENERGY_MARGIN_PCT, R_SAVE_ESTIMATE_US, R_INJECT, Inject, Health, Evt, R_CAP_LIFETIME_WARN_PCT,
+  R_ENERGY_WARN_PCT, R_TEMP_WARN_MC, R_SAVE_BOUND_US,
+} from "./mgmt/regs";
+// gRecBytes and friends come from layout; the bus figure is measured at boot (state)
+
+export let gCapUf: f64 = 0;
+export let gEsrOhm: f64 = 0;
+export let gV0: f64 = 0;
+export let gCapTested: bool = false;
+
+function avgMv(ch: u32, n: u32): f64 {
+  let sum: i64 = 0;
+  for (let i: u32 = 0; i < n; i++) sum += <i64>adc_read(ch);
+  return <f64>sum / <f64>n;
+}
+
+function sleepNs(ns: i64): void {
+  const until = now_ns() + ns;
+  while (now_ns() < until) wait(0, until);
+}
+
+/**
+ * Measures the bank: charger off, V0; test load on, wait, V1; T later V2; load off, V3.
+ * C = I·T / (V1 − V2), ESR = (V3 − V2) / I. T is sized for a ~100 mV drop on the nominal bank.
+ * Returns false when the bank could not be measured (no load current, no drop).
+ */
+export function capTest(): bool {
+  const ima = <f64>board_param(Param.CAP_TEST_LOAD_MA);
+  const cnom = <f64>board_param(Param.CAP_NOMINAL_UF);
+  if (ima <= 0 || cnom <= 0) return false;
+  const charging = gpio_read(Pin.CAP_CHARGE_EN);
+  gpio_write(Pin.CAP_CHARGE_EN, 0);
+  sleepNs(1_000_000);
+  const v0 = avgMv(Adc.VCAP_MV, 32);
+  gpio_write(Pin.CAP_TEST_LOAD, 1);
+  sleepNs(1_000_000);
+  const v1 = avgMv(Adc.VCAP_MV, 32);
+  const ta = now_ns();
+  // seconds for 100 mV at the nominal capacitance: C[µF]·1e-6 · 0.1 / I[A]
+  let tNs = <i64>(cnom * 1e-6 * 0.1 / (ima * 1e-3) * 1e9);
+  if (tNs < 200_000_000) tNs = 200_000_000;
+  if (tNs > 5_000_000_000) tNs = 5_000_000_000;
+  sleepNs(tNs);
+  const v2 = avgMv(Adc.VCAP_MV, 32);
+  const tb = now_ns();
+  gpio_write(Pin.CAP_TEST_LOAD, 0);
+  sleepNs(1_000_000);
+  const v3 = avgMv(Adc.VCAP_MV, 32);
+  gpio_write(Pin.CAP_CHARGE_EN, charging);
+  const inj = (r32(R_INJECT) & Inject.FAIL_ENERGY_TEST) != 0;
+  if (inj) w32(R_INJECT, r32(R_INJECT) & ~Inject.FAIL_ENERGY_TEST);
+  const drop = v1 - v2;
+  if (drop <= 0 || inj) {
+    gCapUf = 0;
+    gEsrOhm = 0;
+  } else {
+    // mA·ns / mV = nF
+    gCapUf = ima * <f64>(tb - ta) / drop / 1000;
+    gEsrOhm = v3 > v2 ? (v3 - v2) / ima : 0;
+  }
+  gV0 = v0;
+  gCapTested = true;
+  w32(R_CAP_MEASURED_UF, <u32>gCapUf);
+  w32(R_CAP_ESR_UOHM, <u32>(gEsrOhm * 1e6));
+  w16(R_VCAP_MV, <u32>v0);
+  w32(R_TEMP_MC, <u32>adc_read(Adc.TEMP_MC));
+  // lifetime: end of life is −20 % capacitance or twice the nominal ESR, whichever comes first
+  let life = (gCapUf / cnom - 0.8) / 0.2;
+  const esrNom = <f64>board_param(Param.CAP_ESR_NOMINAL_UOHM);
+  if (esrNom > 0) {
+    const lifeEsr = (2 - gEsrOhm * 1e6 / esrNom);
+    if (lifeEsr < life) life = lifeEsr;
+  }
+  if (life > 1) life = 1;
+  if (life < 0) life = 0;
+  const pct = <u32>(life * 100 + 0.5);
+  w8(R_CAP_LIFETIME_PCT, pct);
+  w8(R_CAP_HEALTH, gCapUf <= 0 ? Health.FAIL : pct < r8(R_CAP_LIFETIME_WARN_PCT) ? Health.WARN : Health.GOOD);
+  if (gCapUf > 0 && pct < r8(R_CAP_LIFETIME_WARN_PCT)) raiseEvent(Evt.CAP_LIFETIME_WARN);
+  if (<i32>r32(R_TEMP_MC) > <i32>r32(R_TEMP_WARN_MC)) raiseEvent(Evt.TEMP_WARN);
+  return gCapUf > 0;
+}
+
+// ---- save time and energy estimate ----------------------------------------------------------------
+
+export let estNs: f64 = 0;
+export let estBoundNs: f64 = 0;
+export let estEnergyJ: f64 = 0;
+
+function param(id: u32, dflt: f64): f64 {
+  const v = board_param(id);
+  return v < 0 ? dflt : <f64>v;
+}
+
+/**
+ * Save time for `records` records from the board's figures and what the firmware measured at boot
+ * (read command + tR, bus rate, crypto per page): the slowest resource plus one op's pipeline
+ * fill plus the commit record, then divided by the efficiency the pipeline is built to reach.
+ */
+export function estimateSave(records: u32): void {
+  const ops = <f64>opCount(records);
+  const n = <f64>records;
+  const P = <f64>gPageBytes;
+  const dmaBps = param(Param.DMA_BYTES_PER_S, 1e8);
+  const tProg = param(Param.NAND_T_PROG_NS, 1e6);
+  const xfer = <f64>gPlanes * <f64>gRecBytes * <f64>gBusNsPerKiB / 1024;
+  const cmd: f64 = 1000;
+  const dma = P * 1e9 / dmaBps + 500;
+  const crypto = <f64>gCryptoNsPerPage;
+  const perDie = Math.ceil(ops / <f64>gDies) * (cmd + xfer + tProg);
+  const perBus = Math.ceil(ops / <f64>gChannels) * (cmd + xfer);
+  let worst = n * dma;
+  if (n * crypto > worst) worst = n * crypto;
+  if (perDie > worst) worst = perDie;
+  if (perBus > worst) worst = perBus;
+  const fill = dma + crypto + xfer + tProg;
+  const commit = 2 * (cmd + <f64>gRecBytes * <f64>gBusNsPerKiB / 1024 + tProg);
+  estBoundNs = worst + fill;
+  estNs = (worst + fill) / 0.9 + commit;
+  // energy: per-part model when the board gives one, else the board's all-on figure
+  const base = board_param(Param.BASE_MW);
+  if (base >= 0) {
+    const cpuA = param(Param.CPU_ACTIVE_MW, 0);
+    const cpuI = param(Param.CPU_IDLE_MW, cpuA);
+    const cpuBusy = gHasEngine && gEngineOk ? 0.1 : 1.0;
+    const pAvgMw = <f64>base + cpuI + (cpuA - cpuI) * cpuBusy;
+    let mJ = pAvgMw * estNs / 1e9;
+    mJ += param(Param.DRAM_ACTIVE_MW, 0) * n * dma / 1e9;
+    mJ += param(Param.NAND_PROGRAM_MW, 0) * ops * tProg / 1e9;
+    mJ += param(Param.NAND_BUS_MW, 0) * ops * (cmd + xfer) / 1e9;
+    if (gHasEngine && gEngineOk) mJ += param(Param.CRYPTO_ACTIVE_MW, 0) * n * crypto / 1e9;
+    estEnergyJ = mJ / 1000;
+  } else {
+    estEnergyJ = param(Param.SAVE_POWER_MW, 1000) * estNs / 1e12;
+  }
+  w32(R_SAVE_ESTIMATE_US, <u32>(estNs / 1000));
+  w32(R_SAVE_BOUND_US, <u32>(estBoundNs / 1000));
+}
+
+/** Usable energy of the measured bank down to where it can no longer feed the save load. */
+export function usableEnergyJ(): f64 {
+  const c = gCapUf * 1e-6;
+  const eta = param(Param.CAP_EFFICIENCY_PPM, 850000) / 1e6;
+  const vmin = param(Param.CAP_MIN_MV, 3000) / 1000;
+  const v0 = gV0 / 1000;
+  // average load at the bank, W; the cell must stay above Vmin plus the ESR drop at that load
+  const pIn = estNs > 0 ? estEnergyJ / (estNs / 1e9) / eta : 0;
+  const vcMin = vmin + gEsrOhm * pIn / vmin;
+  if (v0 <= vcMin) return 0;
+  return 0.5 * c * (v0 * v0 - vcMin * vcMin) * eta;
+}
+
+/** Publishes the energy figures; returns the margin in percent (negative = short). */
+export function energyMargin(): i32 {
+  const avail = usableEnergyJ();
+  const need = estEnergyJ;
+  const margin = need > 0 ? (avail - need) / need * 100 : 100;
+  w32(R_ENERGY_AVAIL_MJ, <u32>(avail * 1000));
+  w32(R_ENERGY_NEEDED_MJ, <u32>(need * 1000));
+  const m = <i32>Math.floor(margin);
+  w32(R_ENERGY_MARGIN_PCT, <u32>m);
+  if (m < <i32>r16(R_ENERGY_WARN_PCT)) raiseEvent(Evt.ENERGY_WARN);
+  return m;
+}

@@ -1,0 +1,502 @@
+// The save pipeline: DMA from the isolated DIMM → XTS + tag (engine or software) → multi-plane
+// program, with every stage overlapped across op buffers, dies and channels. Nothing is allocated
+// and nothing is erased here: the target region was erased before arming.
+
+import {
+  dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace,
+  DmaDir, NandOp, NandState, CryptoOp, Event,
+} from "./hal";
+import {
+  HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, PAGE_TYPE_COMMIT, TENANT_NONE, MAX_TENANTS, MAX_EXC_PER_DIE,
+  COMMIT_MAGIC, FORMAT_VERSION, C_MAGIC, C_VERSION, C_FLAGS, C_TOTAL, C_SLOT, C_SLOT_COUNT, C_TENANT_COUNT,
+  C_RANGE_COUNT, C_GENERATION, C_BASE_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_SERIAL, C_CHANNELS,
+  C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF,
+  C_EXC_OFF, C_EXC_COUNT, C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, C_SAVE_US, C_TRIGGER, C_RETAINED, C_HEADER_BYTES, C_FLAG_WIDE, CR_BYTES,
+  CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV, CT_CHAIN,
+  COMMIT_MAX,
+} from "./config";
+import {
+  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane,
+  dieOrder, regionBlock, regionBlocks, excMake, opCount,
+} from "./layout";
+import {
+  gPool, gOpBufs, gOpBytes, opBuf, recTweak, recMac, gHasEngine, gEngineOk, superGood, markSuperBad, gExc,
+  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG,
+} from "./state";
+import { writeHeader, writeTweak } from "./format";
+import { recordInfo, riTenant, riAddr, riValid, rangeCount, rangeTenant, rangeBase, rangeLen, rangeRecords } from "./ranges";
+import { tenantBase, K_KCV, K_HMAC } from "./keys";
+import { swSeal } from "./seal";
+import { regionIsMeta, metaBlock, sealMetaRecord, sha, waitIdle } from "./nand";
+import { busyPoll } from "./mgmt/commands";
+import {
+  R_INJECT, Inject, R_PROGRAM_FAILS, R_SAVE_OK, R_SAVE_FAIL, R_RESTORE_OK, R_RESTORE_FAIL, R_POWER_CYCLES,
+  R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Tr, Phase,
+} from "./mgmt/regs";
+import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, HMAC_CTX_BYTES, hmac_update, hmac_final } from "./crypto/index";
+
+const NO_DEADLINE: i64 = i64.MAX_VALUE;
+
+// op buffer states
+const FREE: u32 = 0;
+const FILL: u32 = 1; // DMA into the buffer (some records may still wait for a DMA slot)
+const CRYPT: u32 = 2; // engine jobs queued
+const READY: u32 = 3; // sealed, waiting for its die
+const PROG: u32 = 4; // handed to the die; free once the die's transfer is over
+
+const MAX_OB: u32 = 32;
+const OB_ST: usize = memory.data(<i32>(MAX_OB * 4), 16);
+const OB_K: usize = memory.data(<i32>(MAX_OB * 4), 16);
+const OB_N: usize = memory.data(<i32>(MAX_OB * 4), 16); // records in the op
+const OB_SUB: usize = memory.data(<i32>(MAX_OB * 4), 16); // DMA or crypto jobs submitted so far
+const OB_T: usize = memory.data(<i32>(MAX_OB * 4), 16); // last ticket
+const OB_DIE: usize = memory.data(<i32>(MAX_OB * 4), 16);
+const MAX_REDO: u32 = 64;
+const REDO: usize = memory.data(<i32>(MAX_REDO * 4), 16);
+let nRedo: u32 = 0;
+export const CHAIN: usize = memory.data(<i32>(SHA256_CTX_BYTES * MAX_TENANTS), 16);
+const HCTX: usize = memory.data(<i32>HMAC_CTX_BYTES, 16);
+const TPAGES: usize = memory.data(<i32>(MAX_TENANTS * 4), 16);
+
+@inline function g(a: usize, i: u32): u32 { return load<u32>(a + (<usize>i << 2)); }
+@inline function s(a: usize, i: u32, v: u32): void { store<u32>(a + (<usize>i << 2), v); }
+
+// ---- the plan (fixed at arm time) ------------------------------------------------------------------
+export let pSlot: u32 = 0;
+export let pWide: bool = false;
+export let pGen: u32 = 0;
+export let pSaveId: u64 = 0;
+export let pRecords: u32 = 0;
+export let pOps: u32 = 0;
+export let pTrigger: u32 = 0;
+export let pEraseA: u32 = 0;
+export let pEraseB: u32 = 0;
+
+export let pLimit: u32 = 0; // region blocks erased for this save: never write past them
+
+export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
+  pSlot = slot; pWide = wide; pGen = gen; pSaveId = saveId; pRecords = records; pOps = opCount(records); pLimit = limit;
+}
+export function setEraseCounts(a: u32, b: u32): void { pEraseA = a; pEraseB = b; }
+
+// ---- per-die write streams ----------------------------------------------------------------------------
+// DIE_A = write location (block << 16 | page), DIE_B = region index of that block,
+// DIE_C = op in flight + 1 (0 = none), DIE_D = stream positions programmed and confirmed.
+
+function addExc(d: u32, block: u32, pages: u32): bool {
+  const n = g(EXC_N, d);
+  if (n >= MAX_EXC_PER_DIE) return false;
+  store<u32>(gExc + <usize>((d * MAX_EXC_PER_DIE + n) << 2), excMake(block, pages));
+  s(EXC_N, d, n + 1);
+  return true;
+}
+
+/** Moves die d to the next usable block at region index >= i; false when the region is exhausted. */
+function seekBlock(d: u32, i: u32): bool {
+  const nb = pLimit < regionBlocks(pWide) ? pLimit : regionBlocks(pWide);
+  for (; i < nb; i++) {
+    const b = regionBlock(pSlot, i);
+    if (superGood(d, b) && !regionIsMeta(d, pSlot, i)) {
+      s(DIE_A, d, b << 16);
+      s(DIE_B, d, i);
+      return true;
+    }
+    if (!addExc(d, b, 0)) return false;
+  }
+  return false;
+}
+
+let failInfo: u32 = 0;
+
+function redoPush(k: u32): void {
+  if (nRedo >= MAX_REDO) { failInfo |= SaveFail.CONTROLLER_ERROR; return; }
+  let i = nRedo++;
+  while (i > 0 && g(REDO, i - 1) > k) { s(REDO, i, g(REDO, i - 1)); i--; }
+  s(REDO, i, k);
+}
+function redoPop(): u32 {
+  const k = g(REDO, 0);
+  nRedo--;
+  for (let i: u32 = 0; i < nRedo; i++) s(REDO, i, g(REDO, i + 1));
+  return k;
+}
+
+// ---- stages -----------------------------------------------------------------------------------------------
+
+/** Writes header, marker and tweak of every record of op k into buffer ob; returns the record count. */
+function prepareOp(ob: u32, k: u32): u32 {
+  const first = k * gPlanes;
+  let n = pRecords - first;
+  if (n > gPlanes) n = gPlanes;
+  const base = opBuf(ob);
+  for (let j: u32 = 0; j < n; j++) {
+    const rec = base + <usize>(j * gRecBytes);
+    recordInfo(first + j);
+    store<u32>(rec + gPageBytes, 0xffffffff);
+    writeHeader(rec + gPageBytes + HDR_OFF, PAGE_TYPE_DATA, <u8>riTenant, <u8>pSlot, pGen, first + j, riAddr, riValid, 0, 0, pSaveId);
+    writeTweak(recTweak(ob * gPlanes + j), riAddr, pGen, <u8>riTenant);
+    if (riValid < gPageBytes) memory.fill(rec + riValid, 0, gPageBytes - riValid);
+  }
+  s(OB_K, ob, k);
+  s(OB_N, ob, n);
+  s(OB_SUB, ob, 0);
+  s(OB_ST, ob, FILL);
+  return n;
+}
+
+/** Submits the op's remaining DMA transfers; true when all are queued. */
+function pushDma(ob: u32): bool {
+  const n = g(OB_N, ob);
+  let j = g(OB_SUB, ob);
+  const k = g(OB_K, ob);
+  const base = opBuf(ob);
+  while (j < n) {
+    recordInfo(k * gPlanes + j);
+    const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>riAddr, <u32>(base + <usize>(j * gRecBytes)), riValid);
+    if (t < 0) {
+      if (t != -2) failInfo |= SaveFail.DMA_ERROR;
+      break;
+    }
+    s(OB_T, ob, <u32>t);
+    j++;
+  }
+  s(OB_SUB, ob, j);
+  return j == n;
+}
+
+/** Engine path: queues XTS then HMAC per record; true when all are queued. */
+function pushCrypto(ob: u32): bool {
+  const n = g(OB_N, ob);
+  let j = g(OB_SUB, ob); // counts jobs: 2 per record
+  const base = opBuf(ob);
+  while (j < 2 * n) {
+    const r = j >> 1;
+    const rec = base + <usize>(r * gRecBytes);
+    recordInfo(g(OB_K, ob) * gPlanes + r);
+    const slot = riTenant * 2;
+    const t = (j & 1) == 0
+      ? crypto_submit(CryptoOp.XTS_ENCRYPT, slot, <u32>recTweak(ob * gPlanes + r), <u32>rec, <u32>rec, gPageBytes)
+      : crypto_submit(CryptoOp.HMAC_SHA256, slot + 1, <u32>recTweak(ob * gPlanes + r), <u32>rec, <u32>recMac(ob * gPlanes + r), gPageBytes + TAG_OFF);
+    if (t < 0) {
+      if (t != -2) failInfo |= SaveFail.CRYPTO_ERROR;
+      break;
+    }
+    s(OB_T, ob, <u32>t);
+    j++;
+  }
+  s(OB_SUB, ob, j);
+  return j == 2 * n;
+}
+
+let chainNext: u32 = 0;
+
+/** Folds the op's tags into the tenants' chains (only the first time op k is sealed). */
+function chainOp(ob: u32): void {
+  const k = g(OB_K, ob);
+  if (k != chainNext) return;
+  chainNext++;
+  const n = g(OB_N, ob);
+  const base = opBuf(ob);
+  for (let j: u32 = 0; j < n; j++) {
+    const rec = base + <usize>(j * gRecBytes);
+    const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
+    const tag = rec + gPageBytes + TAG_OFF;
+    sha256_update(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES), tag, TAG_BYTES);
+    s(TPAGES, t, g(TPAGES, t) + 1);
+    if (k == 0 && j == 0 && (r32(R_INJECT) & Inject.CORRUPT_TAG) != 0) {
+      store<u8>(tag, load<u8>(tag) ^ 1);
+      w32(R_INJECT, r32(R_INJECT) & ~Inject.CORRUPT_TAG);
+    }
+  }
+}
+
+/** Software path: seal every record of the op. */
+function sealSw(ob: u32): void {
+  const n = g(OB_N, ob);
+  const base = opBuf(ob);
+  const k = g(OB_K, ob);
+  for (let j: u32 = 0; j < n; j++) {
+    const rec = base + <usize>(j * gRecBytes);
+    const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
+    swSeal(tenantBase(t), rec, gPageBytes, recTweak(ob * gPlanes + j));
+  }
+  void k;
+}
+
+function copyEngineTags(ob: u32): void {
+  const n = g(OB_N, ob);
+  const base = opBuf(ob);
+  for (let j: u32 = 0; j < n; j++) memory.copy(base + <usize>(j * gRecBytes) + gPageBytes + TAG_OFF, recMac(ob * gPlanes + j), TAG_BYTES);
+}
+
+/**
+ * Runs the whole save. Returns SaveFail bits (0 = every data page programmed and the commit record
+ * written on at least two dies).
+ */
+export function runSave(): u32 {
+  const t0 = nowNs();
+  failInfo = 0;
+  nRedo = 0;
+  chainNext = 0;
+  const useEngine = gHasEngine && gEngineOk;
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) { sha256_init(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES)); s(TPAGES, t, 0); }
+  for (let d: u32 = 0; d < gDies; d++) {
+    s(EXC_N, d, 0); s(DIE_C, d, 0); s(DIE_D, d, 0);
+    if (!seekBlock(d, 0)) return SaveFail.NO_SPARE_BLOCKS;
+  }
+  for (let i: u32 = 0; i < gOpBufs; i++) s(OB_ST, i, FREE);
+  w32(R_PROGRESS_TOTAL, pOps);
+  w32(R_PROGRESS_DONE, 0);
+  const ops = pOps;
+  let nextK: u32 = 0;
+  let done: u32 = 0;
+  const mask = (1 << gPlanes) - 1;
+  while (done < ops) {
+    if (failInfo & (SaveFail.DMA_ERROR | SaveFail.CRYPTO_ERROR | SaveFail.NO_SPARE_BLOCKS | SaveFail.CONTROLLER_ERROR)) break;
+    let progress = false;
+    // dies: confirm finished programs, retire failed blocks
+    for (let d: u32 = 0; d < gDies; d++) {
+      const inflight = g(DIE_C, d);
+      if (inflight == 0) continue;
+      const st = nand_status(d);
+      if ((st & NandState.MASK) != NandState.IDLE) continue;
+      const loc = g(DIE_A, d);
+      let fail = (st & NandState.FAIL) != 0;
+      if (!fail && (r32(R_INJECT) & Inject.FAIL_NEXT_PROGRAM) != 0) {
+        fail = true;
+        w32(R_INJECT, r32(R_INJECT) & ~Inject.FAIL_NEXT_PROGRAM);
+      }
+      s(DIE_C, d, 0);
+      progress = true;
+      if (fail) {
+        inc32(R_PROGRAM_FAILS);
+        const b = loc >>> 16;
+        markSuperBad(d, b);
+        if (!addExc(d, b, loc & 0xffff) || !seekBlock(d, g(DIE_B, d) + 1)) { failInfo |= SaveFail.NO_SPARE_BLOCKS; break; }
+        redoPush(inflight - 1);
+      } else {
+        done++;
+        s(DIE_D, d, g(DIE_D, d) + 1);
+        const page = (loc & 0xffff) + 1;
+        if (page < gPagesPerBlock) s(DIE_A, d, (loc & 0xffff0000) | page);
+        else if (!seekBlock(d, g(DIE_B, d) + 1)) { failInfo |= SaveFail.NO_SPARE_BLOCKS; break; }
+      }
+    }
+    // buffers
+    let freeBuf: i32 = -1;
+    let swPick: i32 = -1;
+    for (let i: u32 = 0; i < gOpBufs; i++) {
+      const st = g(OB_ST, i);
+      if (st == PROG) {
+        const ds = nand_status(g(OB_DIE, i)) & NandState.MASK;
+        if (ds == NandState.ARRAY || ds == NandState.IDLE) { s(OB_ST, i, FREE); progress = true; }
+      } else if (st == FILL) {
+        if (g(OB_SUB, i) < g(OB_N, i)) { if (pushDma(i)) progress = true; }
+        else if (dma_done() > g(OB_T, i)) {
+          if (useEngine) { s(OB_SUB, i, 0); s(OB_ST, i, CRYPT); pushCrypto(i); progress = true; }
+          else if (swPick < 0 || g(OB_K, i) < g(OB_K, <u32>swPick)) swPick = <i32>i;
+        }
+      } else if (st == CRYPT) {
+        if (g(OB_SUB, i) < 2 * g(OB_N, i)) { if (pushCrypto(i)) progress = true; }
+        else if (crypto_done() > g(OB_T, i) && g(OB_K, i) <= chainNext) {
+          copyEngineTags(i);
+          chainOp(i);
+          s(OB_ST, i, READY);
+          progress = true;
+        }
+      }
+      if (g(OB_ST, i) == READY) {
+        const k = g(OB_K, i);
+        const d = dieOrder(k % gDies);
+        if (g(DIE_C, d) == 0 && g(DIE_D, d) == k / gDies && (nand_status(d) & NandState.MASK) == NandState.IDLE) {
+          const loc = g(DIE_A, d);
+          const n = g(OB_N, i);
+          const planes = n == gPlanes ? mask : (1 << n) - 1;
+          if (nand_submit(NandOp.PROGRAM, d, loc >>> 16, loc & 0xffff, planes, <u32>opBuf(i), gRecBytes) == 0) {
+            s(DIE_C, d, k + 1);
+            s(OB_DIE, i, d);
+            s(OB_ST, i, PROG);
+            progress = true;
+          }
+        }
+      }
+      if (g(OB_ST, i) == FREE && freeBuf < 0) freeBuf = <i32>i;
+    }
+    // software crypto: the CPU is the bottleneck, so seal the oldest filled op right away
+    if (swPick >= 0 && g(OB_K, <u32>swPick) <= chainNext) {
+      const i = <u32>swPick;
+      sealSw(i);
+      chainOp(i);
+      s(OB_ST, i, READY);
+      progress = true;
+    }
+    // start the next op in a free buffer
+    if (freeBuf >= 0) {
+      let k: u32 = 0xffffffff;
+      if (nRedo > 0) k = redoPop();
+      else if (nextK < ops) k = nextK++;
+      if (k != 0xffffffff) {
+        prepareOp(<u32>freeBuf, k);
+        pushDma(<u32>freeBuf);
+        progress = true;
+      }
+    } else if (nRedo > 0) {
+      // every buffer is taken: give up a sealed op that must wait behind a redo on its die
+      let victim: i32 = -1;
+      for (let i: u32 = 0; i < gOpBufs; i++) {
+        if (g(OB_ST, i) != READY) continue;
+        const k = g(OB_K, i);
+        const d = dieOrder(k % gDies);
+        if (k / gDies > g(DIE_D, d) && (victim < 0 || k > g(OB_K, <u32>victim))) victim = <i32>i;
+      }
+      if (victim >= 0) {
+        redoPush(g(OB_K, <u32>victim));
+        s(OB_ST, <u32>victim, FREE);
+        progress = true;
+      }
+    }
+    w32(R_PROGRESS_DONE, done);
+    if (!progress) {
+      const ev = wait(Event.NAND | Event.DMA | Event.CRYPTO | Event.MAILBOX, NO_DEADLINE);
+      if ((ev & Event.MAILBOX) != 0 && busyPoll()) { failInfo |= SaveFail.ABORTED; break; }
+    }
+  }
+  for (let d: u32 = 0; d < gDies; d++) waitIdle(d);
+  if (failInfo != 0) return failInfo;
+  if ((r32(R_INJECT) & Inject.SKIP_COMMIT) != 0) {
+    w32(R_INJECT, r32(R_INJECT) & ~Inject.SKIP_COMMIT);
+    return SaveFail.CONTROLLER_ERROR;
+  }
+  trace(Tr.PHASE, Phase.DATA_DONE);
+  const total = buildCommit(gPool, <u32>((nowNs() - t0) / 1000));
+  const r = writeCommit(gPool, total);
+  if (r == 0) trace(Tr.PHASE, Phase.COMMIT_DONE);
+  return r;
+}
+
+// ---- the commit record ------------------------------------------------------------------------------------
+
+export function buildCommit(c: usize, saveUs: u32): u32 {
+  memory.fill(c, 0, COMMIT_MAX);
+  store<u32>(c + C_MAGIC, COMMIT_MAGIC);
+  store<u16>(c + C_VERSION, <u16>FORMAT_VERSION);
+  store<u16>(c + C_FLAGS, pWide ? <u16>C_FLAG_WIDE : 0);
+  store<u8>(c + C_SLOT, <u8>pSlot);
+  store<u8>(c + C_SLOT_COUNT, 2);
+  store<u32>(c + C_GENERATION, pGen);
+  store<u32>(c + C_BASE_GENERATION, 0);
+  store<u64>(c + C_SAVE_ID, pSaveId);
+  store<u32>(c + C_PAGE_COUNT, pRecords);
+  store<u32>(c + C_OP_COUNT, pOps);
+  store<u64>(c + C_SERIAL, serialCache);
+  store<u8>(c + C_CHANNELS, <u8>gChannels);
+  store<u8>(c + C_DIES_PER_CHANNEL, <u8>gDiesPerChannel);
+  store<u8>(c + C_PLANES, <u8>gPlanes);
+  store<u32>(c + C_PAGE_BYTES, gPageBytes);
+  store<u32>(c + C_PAGES_PER_BLOCK, gPagesPerBlock);
+  store<u32>(c + C_BLOCKS_PER_PLANE, gBlocksPerPlane);
+  store<u32>(c + C_SAVE_OK, r32(R_SAVE_OK) + 1);
+  store<u32>(c + C_SAVE_FAIL, r32(R_SAVE_FAIL));
+  store<u32>(c + C_RESTORE_OK, r32(R_RESTORE_OK));
+  store<u32>(c + C_RESTORE_FAIL, r32(R_RESTORE_FAIL));
+  store<u32>(c + C_POWER_CYCLES, r32(R_POWER_CYCLES));
+  store<u32>(c + C_ERASE_COUNT_A, pEraseA);
+  store<u32>(c + C_ERASE_COUNT_B, pEraseB);
+  store<u32>(c + C_SAVE_US, saveUs);
+  store<u8>(c + C_TRIGGER, <u8>pTrigger);
+  store<u8>(c + C_RETAINED, 1);
+  // ranges
+  let p: u32 = C_HEADER_BYTES;
+  store<u32>(c + C_RANGE_OFF, p);
+  const rc = rangeCount();
+  store<u8>(c + C_RANGE_COUNT, <u8>rc);
+  let seq: u32 = 0;
+  let tmask: u32 = 0;
+  for (let i: u32 = 0; i < rc; i++) {
+    const e = c + p;
+    store<u8>(e + CR_TENANT, <u8>rangeTenant(i));
+    store<u32>(e + CR_FIRST_SEQ, seq);
+    store<u64>(e + CR_BASE, rangeBase(i));
+    store<u64>(e + CR_LENGTH, rangeLen(i));
+    store<u32>(e + CR_PAGES, rangeRecords(i));
+    seq += rangeRecords(i);
+    tmask |= 1 << rangeTenant(i);
+    p += CR_BYTES;
+  }
+  // tenants
+  store<u32>(c + C_TENANT_OFF, p);
+  let tc: u32 = 0;
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) {
+    if ((tmask & (1 << t)) == 0) continue;
+    const e = c + p;
+    store<u8>(e + CT_TENANT, <u8>t);
+    store<u32>(e + CT_PAGES, g(TPAGES, t));
+    memory.copy(e + CT_KCV, tenantBase(t) + K_KCV, 16);
+    sha256_final(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES), e + CT_CHAIN);
+    p += CT_BYTES;
+    tc++;
+  }
+  store<u8>(c + C_TENANT_COUNT, <u8>tc);
+  // exceptions: u16 count per die (padded to 4 bytes), then the entries die by die
+  store<u32>(c + C_EXC_OFF, p);
+  let ne: u32 = 0;
+  for (let d: u32 = 0; d < gDies; d++) { store<u16>(c + p + (d << 1), <u16>g(EXC_N, d)); ne += g(EXC_N, d); }
+  p += (gDies * 2 + 3) & ~3;
+  store<u32>(c + C_EXC_COUNT, ne);
+  for (let d: u32 = 0; d < gDies; d++) {
+    const n = g(EXC_N, d);
+    memory.copy(c + p, gExc + <usize>(d * MAX_EXC_PER_DIE * 4), n * 4);
+    p += n * 4;
+  }
+  // one MAC per tenant over everything before the MAC table, then a hash of it all
+  store<u32>(c + C_MAC_OFF, p);
+  const total = p + tc * 32 + 32;
+  store<u32>(c + C_TOTAL, total);
+  const macOff = p;
+  for (let i: u32 = 0; i < tc; i++) {
+    const t = <u32>load<u8>(c + load<u32>(c + C_TENANT_OFF) + i * CT_BYTES + CT_TENANT);
+    memory.copy(HCTX, tenantBase(t) + K_HMAC, HMAC_CTX_BYTES);
+    hmac_update(HCTX, c, macOff);
+    hmac_final(HCTX, c + p);
+    p += 32;
+  }
+  sha(c, p, c + p);
+  return total;
+}
+
+let serialCache: u64 = 0;
+export function setSerial(v: u64): void { serialCache = v; }
+
+/** Programs the commit record into the slot's metadata block on two dies (more if one fails). */
+function writeCommit(c: usize, total: u32): u32 {
+  const P = gPageBytes;
+  const pages = (total + P - 1) / P;
+  const rec = c + COMMIT_MAX;
+  let copies: u32 = 0;
+  const want: u32 = gDies >= 2 ? 2 : 1;
+  for (let j: u32 = 0; j < gDies && copies < want; j++) {
+    // pair dies on different channels; each copy is independent
+    const d = dieOrder(j);
+    const mb = metaBlock(d, pSlot);
+    if (mb == 0xffffffff) continue;
+    let ok = true;
+    for (let pg: u32 = 0; pg < pages && ok; pg++) {
+      const n = total - pg * P < P ? total - pg * P : P;
+      memory.copy(rec, c + <usize>(pg * P), n);
+      memory.fill(rec + n, 0, P - n);
+      store<u32>(rec + P, 0xffffffff);
+      writeHeader(rec + P + HDR_OFF, PAGE_TYPE_COMMIT, TENANT_NONE, <u8>pSlot, pGen, pg, 0, n, 0, 0, pSaveId);
+      sealMetaRecord(rec);
+      waitIdle(d);
+      if (nand_submit(NandOp.PROGRAM, d, mb, pg, 1, <u32>rec, gRecBytes) != 0) { ok = false; break; }
+      const st = waitIdle(d);
+      if ((st & NandState.FAIL) != 0) { ok = false; inc32(R_PROGRAM_FAILS); markSuperBad(d, mb); }
+    }
+    if (ok) copies++;
+  }
+  if (copies < want) return copies == 0 ? SaveFail.NVM_ERROR | SaveFail.PARTIAL_DATA_SAVED : 0;
+  // the new image is now the current one
+  memory.copy(IMG, c, total);
+  return 0;
+}

@@ -1,0 +1,194 @@
+// Firmware-wide state: the register window, memory map, board figures, and the image found on NAND.
+
+import {
+  board_param, Param, log as hal_log, now_ns,
+} from "./hal";
+import { WINDOW_BYTES, R_EVENT_STATUS, R_EVENT_MASK } from "./mgmt/regs";
+import { COMMIT_MAX, MAX_DIES, MAX_EXC_PER_DIE, MAX_TENANTS, SPARE_USED } from "./config";
+import { setGeometry, gDies, gPlanes, gBlocksPerPlane, gRecBytes } from "./layout";
+import { ascii } from "./keys";
+
+// ---- static areas -------------------------------------------------------------------------------
+export const REGS: usize = memory.data(<i32>WINDOW_BYTES, 16);
+export const RX: usize = memory.data(128, 16); // one mailbox transaction
+export const IMG: usize = memory.data(<i32>COMMIT_MAX, 16); // commit record of the current image
+export const EXP_HDR: usize = memory.data(48, 16); // expected page header scratch
+export const LOGBUF: usize = memory.data(96);
+// per-die arrays (u32 each)
+export const DIE_A: usize = memory.data(<i32>(MAX_DIES * 4), 16);
+export const DIE_B: usize = memory.data(<i32>(MAX_DIES * 4), 16);
+export const DIE_C: usize = memory.data(<i32>(MAX_DIES * 4), 16);
+export const DIE_D: usize = memory.data(<i32>(MAX_DIES * 4), 16);
+export const EXC_N: usize = memory.data(<i32>(MAX_DIES * 4), 16); // save-side exception counts
+// registered ranges: tenant u32, pad u32, base u64, length u64 (24 bytes) — mirrored in REGS
+export const RANGE_BYTES: u32 = 24;
+
+// ---- register helpers ----------------------------------------------------------------------------
+@inline export function r8(off: u32): u32 { return load<u8>(REGS + off); }
+@inline export function r16(off: u32): u32 { return load<u16>(REGS + off); }
+@inline export function r32(off: u32): u32 { return load<u32>(REGS + off); }
+@inline export function r64(off: u32): u64 { return load<u64>(REGS + off); }
+@inline export function w8(off: u32, v: u32): void { store<u8>(REGS + off, <u8>v); }
+@inline export function w16(off: u32, v: u32): void { store<u16>(REGS + off, <u16>v); }
+@inline export function w32(off: u32, v: u32): void { store<u32>(REGS + off, v); }
+@inline export function w64(off: u32, v: u64): void { store<u64>(REGS + off, v); }
+@inline export function inc32(off: u32): void { store<u32>(REGS + off, load<u32>(REGS + off) + 1); }
+@inline export function or32(off: u32, v: u32): void { store<u32>(REGS + off, load<u32>(REGS + off) | v); }
+
+// ---- board figures --------------------------------------------------------------------------------
+export let gDimmBytes: u64 = 0;
+export let gHasEngine: bool = false;
+export let gEngineOk: bool = false;
+export let gDebounceNs: i64 = 5000;
+export let gRailFailMv: i32 = 0;
+export let gRailHystMv: i32 = 0;
+export let gBadMap: usize = 0; // 1 bit per (die, plane, block); 1 = bad
+export let gExc: usize = 0; // save-side exception lists, MAX_EXC_PER_DIE u32 per die
+export let gRecMeta: usize = 0; // per record: tweak (16) then engine MAC output (32)
+export let gPool: usize = 0;
+export let gPoolRecs: u32 = 0;
+export let gOpBufs: u32 = 0;
+export let gOpBytes: u32 = 0;
+export let gMemOk: bool = false;
+
+// measured at boot (ns): one READ's command + tR, and bus ns per 1024 bytes; crypto ns per page
+export let gReadFixedNs: i64 = 0;
+export let gBusNsPerKiB: i64 = 0;
+export let gCryptoNsPerPage: i64 = 0;
+
+export function setReadTiming(fixed: i64, perKiB: i64): void { gReadFixedNs = fixed; gBusNsPerKiB = perKiB; }
+export function setCryptoCost(ns: i64): void { gCryptoNsPerPage = ns; }
+export function setEngineOk(ok: bool): void { gEngineOk = ok; }
+
+export const META_BYTES_PER_REC: u32 = 48;
+
+/** Reads the board, fixes the memory map. Returns false when the board cannot be served. */
+export function initBoard(): bool {
+  const ch = <u32>board_param(Param.NAND_CHANNELS);
+  const dpc = <u32>board_param(Param.NAND_DIES_PER_CHANNEL);
+  const pl = <u32>board_param(Param.NAND_PLANES);
+  const bpp = <u32>board_param(Param.NAND_BLOCKS_PER_PLANE);
+  const ppb = <u32>board_param(Param.NAND_PAGES_PER_BLOCK);
+  const pb = <u32>board_param(Param.NAND_PAGE_BYTES);
+  const sp = <u32>board_param(Param.NAND_SPARE_BYTES);
+  gDimmBytes = <u64>board_param(Param.DIMM_BYTES);
+  gHasEngine = board_param(Param.HAS_CRYPTO_ENGINE) == 1;
+  gDebounceNs = board_param(Param.PWR_DEBOUNCE_NS);
+  if (gDebounceNs < 0) gDebounceNs = 5000;
+  gRailFailMv = <i32>board_param(Param.RAIL_FAIL_MV);
+  gRailHystMv = <i32>board_param(Param.RAIL_HYSTERESIS_MV);
+  if (ch == 0 || dpc == 0 || ch * dpc > MAX_DIES || pl == 0 || pl > 4 || bpp < 5 || bpp > 65535 || ppb == 0 || ppb > 65535) return false;
+  if (sp < SPARE_USED || pb < 512 || (pb & 15) != 0) return false;
+  setGeometry(ch, dpc, pl, bpp, ppb, pb, pb + SPARE_USED);
+  // dynamic region above the static data
+  let p: usize = (__heap_base + 63) & ~<usize>63;
+  gBadMap = p;
+  const mapBytes = ((<usize>gDies * gPlanes * gBlocksPerPlane + 31) >> 5) << 2;
+  p += mapBytes;
+  gExc = p;
+  p += <usize>gDies * MAX_EXC_PER_DIE * 4;
+  const end = <usize>memory.size() << 16;
+  // records: each costs a record buffer plus its tweak/MAC scratch
+  const per = <usize>gRecBytes + META_BYTES_PER_REC;
+  if (p + 64 >= end) return false;
+  let n = <u32>((end - p - 64) / per);
+  if (n > 64) n = 64;
+  gOpBufs = n / gPlanes;
+  if (gOpBufs > 32) gOpBufs = 32;
+  if (gOpBufs < 2) return false;
+  gPoolRecs = gOpBufs * gPlanes;
+  gRecMeta = p;
+  p += <usize>gPoolRecs * META_BYTES_PER_REC;
+  gPool = (p + 63) & ~<usize>63;
+  gOpBytes = gPlanes * gRecBytes;
+  if (gPool + <usize>gPoolRecs * gRecBytes > end) {
+    gOpBufs--;
+    gPoolRecs = gOpBufs * gPlanes;
+    if (gOpBufs < 2) return false;
+  }
+  if (<u32>COMMIT_MAX + gRecBytes > gOpBufs * gOpBytes) return false;
+  memory.fill(gBadMap, 0, mapBytes);
+  gMemOk = true;
+  return true;
+}
+
+@inline export function opBuf(i: u32): usize { return gPool + <usize>(i * gOpBytes); }
+@inline export function recTweak(r: u32): usize { return gRecMeta + <usize>(r * META_BYTES_PER_REC); }
+@inline export function recMac(r: u32): usize { return gRecMeta + <usize>(r * META_BYTES_PER_REC) + 16; }
+
+// ---- bad blocks -----------------------------------------------------------------------------------
+@inline function bbIndex(die: u32, plane: u32, block: u32): u32 {
+  return (die * gPlanes + plane) * gBlocksPerPlane + block;
+}
+export function isBad(die: u32, plane: u32, block: u32): bool {
+  const i = bbIndex(die, plane, block);
+  return (load<u32>(gBadMap + ((<usize>i >> 5) << 2)) & (1 << (i & 31))) != 0;
+}
+export function setBad(die: u32, plane: u32, block: u32): void {
+  const i = bbIndex(die, plane, block);
+  const a = gBadMap + ((<usize>i >> 5) << 2);
+  store<u32>(a, load<u32>(a) | (1 << (i & 31)));
+}
+/** A superblock (block index in every plane) is usable only if all its planes are good. */
+export function superGood(die: u32, block: u32): bool {
+  for (let pl: u32 = 0; pl < gPlanes; pl++) if (isBad(die, pl, block)) return false;
+  return true;
+}
+export function markSuperBad(die: u32, block: u32): void {
+  for (let pl: u32 = 0; pl < gPlanes; pl++) setBad(die, pl, block);
+}
+
+// ---- events and logging ---------------------------------------------------------------------------
+export function raiseEvent(bits: u32): void {
+  or32(R_EVENT_STATUS, bits);
+}
+export function eventPending(): bool {
+  return (r32(R_EVENT_STATUS) & r32(R_EVENT_MASK)) != 0;
+}
+
+export function logStr(s: string): void {
+  const n = ascii(LOGBUF, s.length > 96 ? s.substring(0, 96) : s);
+  hal_log(<u32>LOGBUF, n);
+}
+
+export function logNum(s: string, v: i64): void {
+  let n = ascii(LOGBUF, s);
+  // decimal, enough for diagnostics
+  let x = v;
+  if (x < 0) { store<u8>(LOGBUF + n++, 45); x = -x; }
+  const start = n;
+  do { store<u8>(LOGBUF + n++, <u8>(48 + <i32>(x % 10))); x /= 10; } while (x > 0 && n < 95);
+  for (let i = start, j = n - 1; i < j; i++, j--) {
+    const t = load<u8>(LOGBUF + i);
+    store<u8>(LOGBUF + i, load<u8>(LOGBUF + j));
+    store<u8>(LOGBUF + j, t);
+  }
+  hal_log(<u32>LOGBUF, n);
+}
+
+@inline export function nowNs(): i64 { return now_ns(); }
+
+// ---- the image on NAND (from the commit record in IMG) -----------------------------------------
+export let gImgValid: bool = false;
+export let gImgSlot: u32 = 0;
+export let gImgWide: bool = false;
+export let gImgGen: u32 = 0;
+export let gMaxGenSeen: u32 = 0;
+export let gTarget: u32 = 0;
+/** Per half: the region prefix (blocks, by region index from the half's start) erased this boot. */
+export let gErasedSlot: i32 = -1;
+export let gErasedWide: bool = false;
+export let gErasedBlocks: u32 = 0;
+
+export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
+  gImgValid = valid; gImgSlot = slot; gImgWide = wide; gImgGen = gen;
+  if (gen > gMaxGenSeen) gMaxGenSeen = gen;
+  gTarget = valid ? slot ^ 1 : 0;
+}
+export function noteGen(gen: u32): void { if (gen > gMaxGenSeen) gMaxGenSeen = gen; }
+export function setErased(slot: i32, wide: bool, blocks: u32): void { gErasedSlot = slot; gErasedWide = wide; gErasedBlocks = blocks; }
+
+export let gKeyOk: u32 = 0; // bit per tenant: key verified against the image (KCV and commit MAC)
+export function setKeyOk(m: u32): void { gKeyOk = m; }
+
+export const TENANT_LIMIT: u32 = MAX_TENANTS;

@@ -1,0 +1,144 @@
+// The shape of a board description (boards/*.json) after loading. The JSON files carry the
+// same fields plus a `sources` object in every section that names where each figure comes from;
+// the loader checks that every figure has one and strips them. board.schema.json is normative.
+
+export interface CpuSpec {
+  /** Controller clock, Hz. */
+  hz: number;
+  /** Average CPU cycles per executed WebAssembly instruction on this controller. */
+  cyclesPerInstruction: number;
+  /** Controller power while executing, W. */
+  activeW: number;
+  /** Controller power while waiting in the HAL (clock-gated), W. */
+  idleW: number;
+  /** Linear-memory limit for the firmware, in 64 KiB pages. */
+  memoryPages: number;
+}
+
+export interface DimmSpec {
+  /** Module capacity, bytes. */
+  bytes: number;
+  /** Granule of dirty-page tracking and of untouched-content generation, bytes. */
+  pageBytes: number;
+  /** Sustained DMA bandwidth between DIMM and controller memory, bytes/s. */
+  dmaBytesPerS: number;
+  /** Fixed cost of one DMA transfer (descriptor fetch, row activation), ns. */
+  dmaSetupNs: number;
+  /** DMA queue depth (transfers accepted before BUSY). */
+  dmaQueueDepth: number;
+  /** DRAM in self-refresh (idle while isolated), W. */
+  selfRefreshW: number;
+  /** DRAM while a DMA transfer runs, W. */
+  activeW: number;
+}
+
+export interface NandSpec {
+  /** Part the figures come from. */
+  part: string;
+  channels: number;
+  diesPerChannel: number;
+  planes: number;
+  blocksPerPlane: number;
+  pagesPerBlock: number;
+  pageBytes: number;
+  spareBytes: number;
+  /** 1 = SLC, 2 = MLC, 3 = TLC (paired-page corruption on power cut applies when > 1). */
+  bitsPerCell: number;
+  /** Bits per page the on-die ECC corrects; 0 = none. */
+  eccBits: number;
+  tRUs: number;
+  tProgUs: number;
+  tProgMaxUs: number;
+  tBersUs: number;
+  tBersMaxUs: number;
+  /** Channel bus transfer rate, bytes/s (8-bit bus: MT/s × 1 byte). */
+  busBytesPerS: number;
+  /** Command/address cycles and status polling per operation on the bus, ns. */
+  cmdOverheadNs: number;
+  /** Power per die, W. */
+  idleW: number;
+  readW: number;
+  programW: number;
+  eraseW: number;
+  /** Power of a channel bus while it transfers, W. */
+  busW: number;
+  /** Fraction of blocks marked bad at the factory. */
+  factoryBadBlockRate: number;
+  /** Probability that one program or erase reports status fail (grown bad block). */
+  grownFailRate: number;
+  /** Raw bit error rate per bit read. */
+  rawBitErrorRate: number;
+}
+
+export interface CryptoEngineSpec {
+  /** AES-256-XTS throughput, bytes/s. */
+  xtsBytesPerS: number;
+  /** HMAC-SHA256 throughput, bytes/s. */
+  hmacBytesPerS: number;
+  /** Fixed cost per job, ns. */
+  setupNs: number;
+  /** Engine power while busy, W. */
+  activeW: number;
+}
+
+export interface PowerSpec {
+  /** Nominal main rail, V. */
+  railNominalV: number;
+  /** PSU hold-up: the rail stays in regulation this long after AC fails, ms. */
+  holdupMs: number;
+  /** After hold-up, the rail decays linearly to 0 V over this time, ms. */
+  railDecayMs: number;
+  /** PWR_GOOD comparator threshold on the rail, V. */
+  pwrGoodThresholdV: number;
+  /** The board runs from the rail while it is at or above this, else from the bank, V. */
+  railMinV: number;
+  /** Firmware debounce: glitches shorter than this must not start a save, µs. */
+  debounceUs: number;
+  /** Rail hysteresis the detector applies, mV. */
+  hysteresisMv: number;
+  /** ADC noise, standard deviation, mV. */
+  adcNoiseMv: number;
+  /** ADC conversion time, µs. */
+  adcConversionUs: number;
+  /** Board I/O and miscellaneous load while powered, W. */
+  ioW: number;
+  /** Board temperature, °C. */
+  ambientC: number;
+}
+
+export interface CapacitorSpec {
+  /** Installed capacitance, F (nominal). */
+  capacitanceF: number;
+  /** Equivalent series resistance, ohm (nominal). */
+  esrOhm: number;
+  /** Charged voltage V0, V. */
+  chargedV: number;
+  /** Regulator minimum input voltage Vmin, V. */
+  minV: number;
+  /** DC/DC converter efficiency (0..1]. */
+  efficiency: number;
+  /** Capacitance tolerance, ± percent. */
+  tolerancePct: number;
+  /** End-of-life capacitance loss, percent. */
+  eolCapacitanceLossPct: number;
+  /** End-of-life ESR multiplier. */
+  eolEsrFactor: number;
+  /** Charger current, A (constant-current charge to chargedV). */
+  chargeCurrentA: number;
+  /** Current of the health-test load switched by CAP_TEST_LOAD, A. */
+  testLoadA: number;
+}
+
+export interface BoardSpec {
+  name: string;
+  description: string;
+  cpu: CpuSpec;
+  dimm: DimmSpec;
+  nand: NandSpec;
+  /** Absent when the board has no crypto engine (software AES). */
+  crypto?: CryptoEngineSpec;
+  power: PowerSpec;
+  capacitor: CapacitorSpec;
+  /** Serial number exposed to the firmware. */
+  serial: number;
+}

@@ -1,0 +1,56 @@
+// `lastgasp` command line. Exit status: 0 = done and the checked property holds, 1 = done but
+// it fails, 2 = bad input or usage (one line on stderr naming the file, field or argument),
+// 3 = an internal error (a bug: set LASTGASP_DEBUG=1 for the stack).
+
+import { Command, CommanderError, Option } from "commander";
+import { InputError } from "../errors.ts";
+import { runCommand } from "./run.ts";
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program
+    .name("lastgasp")
+    .description("Save-on-power-fail firmware for energy-backed DIMMs, and the emulated board that proves it.")
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s.split("\n").find((l) => l.trim()) ? s.trimEnd().split("\n")[0] + "\n" : s),
+    });
+
+  program
+    .command("run")
+    .description("Run one scenario end to end: power failure, save, power return, restore, verify.")
+    .argument("[scenario]", "scenario name (tests/scenarios/<name>.json) or path", "default")
+    .option("--board <name|path>", "board name (boards/<name>.json) or path; default: the scenario's, else sim-small")
+    .option("--seed <n>", "seed for every random model (DIMM content, bit errors, noise)")
+    .option("--key <file>", "64-byte key file the scenario provisions (steps with key: \"cli\")")
+    .option("--vcd <file>", "write a VCD trace of GPIO, rail and capacitor voltage")
+    .option("--nand-out <file>", "write the NAND contents at the end (docs/nand-dump-format.md)")
+    .option("--report <file>", "write an HTML report")
+    .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option("--json", "print exactly one JSON object on stdout")
+    .addOption(new Option("--spill", "keep NAND page data in a temporary file instead of memory (large boards)"))
+    .action(async (scenario: string, opts: Record<string, string | boolean | undefined>) => {
+      process.exitCode = await runCommand(scenario, opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    process.exitCode = exitFor(e);
+  }
+}
+
+function exitFor(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+    return 2;
+  }
+  if (e instanceof InputError) {
+    process.stderr.write(`lastgasp: ${e.message}\n`);
+    return 2;
+  }
+  const err = e as Error;
+  process.stderr.write(`lastgasp: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.LASTGASP_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);
+  return 3;
+}

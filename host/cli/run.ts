@@ -1,0 +1,133 @@
+// `lastgasp run`: one scenario end to end, a human summary or one JSON object, and the optional
+// VCD trace, NAND dump and HTML report — each written whole or not at all.
+
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadBoard } from "../board/load.ts";
+import { loadScenario } from "../scenario/load.ts";
+import { runScenario, generatedKey, type RunResult } from "../scenario/runner.ts";
+import { defaultHost } from "../scenario/host.ts";
+import { prepareFirmware } from "../firmware/loader.ts";
+import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
+import { VcdWriter } from "../trace/vcd.ts";
+import { renderRunReport } from "../report/run-report.ts";
+import { InputError } from "../errors.ts";
+import { checkOutputPath, readUserFile, writeFileAtomic } from "../util/files.ts";
+import { formatNs } from "../scenario/units.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DEFAULT_FIRMWARE = join(ROOT, "build", "firmware.wasm");
+
+export function parseSeed(v: string | boolean | undefined, fallback: number): number {
+  if (v === undefined || v === false) return fallback;
+  const s = String(v);
+  if (!/^\d+$/.test(s) || Number(s) > 2 ** 32 - 1) throw new InputError("--seed", `must be an integer from 0 to 4294967295, got '${s}'`);
+  return Number(s);
+}
+
+export function loadFirmwareFile(path: string | undefined): { bytes: Uint8Array; path: string } {
+  const p = path ?? DEFAULT_FIRMWARE;
+  if (!path && !existsSync(p)) throw new InputError("build/firmware.wasm", "not built yet (run `npm run build`)");
+  const bytes = new Uint8Array(readUserFile(p, "--firmware"));
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d)
+    throw new InputError(path ? `--firmware ${p}` : "build/firmware.wasm", "not a WebAssembly module");
+  return { bytes, path: p };
+}
+
+export async function runCommand(scenarioName: string, opts: Record<string, string | boolean | undefined>): Promise<number> {
+  const scenario = loadScenario(scenarioName);
+  const board = loadBoard(typeof opts.board === "string" ? opts.board : (scenario.board ?? "sim-small"));
+  const seed = parseSeed(opts.seed, scenario.seed ?? 1);
+  let cliKey: Uint8Array | undefined;
+  if (typeof opts.key === "string") {
+    cliKey = new Uint8Array(readUserFile(opts.key, "--key"));
+    if (cliKey.length !== 64) throw new InputError(`--key ${opts.key}`, `key file must hold 64 bytes (AES-256-XTS key pair), found ${cliKey.length}`);
+    if (Buffer.from(cliKey.subarray(0, 32)).equals(Buffer.from(cliKey.subarray(32)))) throw new InputError(`--key ${opts.key}`, "the two key halves are equal (IEEE 1619 / FIPS require key1 ≠ key2)");
+  }
+  for (const o of ["vcd", "nand-out", "report"] as const) if (typeof opts[o === "nand-out" ? "nandOut" : o] === "string") checkOutputPath(String(opts[o === "nand-out" ? "nandOut" : o]), `--${o}`);
+
+  const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
+  const prepared = prepareFirmware(fw.bytes);
+  const swNs = board.crypto ? 0 : softwareCryptoNsPerPage(prepared, board);
+
+  const vcd = typeof opts.vcd === "string" ? new VcdWriter("lastgasp", `scenario ${scenario.name} on ${board.name}, seed ${seed}`) : null;
+  let nandDump: ((path: string) => void) | null = null;
+  const result: RunResult = runScenario({
+    scenario,
+    board,
+    firmware: prepared,
+    seed,
+    makeHost: defaultHost,
+    ...(cliKey ? { cliKey } : {}),
+    nandSpill: opts.spill === true,
+    softwareCryptoNsPerPage: swNs,
+    ...(vcd ? { onSignal: (n: string, v: number, t: number) => vcd.change(n, v, t) } : {}),
+    onMachine: (m) => {
+      nandDump = (p: string) => m.nand.dump(p);
+    },
+  });
+
+  if (typeof opts.nandOut === "string") {
+    const dump = nandDump as ((path: string) => void) | null;
+    if (dump) dump(opts.nandOut);
+    if (!cliKey) {
+      // The key the scenario provisioned, so the dump can be decrypted offline.
+      writeFileAtomic(`${opts.nandOut}.key`, generatedKey(seed, 0), 0o600);
+    }
+  }
+  if (vcd && typeof opts.vcd === "string") writeFileAtomic(opts.vcd, vcd.toString());
+  if (typeof opts.report === "string") writeFileAtomic(opts.report, renderRunReport(result, board));
+
+  if (opts.json) process.stdout.write(JSON.stringify(publicResult(result)) + "\n");
+  else process.stdout.write(summary(result, opts));
+  return result.ok ? 0 : 1;
+}
+
+/** The JSON object: everything but the sampled waveforms. */
+export function publicResult(r: RunResult): Omit<RunResult, "timeline"> {
+  const { timeline, ...rest } = r;
+  void timeline;
+  return rest;
+}
+
+const us = (v: number | null): string => (v === null ? "—" : formatNs(v * 1000));
+
+export function summary(r: RunResult, opts: Record<string, string | boolean | undefined> = {}): string {
+  const lines: string[] = [];
+  lines.push(`LastGasp run — scenario ${r.scenario} on ${r.board} (seed ${r.seed})`);
+  lines.push(`  detection latency   ${r.detectLatencyUs === null ? "— (no power-fail save)" : `${r.detectLatencyUs.toFixed(2)} µs (limit 20 µs)`}`);
+  const s = r.save;
+  if (!s.started) lines.push(`  save                none`);
+  else {
+    lines.push(
+      `  save                ${s.completed ? "completed" : "INCOMPLETE"} in ${us(s.timeUs)}, ${(s.bytes / 2 ** 20).toFixed(1)} MiB` +
+        ` (lower bound ${us(s.lowerBoundUs)}${s.efficiency !== null ? `, efficiency ${s.efficiency.toFixed(3)}` : ""}, bottleneck ${s.bottleneck ?? "—"})`,
+    );
+    if (s.failInfo.length) lines.push(`  save-fail info      ${s.failInfo.join("; ")}`);
+    lines.push(
+      `  energy              ${s.energyJ === null ? "—" : `${s.energyJ.toFixed(3)} J`}; capacitor at end ${s.vcapEndV === null ? "—" : `${s.vcapEndV.toFixed(3)} V`}` +
+        `; margin ${r.holdup.marginPct === null ? "—" : `${r.holdup.marginPct.toFixed(1)} % of ${r.holdup.usableEnergyJ.toFixed(2)} J usable`}`,
+    );
+  }
+  const t = r.restore;
+  if (!t.started) lines.push(`  restore             none`);
+  else
+    lines.push(
+      `  restore             ${t.verified ? "verified" : t.completed ? "completed but NOT VERIFIED" : "FAILED"} in ${us(t.timeUs)}` +
+        ` (lower bound ${us(t.lowerBoundUs)}${t.efficiency !== null ? `, efficiency ${t.efficiency.toFixed(3)}` : ""})` +
+        (t.failReason ? `: ${t.failReason}` : ""),
+    );
+  lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);
+  if (r.arm.refusals.length && !r.arm.armed) lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);
+  if (r.traps.length) lines.push(`  firmware traps      ${r.traps.map((x) => x.message).join("; ")}`);
+  for (const e of r.expectations) if (!e.ok) lines.push(`  FAILED expectation  ${e.name}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`);
+  const files = [
+    typeof opts.report === "string" ? `report ${opts.report}` : "",
+    typeof opts.vcd === "string" ? `trace ${opts.vcd}` : "",
+    typeof opts.nandOut === "string" ? `NAND dump ${opts.nandOut}` : "",
+  ].filter(Boolean);
+  if (files.length) lines.push(`  wrote               ${files.join(", ")}`);
+  lines.push(r.ok ? "  result              ok" : "  result              FAILED");
+  return lines.join("\n") + "\n";
+}

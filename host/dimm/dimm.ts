@@ -1,0 +1,223 @@
+// A sparse DIMM. A 16 GiB module is never materialised: a page nobody wrote reads as a pure
+// function of (content seed, page index), and only written pages are held. The host owns the
+// module until the controller drives the isolation switch; from then on host writes are dropped
+// and counted. The snapshot taken at the isolation instant is what a restore is verified against.
+// DRAM forgets when it loses power: the content seed changes and written pages are dropped.
+
+import { hashString } from "../sim/rng.ts";
+
+export interface DimmSnapshot {
+  readonly atNs: number;
+  readonly seed: number;
+  readonly pages: ReadonlyMap<number, Uint8Array>;
+}
+
+export class Dimm {
+  readonly pageBytes: number;
+  readonly pageCount: number;
+  private seed: number;
+  private pages = new Map<number, Uint8Array>();
+  /** Pages a restore wrote that equal the snapshot's page: kept as a mark, not as data, so that
+   * restoring a 16 GiB module does not hold 16 GiB. */
+  private sameAsSnapshot = new Set<number>();
+  private snap: DimmSnapshot | null = null;
+  private isolatedFlag = false;
+  private dirty = new Set<number>();
+  private scratch: Uint8Array;
+  powerCycles = 0;
+  hostWrites = 0;
+  droppedWrites = 0;
+  droppedBytes = 0;
+
+  constructor(
+    readonly bytes: number,
+    pageBytes: number,
+    readonly baseSeed: number,
+  ) {
+    if (bytes % pageBytes !== 0) throw new RangeError("DIMM size must be a multiple of its page size");
+    this.pageBytes = pageBytes;
+    this.pageCount = bytes / pageBytes;
+    this.seed = baseSeed >>> 0;
+    this.scratch = new Uint8Array(pageBytes);
+  }
+
+  get isolated(): boolean {
+    return this.isolatedFlag;
+  }
+
+  get snapshot(): DimmSnapshot | null {
+    return this.snap;
+  }
+
+  /** Drive the isolation switch. Isolating takes the snapshot the restore is judged against. */
+  setIsolated(on: boolean, nowNs: number): void {
+    if (on && !this.isolatedFlag) {
+      this.snap = { atNs: nowNs, seed: this.seed, pages: new Map(this.materialisedPages()) };
+    }
+    this.isolatedFlag = on;
+  }
+
+  /** DRAM lost power: contents become a new pseudo-random pattern. */
+  losePower(): void {
+    this.powerCycles++;
+    this.seed = hashString(`${this.baseSeed}/power-loss/${this.powerCycles}`);
+    this.pages.clear();
+    this.sameAsSnapshot.clear();
+    this.isolatedFlag = false;
+  }
+
+  /** A host CPU write. Dropped (and counted) while the module is isolated. */
+  hostWrite(addr: number, data: Uint8Array): boolean {
+    if (this.isolatedFlag) {
+      this.droppedWrites++;
+      this.droppedBytes += data.length;
+      return false;
+    }
+    this.hostWrites++;
+    this.write(addr, data);
+    for (let p = Math.floor(addr / this.pageBytes); p * this.pageBytes < addr + data.length; p++) this.dirty.add(p);
+    return true;
+  }
+
+  /** Pages written by the host since the last call (dirty-page tracking for pre-flush). */
+  takeDirty(): number[] {
+    const d = [...this.dirty].sort((a, b) => a - b);
+    this.dirty.clear();
+    return d;
+  }
+
+  read(addr: number, out: Uint8Array): void {
+    this.checkRange(addr, out.length);
+    let done = 0;
+    while (done < out.length) {
+      const a = addr + done;
+      const page = Math.floor(a / this.pageBytes);
+      const off = a - page * this.pageBytes;
+      const n = Math.min(this.pageBytes - off, out.length - done);
+      const src = this.pageView(page);
+      out.set(src.subarray(off, off + n), done);
+      done += n;
+    }
+  }
+
+  /** A controller (DMA) or host write. Writes that reproduce the snapshot are stored as marks. */
+  write(addr: number, data: Uint8Array): void {
+    this.checkRange(addr, data.length);
+    let done = 0;
+    while (done < data.length) {
+      const a = addr + done;
+      const page = Math.floor(a / this.pageBytes);
+      const off = a - page * this.pageBytes;
+      const n = Math.min(this.pageBytes - off, data.length - done);
+      // Copy on write: a snapshot may share the old array.
+      const next = new Uint8Array(this.pageView(page));
+      next.set(data.subarray(done, done + n), off);
+      this.storePage(page, next);
+      done += n;
+    }
+  }
+
+  /** Compare [base, base+length) with the snapshot. Returns the first differing address or -1. */
+  compareWithSnapshot(base: number, length: number): number {
+    const snap = this.snap;
+    if (!snap) return base;
+    const expect = new Uint8Array(this.pageBytes);
+    for (let a = base; a < base + length; ) {
+      const page = Math.floor(a / this.pageBytes);
+      const off = a - page * this.pageBytes;
+      const n = Math.min(this.pageBytes - off, base + length - a);
+      const actual = this.pageView(page);
+      this.snapshotPage(page, expect);
+      for (let i = off; i < off + n; i++) if (actual[i] !== expect[i]) return page * this.pageBytes + i;
+      a += n;
+    }
+    return -1;
+  }
+
+  /** Content of a page as the snapshot saw it. */
+  snapshotPage(page: number, out: Uint8Array): void {
+    const snap = this.snap;
+    if (!snap) throw new Error("no snapshot");
+    const held = snap.pages.get(page);
+    if (held) out.set(held);
+    else fillPattern(snap.seed, page, out);
+  }
+
+  /** Bytes of DRAM content held in host memory (for the peak-memory figures). */
+  heldBytes(): number {
+    return this.pages.size * this.pageBytes;
+  }
+
+  private materialisedPages(): Map<number, Uint8Array> {
+    if (this.sameAsSnapshot.size === 0) return this.pages;
+    const all = new Map(this.pages);
+    for (const p of this.sameAsSnapshot) {
+      const buf = new Uint8Array(this.pageBytes);
+      this.snapshotPage(p, buf);
+      all.set(p, buf);
+    }
+    return all;
+  }
+
+  private storePage(page: number, data: Uint8Array): void {
+    if (this.snap && !this.isolatedFlag) {
+      this.snapshotPage(page, this.scratch);
+      if (equalBytes(this.scratch, data)) {
+        this.pages.delete(page);
+        this.sameAsSnapshot.add(page);
+        return;
+      }
+    }
+    this.sameAsSnapshot.delete(page);
+    this.pages.set(page, data);
+  }
+
+  private pageView(page: number): Uint8Array {
+    const held = this.pages.get(page);
+    if (held) return held;
+    if (this.sameAsSnapshot.has(page)) {
+      this.snapshotPage(page, this.scratch);
+      return this.scratch;
+    }
+    fillPattern(this.seed, page, this.scratch);
+    return this.scratch;
+  }
+
+  private checkRange(addr: number, len: number): void {
+    if (!Number.isInteger(addr) || addr < 0 || len < 0 || addr + len > this.bytes)
+      throw new RangeError(`DIMM access ${addr}+${len} outside ${this.bytes} bytes`);
+  }
+}
+
+/** Untouched DRAM content: xorshift32 stream seeded by (seed, page), 4 bytes a step. */
+export function fillPattern(seed: number, page: number, out: Uint8Array): void {
+  let x = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(page + 1, 0xc2b2ae35) ^ (page / 4294967296)) | 0;
+  if (x === 0) x = 0x6d2b79f5;
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x;
+  }
+  for (let i = words.length * 4; i < out.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x;
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  const n = a.length >>> 2;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const wa = new Uint32Array(a.buffer, a.byteOffset, n);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, n);
+    for (let i = 0; i < n; i++) if (wa[i] !== wb[i]) return false;
+    for (let i = n * 4; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,86 @@
+// Instructions → cycles → virtual nanoseconds, for one board's controller.
+//
+// cycles = instructions × cyclesPerInstruction, time = cycles / hz. The conversion is always done
+// on the running total of instructions, never on each increment, so rounding never accumulates:
+// the time charged for the first N instructions is ceil(N × cpi × 1e9 / hz) ns whether it is
+// charged at once or in a million small steps. See docs/virtual-time.md.
+
+/** cyclesPerInstruction is held as an integer number of micro-cycles. */
+const CPI_SCALE = 1_000_000n;
+
+export class CpuTime {
+  private readonly cpiMicro: bigint;
+  private readonly hzInt: bigint;
+
+  constructor(
+    readonly hz: number,
+    readonly cyclesPerInstruction: number,
+  ) {
+    if (!(hz >= 1) || !Number.isFinite(hz)) throw new RangeError(`cpu hz must be >= 1, got ${hz}`);
+    if (!(cyclesPerInstruction > 0) || !Number.isFinite(cyclesPerInstruction))
+      throw new RangeError(`cyclesPerInstruction must be > 0, got ${cyclesPerInstruction}`);
+    this.hzInt = BigInt(Math.round(hz));
+    this.cpiMicro = BigInt(Math.round(cyclesPerInstruction * 1e6));
+    if (this.cpiMicro === 0n) throw new RangeError(`cyclesPerInstruction too small: ${cyclesPerInstruction}`);
+  }
+
+  /** Cycles taken by the first `instructions` instructions (rounded up). */
+  cycles(instructions: bigint): bigint {
+    return ceilDiv(instructions * this.cpiMicro, CPI_SCALE);
+  }
+
+  /** Virtual time taken by the first `instructions` instructions, ns (rounded up). */
+  ns(instructions: bigint): number {
+    // ns = I × (cpiMicro / 1e6) × 1e9 / hz = I × cpiMicro × 1000 / hz
+    return Number(ceilDiv(instructions * this.cpiMicro * 1000n, this.hzInt));
+  }
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}
+
+/**
+ * Charges firmware computation to virtual time across instances (one instance per boot; each
+ * restarts its counter at 0). Call `charge(fw.instructions)` at every HAL call: it returns the
+ * nanoseconds of computation since the previous charge. Call `rebase()` when a new instance
+ * replaces the old one.
+ */
+export class InstructionMeter {
+  /** Instructions of earlier instances. */
+  private carried = 0n;
+  /** Last count seen from the current instance. */
+  private current = 0n;
+  private chargedNs = 0;
+
+  constructor(readonly cpu: CpuTime) {}
+
+  /** Total instructions charged so far, all instances. */
+  get instructions(): bigint {
+    return this.carried + this.current;
+  }
+
+  /** Total computation time charged so far, ns. */
+  get ns(): number {
+    return this.chargedNs;
+  }
+
+  /** ns of computation between the previous charge and an instance count of `instanceCount`. */
+  charge(instanceCount: bigint): number {
+    if (instanceCount < this.current)
+      throw new RangeError(
+        `instruction count went back from ${this.current} to ${instanceCount} (call rebase() for a new instance)`,
+      );
+    this.current = instanceCount;
+    const total = this.cpu.ns(this.carried + instanceCount);
+    const delta = total - this.chargedNs;
+    this.chargedNs = total;
+    return delta;
+  }
+
+  /** A new instance starts counting from 0. */
+  rebase(): void {
+    this.carried += this.current;
+    this.current = 0n;
+  }
+}

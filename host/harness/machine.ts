@@ -1,0 +1,582 @@
+// The emulated board: the firmware instance wired to the device models through the HAL.
+//
+// The firmware owns its event loop (main() never returns); the simulation advances inside its
+// blocking HAL calls. Each HAL call first charges the CPU time of the instructions executed since
+// the previous call (instruction count × cycles per instruction ÷ clock), processing every device
+// event that falls in that interval. When the board loses power the current HAL call (or the
+// instruction-count deadline inside a long computation) throws PowerLoss, which unwinds the
+// WebAssembly stack: the instance and its RAM are abandoned, and the next power-up boots a fresh one.
+
+import { Clock, NS_PER_US, NS_PER_MS, secondsToNs } from "../sim/clock.ts";
+import { Rng } from "../sim/rng.ts";
+import type { BoardSpec } from "../board/types.ts";
+import { Dimm } from "../dimm/dimm.ts";
+import { NandArray } from "../nand/array.ts";
+import { PowerSystem } from "../power/system.ts";
+import { FifoEngine, cryptoTransform, type CryptoOpName } from "./engines.ts";
+import { instantiateFirmware, type FirmwareInstance, type PreparedFirmware } from "../firmware/loader.ts";
+import { FirmwareTrap } from "../errors.ts";
+import { HalError, Event, Pin, Adc, Param, NandOp, CryptoOp, DmaDir, PIN_NAMES, OUTPUT_PINS } from "./hal-abi.ts";
+
+/** Thrown through the firmware's stack when the board loses power. */
+export class PowerLoss {
+  constructor(readonly atNs: number) {}
+}
+/** Thrown through the firmware's stack when the simulation reaches its end time. */
+export class SimulationEnd {
+  constructor(readonly atNs: number) {}
+}
+
+export interface TraceRecord {
+  atNs: number;
+  id: number;
+  arg: number;
+}
+
+export interface MachineOptions {
+  board: BoardSpec;
+  firmware: PreparedFirmware;
+  seed: number;
+  /** Initial bank voltage (default: discharged, 0 V). */
+  initialCapV?: number;
+  /** Use a file-backed NAND page store (for full-module saves of large boards). */
+  nandSpill?: boolean;
+  /** Longest the firmware may compute without a HAL call, virtual ns (watchdog). */
+  watchdogNs?: number;
+  /** Delay from power-up to the firmware's entry point (reset, clock start-up), ns. */
+  bootDelayNs?: number;
+}
+
+export type SignalListener = (name: string, value: number, atNs: number) => void;
+
+type MachineState = "off" | "booting" | "running" | "halted";
+
+export class Machine {
+  readonly clock = new Clock();
+  readonly board: BoardSpec;
+  readonly rng: Rng;
+  readonly power: PowerSystem;
+  readonly nand: NandArray;
+  readonly dimm: Dimm;
+  readonly dma: FifoEngine;
+  readonly crypto: FifoEngine | null;
+  readonly traces: TraceRecord[] = [];
+  readonly logs: { atNs: number; text: string }[] = [];
+  readonly traps: { atNs: number; message: string }[] = [];
+  readonly isolations: { atNs: number; on: boolean }[] = [];
+  readonly pwrGoodEdges: { atNs: number; level: boolean }[] = [];
+  readonly deaths: { atNs: number; reason: string }[] = [];
+  readonly boots: number[] = [];
+  /** Host notifications (EVENT_N falling edges). */
+  readonly notifications: number[] = [];
+
+  private readonly firmware: PreparedFirmware;
+  private readonly adcRng: Rng;
+  private readonly gpio = new Uint8Array(Pin.COUNT);
+  private pending = 0;
+  private mailbox: Uint8Array[] = [];
+  private window: { ptr: number; len: number } | null = null;
+  private instance: FirmwareInstance | null = null;
+  private state: MachineState = "off";
+  private bootEvent: ReturnType<Clock["at"]> | null = null;
+  private endNs = Infinity;
+  private stopRequested = false;
+  private readonly nsPerInstruction: number;
+  private lastInstructions = 0n;
+  private cpuNsExact = 0;
+  private cpuNsCharged = 0;
+  private computeSinceWaitNs = 0;
+  private readonly watchdogNs: number;
+  private readonly bootDelayNs: number;
+  private cryptoKeys = new Map<number, Uint8Array>();
+  private signalListeners: SignalListener[] = [];
+  /** Total instructions executed by all firmware instances. */
+  instructionsTotal = 0;
+
+  constructor(opts: MachineOptions) {
+    this.board = opts.board;
+    this.firmware = opts.firmware;
+    this.rng = new Rng(opts.seed);
+    this.adcRng = this.rng.fork("adc");
+    this.watchdogNs = opts.watchdogNs ?? 2 * 1_000_000_000;
+    this.bootDelayNs = opts.bootDelayNs ?? NS_PER_MS;
+    this.nsPerInstruction = (opts.board.cpu.cyclesPerInstruction * 1e9) / opts.board.cpu.hz;
+    const b = opts.board;
+    this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
+    this.nand = new NandArray(b.nand, this.clock, this.rng.fork("nand"), opts.nandSpill ? { spill: true } : {});
+    this.power = new PowerSystem(this.clock, b, { initialCapV: opts.initialCapV ?? 0, ioLoad: false });
+    this.dma = new FifoEngine(this.clock, "dma", b.dimm.dmaQueueDepth);
+    this.crypto = b.crypto ? new FifoEngine(this.clock, "crypto", 8) : null;
+    this.wire();
+  }
+
+  // ---- wiring of device callbacks ------------------------------------------------------------
+
+  private wire(): void {
+    const b = this.board;
+    this.power.onPwrGood = (level) => {
+      this.gpio[Pin.PWR_GOOD] = level ? 1 : 0;
+      this.pwrGoodEdges.push({ atNs: this.clock.now, level });
+      this.emit("PWR_GOOD", level ? 1 : 0);
+      if (this.state === "running") this.pending |= level ? Event.PWR_RESTORE : Event.PWR_FAIL;
+    };
+    this.power.onDeath = (reason) => this.die(reason);
+    this.power.onPowerUp = () => this.scheduleBoot();
+    this.nand.onChange = () => {
+      if (this.state === "running") this.pending |= Event.NAND;
+    };
+    this.nand.onPower = () => this.power.setLoad("nand", this.nand.powerW());
+    this.dma.onComplete = () => {
+      if (this.state === "running") this.pending |= Event.DMA;
+    };
+    this.dma.onBusy = (busy) => this.updateDimmLoad(busy);
+    if (this.crypto) {
+      const engine = this.crypto;
+      engine.onComplete = () => {
+        if (this.state === "running") this.pending |= Event.CRYPTO;
+      };
+      engine.onBusy = (busy) => this.power.setLoad("crypto", busy ? (b.crypto?.activeW ?? 0) : 0);
+    }
+  }
+
+  private updateDimmLoad(dmaBusy: boolean): void {
+    const d = this.board.dimm;
+    // The DIMM draws from the bank only once it is switched to the controller.
+    const w = !this.dimm.isolated ? 0 : dmaBusy ? d.activeW : d.selfRefreshW;
+    this.power.setLoad("dimm", w);
+  }
+
+  onSignal(listener: SignalListener): void {
+    this.signalListeners.push(listener);
+  }
+
+  private emit(name: string, value: number): void {
+    for (const l of this.signalListeners) l(name, value, this.clock.now);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  get isRunning(): boolean {
+    return this.state === "running";
+  }
+
+  get poweredUp(): boolean {
+    return this.state !== "off";
+  }
+
+  private scheduleBoot(): void {
+    if (this.state !== "off") return;
+    this.state = "booting";
+    this.power.setLoad("io", this.board.power.ioW);
+    this.power.setLoad("cpu", this.board.cpu.activeW);
+    this.bootEvent = this.clock.after(this.bootDelayNs, "boot", () => {
+      this.bootEvent = null;
+      this.state = "running";
+    });
+  }
+
+  private die(reason: string): void {
+    this.deaths.push({ atNs: this.clock.now, reason });
+    this.clock.cancel(this.bootEvent);
+    this.bootEvent = null;
+    this.state = "off";
+    this.nand.powerCut();
+    this.dma.reset();
+    this.crypto?.reset();
+    this.dimm.losePower();
+    this.cryptoKeys.clear();
+    this.pending = 0;
+    this.mailbox = [];
+    this.window = null;
+    for (const pin of OUTPUT_PINS) this.setPin(pin, 0);
+    for (const c of ["cpu", "io", "nand", "dimm", "crypto"]) this.power.setLoad(c, 0);
+    this.emit("POWERED", 0);
+  }
+
+  /** Run the simulation until `endNs` (absolute), booting firmware whenever the board comes up. */
+  run(endNs: number): void {
+    this.endNs = endNs;
+    this.stopRequested = false;
+    for (;;) {
+      if (this.state === "running" && !this.instance) {
+        this.execute();
+        if (this.stopRequested) return;
+        continue;
+      }
+      if (this.stopRequested) return;
+      if (!this.clock.step(endNs)) {
+        if (endNs > this.clock.now && Number.isFinite(endNs)) this.clock.advanceTo(endNs);
+        return;
+      }
+    }
+  }
+
+  /** Ask the run loop to return at the current instant (from a scheduled event). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private execute(): void {
+    this.boots.push(this.clock.now);
+    this.emit("POWERED", 1);
+    const inst = instantiateFirmware(this.firmware, this.halImports(), {
+      beforeHal: () => this.chargeCpu(),
+      tick: () => this.onTick(),
+    });
+    this.instance = inst;
+    this.lastInstructions = inst.instructions;
+    this.computeSinceWaitNs = 0;
+    this.refreshDeadline();
+    try {
+      inst.run("main");
+      this.halt("main() returned");
+    } catch (e) {
+      if (e instanceof PowerLoss) {
+        // The instance is gone with its RAM; the board waits for power.
+      } else if (e instanceof SimulationEnd) {
+        this.stopRequested = true;
+        this.retireInstance();
+        return;
+      } else if (e instanceof FirmwareTrap) {
+        this.traps.push({ atNs: this.clock.now, message: e.message });
+        this.halt(e.message);
+      } else {
+        throw e;
+      }
+    }
+    this.retireInstance();
+  }
+
+  private retireInstance(): void {
+    if (this.instance) this.instructionsTotal += Number(this.instance.instructions);
+    this.instance = null;
+  }
+
+  private halt(why: string): void {
+    this.logs.push({ atNs: this.clock.now, text: `firmware halted: ${why}` });
+    if (this.state === "running") this.state = "halted";
+    this.power.setLoad("cpu", this.board.cpu.idleW);
+  }
+
+  // ---- CPU time ------------------------------------------------------------------------------------
+
+  /** Charge the instructions executed since the last HAL call as CPU time, running device events. */
+  private chargeCpu(): void {
+    const inst = this.instance;
+    if (!inst) return;
+    const n = inst.instructions;
+    const delta = Number(n - this.lastInstructions);
+    this.lastInstructions = n;
+    if (delta > 0) {
+      this.cpuNsExact += delta * this.nsPerInstruction;
+      const target = Math.floor(this.cpuNsExact);
+      const advance = target - this.cpuNsCharged;
+      this.cpuNsCharged = target;
+      this.computeSinceWaitNs += advance;
+      if (advance > 0) this.advanceBusy(this.clock.now + advance);
+    }
+    if (this.computeSinceWaitNs > this.watchdogNs)
+      throw new FirmwareTrap(`watchdog: ${this.computeSinceWaitNs} ns of computation without waiting`, this.clock.now);
+  }
+
+  /** Move time forward while the CPU computes; throws PowerLoss if the board dies on the way. */
+  private advanceBusy(to: number): void {
+    this.clock.runUntil(Math.min(to, this.endNs), () => this.state === "off" || this.stopRequested);
+    if (this.state === "off") throw new PowerLoss(this.clock.now);
+    if (this.stopRequested) throw new SimulationEnd(this.clock.now);
+    if (this.clock.now >= this.endNs) throw new SimulationEnd(this.clock.now);
+  }
+
+  private onTick(): void {
+    this.chargeCpu();
+    this.refreshDeadline();
+  }
+
+  /** The instruction count at which the next device event falls due, so long computations are
+   * interrupted in time to let it happen (a power loss in particular). */
+  private refreshDeadline(): void {
+    const inst = this.instance;
+    if (!inst) return;
+    // The next event, the end of the run, or the watchdog's limit, whichever comes first.
+    const untilEvent = Math.min(this.clock.peek(), this.endNs) - this.clock.now;
+    const untilWatchdog = this.watchdogNs - this.computeSinceWaitNs + 1;
+    const dt = Math.max(0, Math.min(untilEvent, untilWatchdog));
+    const n = Math.max(1, Math.ceil(dt / this.nsPerInstruction));
+    inst.setDeadline(this.lastInstructions + BigInt(n));
+  }
+
+  // ---- host side ---------------------------------------------------------------------------------
+
+  /** A host write transaction on the management bus. False when the controller does not answer. */
+  hostWrite(offset: number, data: Uint8Array): boolean {
+    if (this.state !== "running" || !this.window) return false;
+    const rec = new Uint8Array(2 + data.length);
+    rec[0] = offset & 0xff;
+    rec[1] = (offset >>> 8) & 0xff;
+    rec.set(data, 2);
+    this.mailbox.push(rec);
+    this.pending |= Event.MAILBOX;
+    return true;
+  }
+
+  /** A host read of the register window. Null when the controller does not answer. */
+  hostRead(offset: number, len: number): Uint8Array | null {
+    const w = this.window;
+    const inst = this.instance;
+    if (this.state !== "running" || !w || !inst) return null;
+    if (offset < 0 || offset + len > w.len) return null;
+    return inst.bytes(w.ptr + offset, len).slice();
+  }
+
+  /** Drive the SAVE_n pin from the host (a pulse: low now, high after widthNs). */
+  pulseSaveN(widthNs = 10 * NS_PER_US): void {
+    this.gpio[Pin.SAVE_N] = 0;
+    this.emit("SAVE_N", 0);
+    if (this.state === "running") this.pending |= Event.SAVE_N;
+    this.clock.after(widthNs, "save_n-release", () => {
+      this.gpio[Pin.SAVE_N] = 1;
+      this.emit("SAVE_N", 1);
+    });
+  }
+
+  pin(pin: number): number {
+    return this.gpio[pin] ?? 0;
+  }
+
+  private setPin(pin: number, level: number): void {
+    const old = this.gpio[pin];
+    if (old === level) return;
+    this.gpio[pin] = level;
+    this.emit(PIN_NAMES[pin] ?? `PIN${pin}`, level);
+    switch (pin) {
+      case Pin.DIMM_ISOLATE:
+        this.dimm.setIsolated(level === 1, this.clock.now);
+        this.isolations.push({ atNs: this.clock.now, on: level === 1 });
+        this.updateDimmLoad(this.dma.outstanding > 0);
+        break;
+      case Pin.CAP_CHARGE_EN:
+        this.power.setCharger(level === 1);
+        break;
+      case Pin.CAP_TEST_LOAD:
+        this.power.setTestLoad(level === 1);
+        break;
+      case Pin.EVENT_N:
+        if (level === 0) this.notifications.push(this.clock.now);
+        break;
+      case Pin.POWER_OFF:
+        if (level === 1) this.power.shutdown();
+        break;
+    }
+  }
+
+  // ---- the HAL ---------------------------------------------------------------------------------------
+
+  private mem(): Uint8Array {
+    const inst = this.instance;
+    if (!inst) throw new Error("no firmware instance");
+    return new Uint8Array(inst.memory.buffer);
+  }
+
+  private inMemory(ptr: number, len: number): boolean {
+    return ptr >= 0 && len >= 0 && ptr + len <= this.mem().length;
+  }
+
+  private halImports(): Record<string, (...a: never[]) => unknown> {
+    const b = this.board;
+    const wrap =
+      <A extends unknown[], R>(f: (...a: A) => R) =>
+      (...a: A): R => {
+        const r = f(...a);
+        this.refreshDeadline();
+        return r;
+      };
+    const imports = {
+      now_ns: (): bigint => BigInt(this.clock.now),
+      wait: (mask: number, deadline: bigint): number => this.halWait(mask >>> 0, deadline),
+      board_param: (id: number): bigint => BigInt(this.boardParam(id)),
+      gpio_read: (pin: number): number => (pin >= 0 && pin < Pin.COUNT ? (this.gpio[pin] ?? 0) : 0),
+      gpio_write: (pin: number, level: number): number => {
+        if (!OUTPUT_PINS.includes(pin)) return HalError.INVALID;
+        this.setPin(pin, level ? 1 : 0);
+        return 0;
+      },
+      adc_read: (channel: number): number => this.halAdc(channel),
+      dma_submit: (dir: number, addr: bigint, buf: number, len: number): number => this.halDma(dir, Number(addr), buf >>> 0, len >>> 0),
+      dma_done: (): number => this.dma.completed,
+      nand_submit: (op: number, die: number, block: number, page: number, planes: number, buf: number, len: number): number =>
+        this.halNand(op, die, block, page, planes, buf >>> 0, len >>> 0),
+      nand_status: (die: number): number => this.nand.status(die),
+      crypto_key: (slot: number, key: number, len: number): number => {
+        if (!this.crypto) return HalError.NO_DEVICE;
+        if (!this.inMemory(key, len) || (len !== 32 && len !== 64)) return HalError.INVALID;
+        this.cryptoKeys.set(slot, this.mem().slice(key, key + len));
+        return 0;
+      },
+      crypto_submit: (op: number, slot: number, iv: number, src: number, dst: number, len: number): number =>
+        this.halCrypto(op, slot, iv >>> 0, src >>> 0, dst >>> 0, len >>> 0),
+      crypto_done: (): number => (this.crypto ? this.crypto.completed : 0),
+      mbox_recv: (buf: number, cap: number): number => {
+        const rec = this.mailbox.shift();
+        if (!rec) return 0;
+        if (!this.inMemory(buf, Math.min(cap, rec.length))) return HalError.FAULT;
+        const n = Math.min(cap, rec.length);
+        this.mem().set(rec.subarray(0, n), buf);
+        if (this.mailbox.length) this.pending |= Event.MAILBOX;
+        return n;
+      },
+      mbox_window: (regs: number, len: number): number => {
+        if (!this.inMemory(regs, len)) return HalError.FAULT;
+        this.window = { ptr: regs, len };
+        return 0;
+      },
+      log: (msg: number, len: number): void => {
+        if (!this.inMemory(msg, len)) return;
+        this.logs.push({ atNs: this.clock.now, text: new TextDecoder().decode(this.mem().subarray(msg, msg + len)) });
+      },
+      trace: (id: number, arg: bigint): void => {
+        this.traces.push({ atNs: this.clock.now, id, arg: Number(arg) });
+        this.emit("TRACE", id);
+      },
+    };
+    const out: Record<string, (...a: never[]) => unknown> = {};
+    for (const [name, f] of Object.entries(imports)) out[name] = wrap(f as (...a: unknown[]) => unknown) as (...a: never[]) => unknown;
+    void b;
+    return out;
+  }
+
+  private halWait(mask: number, deadline: bigint): number {
+    this.computeSinceWaitNs = 0;
+    const limit = Math.min(deadline >= BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(deadline), this.endNs);
+    this.power.setLoad("cpu", this.board.cpu.idleW);
+    this.clock.runUntil(limit, () => (this.pending & mask) !== 0 || this.state === "off" || this.stopRequested);
+    if (this.state === "off") throw new PowerLoss(this.clock.now);
+    if (this.stopRequested) throw new SimulationEnd(this.clock.now);
+    const got = this.pending & mask;
+    if (got === 0 && this.clock.now >= this.endNs) throw new SimulationEnd(this.clock.now);
+    this.power.setLoad("cpu", this.board.cpu.activeW);
+    this.pending &= ~got;
+    return got !== 0 ? got : Event.TIMER;
+  }
+
+  private halAdc(channel: number): number {
+    const p = this.board.power;
+    this.advanceBusy(this.clock.now + Math.round(p.adcConversionUs * NS_PER_US));
+    const noise = p.adcNoiseMv > 0 ? this.adcRng.normal() * p.adcNoiseMv : 0;
+    switch (channel) {
+      case Adc.RAIL_MV:
+        return Math.max(0, Math.round(this.power.railV() * 1000 + noise));
+      case Adc.VCAP_MV:
+        return Math.max(0, Math.round(this.power.capTerminalV() * 1000 + noise));
+      case Adc.TEMP_MC:
+        return Math.round(p.ambientC * 1000 + noise * 10);
+      default:
+        return HalError.INVALID;
+    }
+  }
+
+  private halDma(dir: number, addr: number, buf: number, len: number): number {
+    if (dir !== DmaDir.DIMM_TO_BUF && dir !== DmaDir.BUF_TO_DIMM) return HalError.INVALID;
+    if (len === 0 || addr < 0 || addr + len > this.dimm.bytes) return HalError.INVALID;
+    if (!this.inMemory(buf, len)) return HalError.FAULT;
+    if (dir === DmaDir.DIMM_TO_BUF && !this.dimm.isolated) return HalError.STATE;
+    const d = this.board.dimm;
+    const inst = this.instance;
+    const ticket = this.dma.submit({
+      durationNs: d.dmaSetupNs + secondsToNs(len / d.dmaBytesPerS),
+      complete: () => {
+        if (this.instance !== inst || !inst) return;
+        const mem = new Uint8Array(inst.memory.buffer);
+        if (dir === DmaDir.DIMM_TO_BUF) this.dimm.read(addr, mem.subarray(buf, buf + len));
+        else this.dimm.write(addr, mem.slice(buf, buf + len));
+      },
+    });
+    return ticket < 0 ? HalError.BUSY : ticket;
+  }
+
+  private halNand(op: number, die: number, block: number, page: number, planes: number, buf: number, len: number): number {
+    if (op !== NandOp.ERASE && op !== NandOp.RESET) {
+      const n = popcount(planes);
+      if (n === 0 || !this.inMemory(buf, n * len)) return HalError.FAULT;
+    }
+    if ((op === NandOp.PROGRAM || op === NandOp.ERASE) && this.gpio[Pin.NAND_WP_N] === 0) return HalError.STATE;
+    const inst = this.instance;
+    const count = popcount(planes);
+    return this.nand.submit(op, die, block, page, planes, len, {
+      fetch: () => (inst ? new Uint8Array(inst.memory.buffer).slice(buf, buf + count * len) : new Uint8Array(count * len).fill(0xff)),
+      deliver: (data: Uint8Array) => {
+        if (inst && this.instance === inst) new Uint8Array(inst.memory.buffer).set(data, buf);
+      },
+    });
+  }
+
+  private halCrypto(op: number, slot: number, iv: number, src: number, dst: number, len: number): number {
+    const engine = this.crypto;
+    const spec = this.board.crypto;
+    if (!engine || !spec) return HalError.NO_DEVICE;
+    const key = this.cryptoKeys.get(slot);
+    if (!key) return HalError.STATE;
+    const name: CryptoOpName | undefined = (["xts-encrypt", "xts-decrypt", "ecb-encrypt", "hmac-sha256"] as const)[op];
+    if (!name) return HalError.INVALID;
+    if (len === 0 || !this.inMemory(src, len) || !this.inMemory(iv, 16)) return HalError.FAULT;
+    if (!this.inMemory(dst, op === CryptoOp.HMAC_SHA256 ? 32 : len)) return HalError.FAULT;
+    if ((op === CryptoOp.XTS_ENCRYPT || op === CryptoOp.XTS_DECRYPT) && (key.length !== 64 || len % 16 !== 0)) return HalError.INVALID;
+    if (op === CryptoOp.ECB_ENCRYPT && len % 16 !== 0) return HalError.INVALID;
+    const rate = op === CryptoOp.HMAC_SHA256 ? spec.hmacBytesPerS : spec.xtsBytesPerS;
+    const inst = this.instance;
+    const ticket = engine.submit({
+      durationNs: spec.setupNs + secondsToNs(len / rate),
+      complete: () => {
+        if (!inst || this.instance !== inst) return;
+        const mem = new Uint8Array(inst.memory.buffer);
+        const out = cryptoTransform(name, key, mem.slice(iv, iv + 16), mem.slice(src, src + len));
+        mem.set(out, dst);
+      },
+    });
+    return ticket < 0 ? HalError.BUSY : ticket;
+  }
+
+  boardParam(id: number): number {
+    const b = this.board;
+    const n = b.nand;
+    switch (id) {
+      case Param.NAND_CHANNELS: return n.channels;
+      case Param.NAND_DIES_PER_CHANNEL: return n.diesPerChannel;
+      case Param.NAND_PLANES: return n.planes;
+      case Param.NAND_BLOCKS_PER_PLANE: return n.blocksPerPlane;
+      case Param.NAND_PAGES_PER_BLOCK: return n.pagesPerBlock;
+      case Param.NAND_PAGE_BYTES: return n.pageBytes;
+      case Param.NAND_SPARE_BYTES: return n.spareBytes;
+      case Param.NAND_BITS_PER_CELL: return n.bitsPerCell;
+      case Param.NAND_ECC_BITS: return n.eccBits;
+      case Param.DIMM_BYTES: return b.dimm.bytes;
+      case Param.CPU_HZ: return b.cpu.hz;
+      case Param.HAS_CRYPTO_ENGINE: return b.crypto ? 1 : 0;
+      case Param.PWR_DEBOUNCE_NS: return Math.round(b.power.debounceUs * NS_PER_US);
+      case Param.RAIL_FAIL_MV: return Math.round(b.power.pwrGoodThresholdV * 1000);
+      case Param.RAIL_HYSTERESIS_MV: return Math.round(b.power.hysteresisMv);
+      case Param.CAP_NOMINAL_UF: return Math.round(b.capacitor.capacitanceF * 1e6);
+      case Param.CAP_CHARGED_MV: return Math.round(b.capacitor.chargedV * 1000);
+      case Param.CAP_MIN_MV: return Math.round(b.capacitor.minV * 1000);
+      case Param.CAP_EFFICIENCY_PPM: return Math.round(b.capacitor.efficiency * 1e6);
+      case Param.CAP_TEST_LOAD_MA: return Math.round(b.capacitor.testLoadA * 1000);
+      case Param.SAVE_POWER_MW: return Math.round(estimateSavePowerW(b) * 1000);
+      case Param.DMA_BYTES_PER_S: return Math.round(b.dimm.dmaBytesPerS);
+      case Param.NAND_T_PROG_NS: return Math.round(n.tProgUs * NS_PER_US);
+      case Param.SERIAL_LO: return b.serial;
+      default: return -1;
+    }
+  }
+}
+
+/** The board's own estimate of the load during a save: everything on at once. Firmware uses it
+ * to decide whether the bank holds enough energy to arm. */
+export function estimateSavePowerW(b: BoardSpec): number {
+  const dies = b.nand.channels * b.nand.diesPerChannel;
+  return b.cpu.activeW + b.power.ioW + b.dimm.activeW + dies * b.nand.programW + b.nand.channels * b.nand.busW + (b.crypto?.activeW ?? 0);
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  for (let v = x >>> 0; v; v &= v - 1) c++;
+  return c;
+}

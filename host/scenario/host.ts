@@ -1,0 +1,38 @@
+// The host's side of the management interface, as the scenario runner uses it. Each call is one
+// bus transaction sequence and returns false when the controller does not answer (powered off,
+// still booting), in which case the runner retries as a BIOS would.
+
+import type { Machine } from "../harness/machine.ts";
+import { HostDriver } from "../mgmt/driver.ts";
+
+export interface ManagementHost {
+  provisionKey(tenant: number, key: Uint8Array): boolean;
+  registerRange(tenant: number, base: number, length: number): boolean;
+  unregisterRange(tenant: number, base: number, length: number): boolean;
+  arm(): boolean;
+  save(): boolean;
+  restore(range?: { base: number; length: number }): boolean;
+  erase(): boolean;
+  abort(): boolean;
+  factoryDefault(): boolean;
+}
+
+/** The management host over the machine's mailbox and register window. */
+export function defaultHost(m: Machine): ManagementHost {
+  const driver = new HostDriver({
+    write: (offset, data) => m.hostWrite(offset, data),
+    read: (offset, len) => m.hostRead(offset, len),
+  });
+  const ok = (r: unknown): boolean => r !== false;
+  return {
+    provisionKey: (t, k) => ok(driver.provisionKey(t, k)),
+    registerRange: (t, b, l) => ok(driver.registerRange(t, b, l)),
+    unregisterRange: (t, b, l) => ok(driver.unregisterRange(t, b, l)),
+    arm: () => ok(driver.arm()),
+    save: () => ok(driver.save()),
+    restore: (r) => ok(r ? driver.restore(r) : driver.restore()),
+    erase: () => ok(driver.erase()),
+    abort: () => ok(driver.abort()),
+    factoryDefault: () => ok(driver.factoryDefault()),
+  };
+}

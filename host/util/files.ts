@@ -1,0 +1,38 @@
+// Output files are written whole or not at all: to a temporary name beside the target, then
+// renamed over it. A run that fails part-way leaves no partial report, trace or dump behind.
+
+import { writeFileSync, renameSync, existsSync, statSync, unlinkSync, readFileSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+import { InputError } from "../errors.ts";
+
+/** Check that an output path can be written (its directory exists) before doing any work. */
+export function checkOutputPath(path: string, option: string): void {
+  const dir = dirname(path) || ".";
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(option, `directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(option, `${path} is a directory`);
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode?: number): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing to clean */
+    }
+    throw e;
+  }
+}
+
+/** Read a file the user named; errors become one-line InputErrors naming the option. */
+export function readUserFile(path: string, option: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${option} ${path}`, code === "ENOENT" ? "file not found" : `cannot read (${code ?? "error"})`);
+  }
+}
