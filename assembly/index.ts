@@ -20,7 +20,7 @@ import { deriveTenant, clearTenant, tenantBase, ascii, K_XTS, K_MAC } from "./ke
 import { swSeal } from "./seal";
 import { writeTweak } from "./format";
 import { setSerial } from "./save";
-import { pollIdle } from "./mgmt/commands";
+import { pollIdle, hasDeferred } from "./mgmt/commands";
 import { gArmed, save, setState, state, publishImage, configDefaults } from "./ops";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, HMAC_CTX_BYTES, hmac_init, hmac_update,
@@ -247,7 +247,7 @@ export function main(): void {
         setState(R.State.DISARMED);
       } else or32(R.R_SAVE_FAIL_INFO, R.SaveFail.NOT_ARMED);
     }
-    if ((ev & Event.MAILBOX) != 0) {
+    if ((ev & Event.MAILBOX) != 0 || hasDeferred()) {
       pollIdle();
       if (state() == R.State.SAVED) { gpio_write(Pin.DIMM_ISOLATE, 0); setState(R.State.DISARMED); }
     }

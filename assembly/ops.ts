@@ -28,7 +28,7 @@ import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges
 import { regionNeed, eraseRegion, regionIsMeta } from "./nand";
 import { runSave, setPlan, setEraseCounts, pSlot, pWide, pGen, pRecords, pTrigger } from "./save";
 import { runRestore, imageTenantMask, imageCovers, resVerifiedBytes, resFailedPages, resFirstBad } from "./restore";
-import { capTest, estimateSave, energyMargin, gV0, gCapUf } from "./power";
+import { capTest, estimateSave, energyMargin, gV0, gCapUf, gCapTested, gCapTestAt, readCellMv, setV0 } from "./power";
 import { HMAC_CTX_BYTES, hmac_update, hmac_final, ct_equal, sha256_init, sha256_update, sha256_final, SHA256_CTX_BYTES } from "./crypto/index";
 
 const HCTX: usize = memory.data(<i32>HMAC_CTX_BYTES, 16);
@@ -236,15 +236,21 @@ export function arm(): u8 {
   }
   // a bank still charging is the common refusal while the host boots: answer it without a test
   const vchg = <f64>board_param(Param.CAP_CHARGED_MV);
-  if (<f64>adc_read(Adc.VCAP_MV) < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
+  const vcell = readCellMv();
+  if (vcell < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
   if (why != 0) return refuse(why, t0);
-  // energy: measure the bank now, compare with what this save needs on this board
-  setState(State.ENERGY_TEST);
-  w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
-  const measured = capTest();
-  w8(R_ENERGY_TEST_STATUS, measured ? OpStatus.SUCCESS : OpStatus.FAILED);
-  raiseEvent(Evt.ENERGY_TEST_DONE);
-  setState(State.DISARMED);
+  // energy: the bank's capacitance and ESR from a test discharge at most every 10 minutes (each
+  // test costs charge), its voltage from now
+  let measured = gCapUf > 0;
+  if (!gCapTested || now_ns() - gCapTestAt > 600_000_000_000) {
+    setState(State.ENERGY_TEST);
+    w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
+    measured = capTest();
+    w8(R_ENERGY_TEST_STATUS, measured ? OpStatus.SUCCESS : OpStatus.FAILED);
+    raiseEvent(Evt.ENERGY_TEST_DONE);
+    setState(State.DISARMED);
+  }
+  setV0(vcell);
   if (!measured) why |= ArmRefusal.CAP_UNHEALTHY;
   if (gV0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
   estimateSave(records);
@@ -380,10 +386,11 @@ export function restore(tenant: u32, base: u64, len: u64): u8 {
       setState(State.RESTORING);
       w8(R_RESTORE_STATUS, OpStatus.IN_PROGRESS);
       trace(Tr.RESTORE_START, <i64>restoreBytes(mask, base, len));
-      gpio_write(Pin.DIMM_ISOLATE, 1);
+      // The DIMM is switched to the controller only if the board refuses controller writes
+      // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
       why |= runRestore(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
-      gpio_write(Pin.DIMM_ISOLATE, 0);
+      if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
       w64(R_RESTORE_VERIFIED_BYTES, resVerifiedBytes);
       w32(R_RESTORE_FAILED_PAGES, resFailedPages);
       w64(R_RESTORE_FIRST_BAD_ADDR, resFirstBad);
@@ -398,7 +405,7 @@ export function restore(tenant: u32, base: u64, len: u64): u8 {
     raiseEvent(Evt.RESTORE_DONE);
     trace(Tr.RESTORE_DONE, <i64>resVerifiedBytes);
     // a complete, verified restore of everything: prepare the other half for the next save
-    if (len == 0 && tenant == 0xff && !gImgWide) erase();
+    if (len == 0 && tenant == 0xff && !gImgWide) erase(false);
   } else {
     inc32(R_RESTORE_FAIL);
     w8(R_RESTORE_STATUS, (why & RestoreFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
@@ -410,7 +417,7 @@ export function restore(tenant: u32, base: u64, len: u64): u8 {
 
 // ---- erase ------------------------------------------------------------------------------------------------------
 
-export function erase(): u8 {
+export function erase(allowWide: bool = true): u8 {
   const st = state();
   if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
   if (gArmed) disarm();
@@ -419,7 +426,7 @@ export function erase(): u8 {
   const ops = opCount(totalRecords());
   let wide = false;
   let need = regionNeed(slot, false, ops);
-  if (need == 0xffffffff) { wide = true; need = regionNeed(slot, true, ops); }
+  if (need == 0xffffffff && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
   w32(R_ERASE_FAIL_INFO, 0);
   if (need == 0xffffffff) {
     w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);

@@ -5,7 +5,7 @@ import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, P
 import {
   gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount,
 } from "./layout";
-import { gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, w32, w16, w8, r8, r16, r32, raiseEvent } from "./state";
+import { gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gOpBufs, w32, w16, w8, r8, r16, r32, raiseEvent } from "./state";
 import {
   R_CAP_MEASURED_UF, R_CAP_ESR_UOHM, R_VCAP_MV, R_CAP_LIFETIME_PCT, R_CAP_HEALTH, R_TEMP_MC, R_ENERGY_AVAIL_MJ,
   R_ENERGY_NEEDED_MJ, R_ENERGY_MARGIN_PCT, R_SAVE_ESTIMATE_US, R_INJECT, Inject, Health, Evt, R_CAP_LIFETIME_WARN_PCT,
@@ -17,6 +17,17 @@ export let gCapUf: f64 = 0;
 export let gEsrOhm: f64 = 0;
 export let gV0: f64 = 0;
 export let gCapTested: bool = false;
+export let gCapTestAt: i64 = 0;
+
+/** Cell voltage: the charger's current through the ESR would read high, so it pauses briefly. */
+export function readCellMv(): f64 {
+  const charging = gpio_read(Pin.CAP_CHARGE_EN);
+  if (charging != 0) { gpio_write(Pin.CAP_CHARGE_EN, 0); sleepNs(200_000); }
+  const v = avgMv(Adc.VCAP_MV, 16);
+  if (charging != 0) gpio_write(Pin.CAP_CHARGE_EN, 1);
+  return v;
+}
+export function setV0(v: f64): void { gV0 = v; }
 
 function avgMv(ch: u32, n: u32): f64 {
   let sum: i64 = 0;
@@ -70,6 +81,7 @@ export function capTest(): bool {
   }
   gV0 = v0;
   gCapTested = true;
+  gCapTestAt = now_ns();
   w32(R_CAP_MEASURED_UF, <u32>gCapUf);
   w32(R_CAP_ESR_UOHM, <u32>(gEsrOhm * 1e6));
   w16(R_VCAP_MV, <u32>v0);
@@ -119,7 +131,11 @@ export function estimateSave(records: u32): void {
   const crypto = <f64>gCryptoNsPerPage;
   const perDie = Math.ceil(ops / <f64>gDies) * (cmd + xfer + tProg);
   const perBus = Math.ceil(ops / <f64>gChannels) * (cmd + xfer);
-  let worst = n * dma;
+  // buffer memory: each op holds its buffer from DMA to the end of its transfer, and only
+  // gOpBufs fit in RAM (Little's law) — on big-page boards this, not a unit, is the limit
+  const perOp = <f64>gPlanes * (dma + crypto) + cmd + xfer;
+  let worst = ops * perOp / <f64>gOpBufs;
+  if (n * dma > worst) worst = n * dma;
   if (n * crypto > worst) worst = n * crypto;
   if (perDie > worst) worst = perDie;
   if (perBus > worst) worst = perBus;

@@ -5,7 +5,7 @@
 
 import {
   dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace,
-  DmaDir, NandOp, NandState, CryptoOp, Event,
+  gpio_write, DmaDir, NandOp, NandState, CryptoOp, Event, Pin,
 } from "./hal";
 import {
   HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, C_SLOT, C_FLAGS, C_FLAG_WIDE, C_GENERATION,
@@ -14,7 +14,7 @@ import {
 } from "./config";
 import { gDies, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext, opCount } from "./layout";
 import {
-  gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32,
+  gPoolRecs, gPool, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING,
 } from "./state";
 import { writeHeader, writeTweak, headerEquals } from "./format";
 import { tenantBase } from "./keys";
@@ -32,7 +32,7 @@ const CHECK: u32 = 2;
 const VERIFY: u32 = 3;
 const WRITE: u32 = 4;
 
-const MAX_OB: u32 = 32;
+const MAX_OB: u32 = 64;
 const OB_ST: usize = memory.data(<i32>(MAX_OB * 4), 16);
 const OB_K: usize = memory.data(<i32>(MAX_OB * 4), 16);
 const OB_N: usize = memory.data(<i32>(MAX_OB * 4), 16); // records in the op
@@ -40,6 +40,20 @@ const OB_W: usize = memory.data(<i32>(MAX_OB * 4), 16); // bit per record still 
 const OB_T: usize = memory.data(<i32>(MAX_OB * 4), 16); // last ticket
 const OB_U: usize = memory.data(<i32>(MAX_OB * 4), 16); // read came back uncorrectable
 const DIG: usize = memory.data(32, 16);
+let chainNext: u32 = 0; // lowest wanted record whose tag is not yet in its chain
+let tagReady: u64 = 0; // bit i: the tag of record chainNext + i is parked in TAGRING
+
+/** Folds parked tags into the chains while the next one in record order is there. */
+function advanceChain(ops: u32): void {
+  while ((tagReady & 1) != 0) {
+    imgRecord(chainNext);
+    sha256_update(CHAIN + <usize>(rTenant * <u32>SHA256_CTX_BYTES), TAGRING + <usize>((chainNext & 63) << 4), TAG_BYTES);
+    let step: u32 = 1;
+    chainNext++;
+    while (chainNext < ops && !wanted(chainNext)) { chainNext++; step++; }
+    tagReady = step >= 64 ? 0 : tagReady >> step;
+  }
+}
 
 @inline function g(a: usize, i: u32): u32 { return load<u32>(a + (<usize>i << 2)); }
 @inline function s(a: usize, i: u32, v: u32): void { store<u32>(a + (<usize>i << 2), v); }
@@ -141,21 +155,16 @@ function dieLoc(d: u32, pos: u32): u32 {
   return loc;
 }
 
-let pendingW: u32 = 0;
 
-/** Ops are read in increasing order; CHECK follows the same order so the chains see every tag in
- * record order. */
-function oldestUnchecked(k: u32): bool {
-  for (let i: u32 = 0; i < gOpBufs; i++) {
-    const st = g(OB_ST, i);
-    if ((st == READ || st == CHECK) && g(OB_K, i) < k) return false;
-  }
-  return true;
-}
+// The restore works record by record (single-plane reads): a read holds its buffer for tR plus
+// the transfer, so small units let more reads be in flight in the same memory, and the dies have
+// time to spare on a restore.
+@inline function recBuf(i: u32): usize { return gPool + <usize>(i * gRecBytes); }
+@inline function unitDie(seq: u32): u32 { return dieOrder((seq / gPlanes) % gDies); }
 
 /** A buffer still waits for its read from die d to be noticed (its status word is still ours). */
 function dieReading(d: u32): bool {
-  for (let i: u32 = 0; i < gOpBufs; i++) if (g(OB_ST, i) == READ && dieOrder(g(OB_K, i) % gDies) == d) return true;
+  for (let i: u32 = 0; i < gPoolRecs; i++) if (g(OB_ST, i) == READ && unitDie(g(OB_K, i)) == d) return true;
   return false;
 }
 
@@ -169,13 +178,17 @@ function checkOp(ob: u32): void {
   const k = g(OB_K, ob);
   const n = g(OB_N, ob);
   let w = g(OB_W, ob);
-  const base = opBuf(ob);
+  const base = recBuf(ob);
   const unc = g(OB_U, ob) != 0;
   for (let j: u32 = 0; j < n; j++) {
-    const seq = k * gPlanes + j;
+    const seq = k + j;
     imgRecord(seq);
     const rec = base + <usize>(j * gRecBytes);
-    if (full && (tMask & (1 << rTenant)) != 0) sha256_update(CHAIN + <usize>(rTenant * <u32>SHA256_CTX_BYTES), rec + gPageBytes + TAG_OFF, TAG_BYTES);
+    if (full) {
+      // the chain wants the stored tags in record order; park this one until its turn
+      memory.copy(TAGRING + <usize>((seq & 63) << 4), rec + gPageBytes + TAG_OFF, TAG_BYTES);
+      tagReady |= <u64>1 << (seq - chainNext);
+    }
     if ((w & (1 << j)) == 0) continue;
     writeHeader(EXP_HDR, PAGE_TYPE_DATA, <u8>rTenant, <u8>iSlot, iGen, seq, rAddr, rValid, 0, 0, iId);
     if (unc || !headerEquals(rec + gPageBytes + HDR_OFF, EXP_HDR)) {
@@ -184,7 +197,7 @@ function checkOp(ob: u32): void {
       failBits |= unc ? RestoreFail.NVM_READ_ERROR | RestoreFail.PAGE_VERIFY_FAIL : RestoreFail.PAGE_VERIFY_FAIL;
       continue;
     }
-    writeTweak(recTweak(ob * gPlanes + j), rAddr, iGen, <u8>rTenant);
+    writeTweak(recTweak(ob + j), rAddr, iGen, <u8>rTenant);
   }
   s(OB_W, ob, w);
 }
@@ -194,11 +207,11 @@ function writeOp(ob: u32): void {
   const k = g(OB_K, ob);
   const n = g(OB_N, ob);
   const w = g(OB_W, ob);
-  const base = opBuf(ob);
+  const base = recBuf(ob);
   let last: i32 = -1;
   for (let j: u32 = 0; j < n; j++) {
     if ((w & (1 << j)) == 0) continue;
-    imgRecord(k * gPlanes + j);
+    imgRecord(k + j);
     let a = rAddr;
     let e = rAddr + rValid;
     if (a < wBase) a = wBase;
@@ -208,6 +221,7 @@ function writeOp(ob: u32): void {
     do {
       t = dma_submit(DmaDir.BUF_TO_DIMM, <i64>a, <u32>src, <u32>(e - a));
       if (t == -2) wait(Event.DMA, NO_DEADLINE);
+      else if (t == -3) { gpio_write(Pin.DIMM_ISOLATE, 1); t = -2; }
     } while (t == -2);
     if (t < 0) { failRecord(rAddr); failBits |= RestoreFail.PAGE_VERIFY_FAIL; continue; }
     last = t;
@@ -222,13 +236,13 @@ function verifyEngine(ob: u32): void {
   const k = g(OB_K, ob);
   const n = g(OB_N, ob);
   const w = g(OB_W, ob);
-  const base = opBuf(ob);
+  const base = recBuf(ob);
   let last: i32 = -1;
   for (let j: u32 = 0; j < n; j++) {
     if ((w & (1 << j)) == 0) continue;
-    imgRecord(k * gPlanes + j);
+    imgRecord(k + j);
     const rec = base + <usize>(j * gRecBytes);
-    const r = ob * gPlanes + j;
+    const r = ob + j;
     for (let job: u32 = 0; job < 2; job++) {
       let t: i32;
       do {
@@ -247,13 +261,13 @@ function verifyEngine(ob: u32): void {
 function tagsEngine(ob: u32): void {
   const n = g(OB_N, ob);
   let w = g(OB_W, ob);
-  const base = opBuf(ob);
+  const base = recBuf(ob);
   for (let j: u32 = 0; j < n; j++) {
     if ((w & (1 << j)) == 0) continue;
     const rec = base + <usize>(j * gRecBytes);
-    if (!ct_equal(recMac(ob * gPlanes + j), rec + gPageBytes + TAG_OFF, TAG_BYTES)) {
+    if (!ct_equal(recMac(ob + j), rec + gPageBytes + TAG_OFF, TAG_BYTES)) {
       w &= ~(1 << j);
-      imgRecord(g(OB_K, ob) * gPlanes + j);
+      imgRecord(g(OB_K, ob) + j);
       failRecord(rAddr);
       failBits |= RestoreFail.PAGE_VERIFY_FAIL;
     }
@@ -265,12 +279,12 @@ function verifySw(ob: u32): void {
   const k = g(OB_K, ob);
   const n = g(OB_N, ob);
   let w = g(OB_W, ob);
-  const base = opBuf(ob);
+  const base = recBuf(ob);
   for (let j: u32 = 0; j < n; j++) {
     if ((w & (1 << j)) == 0) continue;
-    imgRecord(k * gPlanes + j);
+    imgRecord(k + j);
     const rec = base + <usize>(j * gRecBytes);
-    if (!swOpen(tenantBase(rTenant), rec, gPageBytes, recTweak(ob * gPlanes + j))) {
+    if (!swOpen(tenantBase(rTenant), rec, gPageBytes, recTweak(ob + j))) {
       w &= ~(1 << j);
       failRecord(rAddr);
       failBits |= RestoreFail.PAGE_VERIFY_FAIL;
@@ -300,42 +314,40 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   const useEngine = gHasEngine && gEngineOk;
   for (let t: u32 = 0; t < MAX_TENANTS; t++) sha256_init(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES));
   setupDies();
-  const ops = opCount(iRecords);
-  for (let i: u32 = 0; i < gOpBufs; i++) s(OB_ST, i, FREE);
-  let nextK: u32 = 0;
+  const ops = iRecords;
+  for (let i: u32 = 0; i < gPoolRecs; i++) s(OB_ST, i, FREE);
+  // Reads are issued out of order inside a window of 64 records (the next record's die may be
+  // busy with its plane twin while other dies are idle); CHECK runs strictly in record order so
+  // the chains see the tags in order.
+  let winBase: u32 = 0; // lowest record not yet issued or skipped
+  let winMask: u64 = 0; // bit i: record winBase + i issued or skipped
+  chainNext = 0;
+  tagReady = 0;
+  while (chainNext < ops && !wanted(chainNext)) chainNext++;
   let checkedOps: u32 = 0;
-  let inFlight: u32 = 0;
   w32(R_PROGRESS_TOTAL, ops);
-  let pendingK: u32 = 0xffffffff;
   for (;;) {
     let progress = false;
-    // next wanted op
-    if (pendingK == 0xffffffff) {
-      while (nextK < ops) {
-        const k = nextK++;
-        let w: u32 = 0;
-        const first = k * gPlanes;
-        for (let j: u32 = 0; j < gPlanes && first + j < iRecords; j++) if (wanted(first + j)) w |= 1 << j;
-        if (w != 0) { pendingK = k; pendingW = w; break; }
-      }
-    }
-    for (let i: u32 = 0; i < gOpBufs; i++) {
+    let freeBuf: i32 = -1;
+    for (let i: u32 = 0; i < gPoolRecs; i++) {
       const st = g(OB_ST, i);
       if (st == READ) {
-        const k = g(OB_K, i);
-        const d = dieOrder(k % gDies);
-        const ds = nand_status(d);
+        const ds = nand_status(unitDie(g(OB_K, i)));
         if ((ds & NandState.MASK) == NandState.IDLE) {
           if ((ds & NandState.UNCORRECTABLE) != 0) { s(OB_U, i, 1); inc32(R_UNCORRECTABLE_READS); }
           s(OB_ST, i, CHECK);
           progress = true;
         }
       }
-      if (g(OB_ST, i) == CHECK && oldestUnchecked(g(OB_K, i))) {
+      if (g(OB_ST, i) == CHECK) {
         checkOp(i);
         checkedOps++;
         if (useEngine) verifyEngine(i);
-        else { verifySw(i); writeOp(i); }
+        else {
+          verifySw(i);
+          writeOp(i);
+          if ((wait(Event.MAILBOX, 0) & Event.MAILBOX) != 0 && busyPoll()) { failBits |= RestoreFail.ABORTED; break; }
+        }
         progress = true;
       } else if (g(OB_ST, i) == VERIFY && crypto_done() > g(OB_T, i)) {
         tagsEngine(i);
@@ -343,36 +355,43 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
         progress = true;
       } else if (g(OB_ST, i) == WRITE && dma_done() > g(OB_T, i)) {
         s(OB_ST, i, FREE);
-        inFlight--;
         progress = true;
       }
-      if (g(OB_ST, i) == FREE && pendingK != 0xffffffff) {
-        const k = pendingK;
-        const d = dieOrder(k % gDies);
-        if ((nand_status(d) & NandState.MASK) == NandState.IDLE && !dieReading(d)) {
-          const loc = dieLoc(d, k / gDies);
-          let n = iRecords - k * gPlanes;
-          if (n > gPlanes) n = gPlanes;
-          if (loc == 0xffffffff) {
-            failBits |= RestoreFail.COMMIT_INVALID;
-            pendingK = 0xffffffff;
-            continue;
-          }
-          if (nand_submit(NandOp.READ, d, loc >>> 16, loc & 0xffff, (1 << n) - 1, <u32>opBuf(i), gRecBytes) == 0) {
-            s(OB_K, i, k);
-            s(OB_N, i, n);
-            s(OB_W, i, pendingW);
-            s(OB_U, i, 0);
-            s(OB_ST, i, READ);
-            inFlight++;
-            pendingK = 0xffffffff;
-            progress = true;
-          }
-        }
-      }
+      if (g(OB_ST, i) == FREE && freeBuf < 0) freeBuf = <i32>i;
     }
-    if (inFlight == 0 && pendingK == 0xffffffff && nextK >= ops) break;
+    if (failBits & RestoreFail.ABORTED) break;
+    // issue reads into free buffers: the first records of the window whose die is free
+    for (let j: u32 = 0; j < 64 && freeBuf >= 0 && winBase + j < ops; j++) {
+      const bit: u64 = <u64>1 << j;
+      if ((winMask & bit) != 0) continue;
+      const k = winBase + j;
+      if (!wanted(k)) { winMask |= bit; progress = true; continue; }
+      if (full && k >= chainNext + 64) break; // its tag must fit the ring
+      const d = unitDie(k);
+      if ((nand_status(d) & NandState.MASK) != NandState.IDLE || dieReading(d)) continue;
+      const loc = dieLoc(d, (k / gPlanes) / gDies);
+      if (loc == 0xffffffff) { failBits |= RestoreFail.COMMIT_INVALID; winMask |= bit; continue; }
+      const i = <u32>freeBuf;
+      if (nand_submit(NandOp.READ, d, loc >>> 16, loc & 0xffff, 1 << (k % gPlanes), <u32>recBuf(i), gRecBytes) != 0) continue;
+      s(OB_K, i, k);
+      s(OB_N, i, 1);
+      s(OB_W, i, 1);
+      s(OB_U, i, 0);
+      s(OB_ST, i, READ);
+      winMask |= bit;
+      progress = true;
+      freeBuf = -1;
+      for (let f: u32 = 0; f < gPoolRecs; f++) if (g(OB_ST, f) == FREE) { freeBuf = <i32>f; break; }
+    }
+    while (winBase < ops && (winMask & 1) != 0) { winMask >>= 1; winBase++; }
+    if (winBase >= ops) {
+      let busy = false;
+      for (let i: u32 = 0; i < gPoolRecs; i++) if (g(OB_ST, i) != FREE) busy = true;
+      if (!busy) break;
+    }
     w32(R_PROGRESS_DONE, checkedOps);
+    // the chain's hashing fills CPU time that would otherwise be spent waiting
+    if (!progress && full && (tagReady & 1) != 0) { advanceChain(ops); continue; }
     if (!progress) {
       const ev = wait(Event.NAND | Event.DMA | Event.CRYPTO | Event.MAILBOX, deadline);
       if (ev == Event.TIMER) { failBits |= RestoreFail.TIMEOUT; break; }
@@ -383,13 +402,14 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   for (let d: u32 = 0; d < gDies; d++) waitIdle(d);
   while (true) {
     let busy = false;
-    for (let i: u32 = 0; i < gOpBufs; i++) {
+    for (let i: u32 = 0; i < gPoolRecs; i++) {
       const st = g(OB_ST, i);
       if ((st == WRITE && dma_done() <= g(OB_T, i)) || (st == VERIFY && crypto_done() <= g(OB_T, i))) busy = true;
     }
     if (!busy) break;
     wait(Event.DMA | Event.CRYPTO, NO_DEADLINE);
   }
+  if (full) advanceChain(ops);
   if (full && failBits == 0) {
     const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
     const to = IMG + load<u32>(IMG + C_TENANT_OFF);

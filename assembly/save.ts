@@ -22,7 +22,7 @@ import {
 } from "./layout";
 import {
   gPool, gOpBufs, gOpBytes, opBuf, recTweak, recMac, gHasEngine, gEngineOk, superGood, markSuperBad, gExc,
-  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG,
+  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG, TAGRING, TENRING,
 } from "./state";
 import { writeHeader, writeTweak } from "./format";
 import { recordInfo, riTenant, riAddr, riValid, rangeCount, rangeTenant, rangeBase, rangeLen, rangeRecords } from "./ranges";
@@ -191,7 +191,11 @@ function pushCrypto(ob: u32): bool {
 
 let chainNext: u32 = 0;
 
-/** Folds the op's tags into the tenants' chains (only the first time op k is sealed). */
+/**
+ * Parks the op's tags (the first time op k is sealed, in op order) for the tenants' chains. The
+ * hashing itself waits for idle CPU time (flushChain): a SHA-256 block costs the CPU longer than
+ * it takes to hand the next op to its die, so doing it first would delay the NAND.
+ */
 function chainOp(ob: u32): void {
   const k = g(OB_K, ob);
   if (k != chainNext) return;
@@ -202,12 +206,27 @@ function chainOp(ob: u32): void {
     const rec = base + <usize>(j * gRecBytes);
     const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
     const tag = rec + gPageBytes + TAG_OFF;
-    sha256_update(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES), tag, TAG_BYTES);
+    const slot = staged & 63;
+    memory.copy(TAGRING + <usize>(slot << 4), tag, TAG_BYTES);
+    store<u8>(TENRING + slot, <u8>t);
+    staged++;
     s(TPAGES, t, g(TPAGES, t) + 1);
     if (k == 0 && j == 0 && (r32(R_INJECT) & Inject.CORRUPT_TAG) != 0) {
       store<u8>(tag, load<u8>(tag) ^ 1);
       w32(R_INJECT, r32(R_INJECT) & ~Inject.CORRUPT_TAG);
     }
+  }
+  if (staged - chained > 48) flushChain();
+}
+
+let staged: u32 = 0;
+let chained: u32 = 0;
+
+function flushChain(): void {
+  while (chained < staged) {
+    const slot = chained & 63;
+    sha256_update(CHAIN + <usize>(<u32>load<u8>(TENRING + slot) * <u32>SHA256_CTX_BYTES), TAGRING + <usize>(slot << 4), TAG_BYTES);
+    chained++;
   }
 }
 
@@ -239,6 +258,8 @@ export function runSave(): u32 {
   failInfo = 0;
   nRedo = 0;
   chainNext = 0;
+  staged = 0;
+  chained = 0;
   const useEngine = gHasEngine && gEngineOk;
   for (let t: u32 = 0; t < MAX_TENANTS; t++) { sha256_init(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES)); s(TPAGES, t, 0); }
   for (let d: u32 = 0; d < gDies; d++) {
@@ -330,6 +351,8 @@ export function runSave(): u32 {
       chainOp(i);
       s(OB_ST, i, READY);
       progress = true;
+      // the CPU never idles here; a zero-deadline wait collects host events without sleeping
+      if ((wait(Event.MAILBOX, 0) & Event.MAILBOX) != 0 && busyPoll()) { failInfo |= SaveFail.ABORTED; break; }
     }
     // start the next op in a free buffer
     if (freeBuf >= 0) {
@@ -357,6 +380,7 @@ export function runSave(): u32 {
       }
     }
     w32(R_PROGRESS_DONE, done);
+    if (!progress && chained < staged) { flushChain(); continue; }
     if (!progress) {
       const ev = wait(Event.NAND | Event.DMA | Event.CRYPTO | Event.MAILBOX, NO_DEADLINE);
       if ((ev & Event.MAILBOX) != 0 && busyPoll()) { failInfo |= SaveFail.ABORTED; break; }
@@ -364,6 +388,7 @@ export function runSave(): u32 {
   }
   for (let d: u32 = 0; d < gDies; d++) waitIdle(d);
   if (failInfo != 0) return failInfo;
+  flushChain();
   if ((r32(R_INJECT) & Inject.SKIP_COMMIT) != 0) {
     w32(R_INJECT, r32(R_INJECT) & ~Inject.SKIP_COMMIT);
     return SaveFail.CONTROLLER_ERROR;
@@ -468,34 +493,56 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
 let serialCache: u64 = 0;
 export function setSerial(v: u64): void { serialCache = v; }
 
-/** Programs the commit record into the slot's metadata block on two dies (more if one fails). */
+function failMeta(d: u32): void {
+  inc32(R_PROGRAM_FAILS);
+  markSuperBad(d, metaBlock(d, pSlot));
+}
+
+/**
+ * Programs the commit record into the slot's metadata block on two dies on different channels,
+ * both at once; a die whose program fails is replaced by the next die in round-robin order.
+ */
 function writeCommit(c: usize, total: u32): u32 {
   const P = gPageBytes;
+  const R = gRecBytes;
   const pages = (total + P - 1) / P;
-  const rec = c + COMMIT_MAX;
-  let copies: u32 = 0;
-  const want: u32 = gDies >= 2 ? 2 : 1;
-  for (let j: u32 = 0; j < gDies && copies < want; j++) {
-    // pair dies on different channels; each copy is independent
-    const d = dieOrder(j);
-    const mb = metaBlock(d, pSlot);
-    if (mb == 0xffffffff) continue;
-    let ok = true;
-    for (let pg: u32 = 0; pg < pages && ok; pg++) {
-      const n = total - pg * P < P ? total - pg * P : P;
-      memory.copy(rec, c + <usize>(pg * P), n);
-      memory.fill(rec + n, 0, P - n);
-      store<u32>(rec + P, 0xffffffff);
-      writeHeader(rec + P + HDR_OFF, PAGE_TYPE_COMMIT, TENANT_NONE, <u8>pSlot, pGen, pg, 0, n, 0, 0, pSaveId);
-      sealMetaRecord(rec);
-      waitIdle(d);
-      if (nand_submit(NandOp.PROGRAM, d, mb, pg, 1, <u32>rec, gRecBytes) != 0) { ok = false; break; }
-      const st = waitIdle(d);
-      if ((st & NandState.FAIL) != 0) { ok = false; inc32(R_PROGRAM_FAILS); markSuperBad(d, mb); }
-    }
-    if (ok) copies++;
+  // every page's record once, after the body
+  const recs = c + COMMIT_MAX;
+  for (let pg: u32 = 0; pg < pages; pg++) {
+    const rec = recs + <usize>(pg * R);
+    const n = total - pg * P < P ? total - pg * P : P;
+    memory.copy(rec, c + <usize>(pg * P), n);
+    memory.fill(rec + n, 0, P - n);
+    store<u32>(rec + P, 0xffffffff);
+    writeHeader(rec + P + HDR_OFF, PAGE_TYPE_COMMIT, TENANT_NONE, <u8>pSlot, pGen, pg, 0, n, 0, 0, pSaveId);
+    sealMetaRecord(rec);
   }
-  if (copies < want) return copies == 0 ? SaveFail.NVM_ERROR | SaveFail.PARTIAL_DATA_SAVED : 0;
+  const want: u32 = gDies >= 2 ? 2 : 1;
+  let copies: u32 = 0;
+  let j: u32 = 0;
+  while (copies < want && j < gDies) {
+    // the next `want - copies` candidate dies, written in parallel page by page
+    let d0: u32 = 0xffffffff;
+    let d1: u32 = 0xffffffff;
+    while (j < gDies && (d0 == 0xffffffff || (want - copies > 1 && d1 == 0xffffffff))) {
+      const d = dieOrder(j++);
+      if (metaBlock(d, pSlot) == 0xffffffff) continue;
+      if (d0 == 0xffffffff) d0 = d; else d1 = d;
+    }
+    if (d0 == 0xffffffff) break;
+    let ok0 = true;
+    let ok1 = d1 != 0xffffffff;
+    for (let pg: u32 = 0; pg < pages && (ok0 || ok1); pg++) {
+      const rec = <u32>(recs + <usize>(pg * R));
+      if (ok0) ok0 = nand_submit(NandOp.PROGRAM, d0, metaBlock(d0, pSlot), pg, 1, rec, R) == 0;
+      if (ok1) ok1 = nand_submit(NandOp.PROGRAM, d1, metaBlock(d1, pSlot), pg, 1, rec, R) == 0;
+      if (ok0 && (waitIdle(d0) & NandState.FAIL) != 0) { ok0 = false; failMeta(d0); }
+      if (ok1 && (waitIdle(d1) & NandState.FAIL) != 0) { ok1 = false; failMeta(d1); }
+    }
+    if (ok0) copies++;
+    if (ok1) copies++;
+  }
+  if (copies == 0) return SaveFail.NVM_ERROR | SaveFail.PARTIAL_DATA_SAVED;
   // the new image is now the current one
   memory.copy(IMG, c, total);
   return 0;

@@ -5,7 +5,7 @@ import {
 } from "./hal";
 import { WINDOW_BYTES, R_EVENT_STATUS, R_EVENT_MASK } from "./mgmt/regs";
 import { COMMIT_MAX, MAX_DIES, MAX_EXC_PER_DIE, MAX_TENANTS, SPARE_USED } from "./config";
-import { setGeometry, gDies, gPlanes, gBlocksPerPlane, gRecBytes } from "./layout";
+import { setGeometry, gDies, gPlanes, gBlocksPerPlane, gRecBytes, gPageBytes } from "./layout";
 import { ascii } from "./keys";
 
 // ---- static areas -------------------------------------------------------------------------------
@@ -14,6 +14,9 @@ export const RX: usize = memory.data(128, 16); // one mailbox transaction
 export const IMG: usize = memory.data(<i32>COMMIT_MAX, 16); // commit record of the current image
 export const EXP_HDR: usize = memory.data(48, 16); // expected page header scratch
 export const LOGBUF: usize = memory.data(96);
+// tags waiting for their tenant's chain digest (save and restore), and their tenants
+export const TAGRING: usize = memory.data(64 * 16, 16);
+export const TENRING: usize = memory.data(64, 16);
 // per-die arrays (u32 each)
 export const DIE_A: usize = memory.data(<i32>(MAX_DIES * 4), 16);
 export const DIE_B: usize = memory.data(<i32>(MAX_DIES * 4), 16);
@@ -106,8 +109,11 @@ export function initBoard(): bool {
     gPoolRecs = gOpBufs * gPlanes;
     if (gOpBufs < 2) return false;
   }
-  if (<u32>COMMIT_MAX + gRecBytes > gOpBufs * gOpBytes) return false;
+  if (<u32>COMMIT_MAX + ((<u32>COMMIT_MAX + gPageBytes - 1) / gPageBytes) * gRecBytes > gOpBufs * gOpBytes) return false;
   memory.fill(gBadMap, 0, mapBytes);
+  logNum("memory: static data ends at ", <i64>__heap_base);
+  logNum("memory: buffer pool starts at ", <i64>gPool);
+  logNum("memory: op buffers ", <i64>gOpBufs);
   gMemOk = true;
   return true;
 }

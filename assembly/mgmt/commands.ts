@@ -51,7 +51,7 @@ function apply(n: i32, busy: bool): bool {
   else if (code == Cmd.DISARM) disarm();
   else if (code == Cmd.SAVE) res = save(3) ? CmdResult.OK : CmdResult.FAILED;
   else if (code == Cmd.RESTORE) res = len >= 20 ? restore(tenant, base, length) : restore(0xff, 0, 0);
-  else if (code == Cmd.ERASE) res = erase();
+  else if (code == Cmd.ERASE) res = erase(true);
   else if (code == Cmd.FACTORY_DEFAULT) res = factoryDefault();
   else if (code == Cmd.PROVISION_KEY) res = len >= 66 ? provisionKey(tenant, d + 2) : CmdResult.BAD_ARGUMENT;
   else if (code == Cmd.CLEAR_KEY) res = clearKey(tenant);
@@ -65,8 +65,28 @@ function apply(n: i32, busy: bool): bool {
 }
 
 function take(): i32 {
-  const n = mbox_recv(<u32>RX, RX_CAP);
-  return n;
+  if (nDeferred > 0) {
+    // commands that arrived during a long operation run first, in arrival order
+    const n = load<i32>(DEFER_LEN);
+    memory.copy(RX, DEFER, RX_CAP);
+    nDeferred--;
+    memory.copy(DEFER, DEFER + RX_CAP, nDeferred * RX_CAP);
+    for (let i: u32 = 0; i < nDeferred; i++) store<i32>(DEFER_LEN + (i << 2), load<i32>(DEFER_LEN + ((i + 1) << 2)));
+    memory.fill(DEFER + nDeferred * RX_CAP, 0, RX_CAP);
+    return n;
+  }
+  return mbox_recv(<u32>RX, RX_CAP);
+}
+
+/** Commands are kept, not refused, while an operation runs: the host may send its next command
+ * as soon as it sees the previous result, and the order of commands must hold. */
+const MAX_DEFER: u32 = 4;
+const DEFER: usize = memory.data(<i32>(MAX_DEFER * RX_CAP), 16);
+const DEFER_LEN: usize = memory.data(<i32>(MAX_DEFER * 4), 16);
+let nDeferred: u32 = 0;
+
+export function hasDeferred(): bool {
+  return nDeferred > 0;
 }
 
 /** Runs every queued host transaction (idle state). */
@@ -74,19 +94,27 @@ export function pollIdle(): void {
   for (;;) {
     const n = take();
     if (n <= 0) break;
-    // the save path ignores the host's SAVE while the DIMM data are being written; here all run
     apply(n, false);
     memory.fill(RX, 0, RX_CAP);
   }
 }
 
-/** During a long operation: status-only commands run, others get BUSY; true when ABORT arrived. */
+/** During a long operation: ABORT, event and injection commands and configuration writes act at
+ * once; other commands wait for the operation to end (BUSY only when too many wait). True when
+ * ABORT arrived. */
 export function busyPoll(): bool {
   let aborted = false;
   for (;;) {
-    const n = take();
+    const n = mbox_recv(<u32>RX, RX_CAP);
     if (n <= 0) break;
-    if (apply(n, true)) aborted = true;
+    const code = <u32>load<u8>(RX + 2);
+    const isCmd = n >= 3 && <u32>load<u16>(RX) == R_CMD;
+    const now = !isCmd || code == Cmd.ABORT || code == Cmd.CLEAR_EVENTS || code == Cmd.INJECT_ERROR;
+    if (!now && nDeferred < MAX_DEFER) {
+      memory.copy(DEFER + nDeferred * RX_CAP, RX, RX_CAP);
+      store<i32>(DEFER_LEN + (nDeferred << 2), n);
+      nDeferred++;
+    } else if (apply(n, true)) aborted = true;
     memory.fill(RX, 0, RX_CAP);
   }
   return aborted;

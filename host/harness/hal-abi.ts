@@ -1,7 +1,7 @@
 // The host's copy of the HAL constants in assembly/hal.ts. tests/host/hal-abi.test.ts parses
 // that file and fails if the two disagree, so the ABI cannot drift silently.
 
-export const HAL_VERSION = { major: 1, minor: 0 } as const;
+export const HAL_VERSION = { major: 1, minor: 1 } as const;
 
 export const HalError = { INVALID: -1, BUSY: -2, STATE: -3, NO_DEVICE: -4, FAULT: -5 } as const;
 
@@ -81,7 +81,15 @@ export const Param = {
   DMA_BYTES_PER_S: 21,
   NAND_T_PROG_NS: 22,
   SERIAL_LO: 23,
-  COUNT: 24,
+  CPU_ACTIVE_MW: 24,
+  CPU_IDLE_MW: 25,
+  BASE_MW: 26,
+  DRAM_ACTIVE_MW: 27,
+  NAND_PROGRAM_MW: 28,
+  NAND_BUS_MW: 29,
+  CRYPTO_ACTIVE_MW: 30,
+  CAP_ESR_NOMINAL_UOHM: 31,
+  COUNT: 32,
 } as const;
 
 export const NandOp = { READ: 0, PROGRAM: 1, ERASE: 2, RESET: 3 } as const;

@@ -563,6 +563,14 @@ export class Machine {
       case Param.DMA_BYTES_PER_S: return Math.round(b.dimm.dmaBytesPerS);
       case Param.NAND_T_PROG_NS: return Math.round(n.tProgUs * NS_PER_US);
       case Param.SERIAL_LO: return b.serial;
+      case Param.CPU_ACTIVE_MW: return Math.round(b.cpu.activeW * 1000);
+      case Param.CPU_IDLE_MW: return Math.round(b.cpu.idleW * 1000);
+      case Param.BASE_MW: return Math.round((b.power.ioW + b.dimm.selfRefreshW + n.channels * n.diesPerChannel * n.idleW) * 1000);
+      case Param.DRAM_ACTIVE_MW: return Math.round((b.dimm.activeW - b.dimm.selfRefreshW) * 1000);
+      case Param.NAND_PROGRAM_MW: return Math.round((n.programW - n.idleW) * 1000);
+      case Param.NAND_BUS_MW: return Math.round(n.busW * 1000);
+      case Param.CRYPTO_ACTIVE_MW: return b.crypto ? Math.round(b.crypto.activeW * 1000) : 0;
+      case Param.CAP_ESR_NOMINAL_UOHM: return Math.round(b.capacitor.esrOhm * 1e6);
       default: return -1;
     }
   }

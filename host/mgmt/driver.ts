@@ -40,7 +40,15 @@ export interface ControllerStatus {
   lastCommand: number;
   lastCommandResult: number;
   armed: boolean;
-  ops: { arm: string; save: string; restore: string; erase: string; abort: string; factoryDefault: string; energyTest: string };
+  ops: {
+    arm: string;
+    save: string;
+    restore: string;
+    erase: string;
+    abort: string;
+    factoryDefault: string;
+    energyTest: string;
+  };
   armRefusal: string[];
   armRefusalBits: number;
   saveFailInfo: string[];
@@ -160,7 +168,8 @@ export class HostDriver {
   }
   /** Full restore (all tenants with keys), or one window [base, base + length) of one or all tenants. */
   restore(opts?: { base?: number; length?: number; tenant?: number }): boolean {
-    if (!opts || opts.length === undefined || opts.length === 0) return this.command(Cmd.RESTORE, this.rangeArgs(opts?.tenant ?? 0xff, 0, 0));
+    if (!opts || opts.length === undefined || opts.length === 0)
+      return this.command(Cmd.RESTORE, this.rangeArgs(opts?.tenant ?? 0xff, 0, 0));
     return this.command(Cmd.RESTORE, this.rangeArgs(opts.tenant ?? 0xff, opts.base ?? 0, opts.length));
   }
   erase(): boolean {
@@ -187,7 +196,8 @@ export class HostDriver {
   }
   /** Writes configuration registers directly (offsets inside CONFIG_START..CONFIG_END). */
   writeConfig(offset: number, data: Uint8Array): boolean {
-    if (offset < Reg.CONFIG_START || offset + data.length > Reg.CONFIG_END) throw new RangeError(`0x${offset.toString(16)} is not a configuration register`);
+    if (offset < Reg.CONFIG_START || offset + data.length > Reg.CONFIG_END)
+      throw new RangeError(`0x${offset.toString(16)} is not a configuration register`);
     return this.port.write(offset, data);
   }
 

@@ -134,7 +134,17 @@ export const Cmd = {
 
 export const CmdResult = { OK: 0, BAD_COMMAND: 1, BAD_ARGUMENT: 2, BUSY: 3, REFUSED: 4, FAILED: 5 } as const;
 
-export const STATE_NAMES = ["boot", "disarmed", "armed", "saving", "saved", "restoring", "erasing", "energy-test", "fault"] as const;
+export const STATE_NAMES = [
+  "boot",
+  "disarmed",
+  "armed",
+  "saving",
+  "saved",
+  "restoring",
+  "erasing",
+  "energy-test",
+  "fault",
+] as const;
 export const OP_STATUS_NAMES = ["idle", "in-progress", "success", "failed", "aborted"] as const;
 export const TRIGGER_NAMES = ["none", "power-fail", "save-pin", "host-command", "rail-adc"] as const;
 export const KEY_STATE_NAMES = ["none", "loaded", "matches-image", "mismatch"] as const;
@@ -206,11 +216,28 @@ export const EVENT_BITS = [
   "energy test done",
 ] as const;
 
-export const Inject = { FAIL_NEXT_PROGRAM: 1 << 0, CORRUPT_TAG: 1 << 1, FAIL_ENERGY_TEST: 1 << 2, SKIP_COMMIT: 1 << 3 } as const;
+export const Inject = {
+  FAIL_NEXT_PROGRAM: 1 << 0,
+  CORRUPT_TAG: 1 << 1,
+  FAIL_ENERGY_TEST: 1 << 2,
+  SKIP_COMMIT: 1 << 3,
+} as const;
 
-export const ImageFlag = { VALID: 1 << 0, VERIFIED: 1 << 1, AB_PROTECTED: 1 << 2, INCOMPLETE_FOUND: 1 << 3, WIDE: 1 << 4 } as const;
+export const ImageFlag = {
+  VALID: 1 << 0,
+  VERIFIED: 1 << 1,
+  AB_PROTECTED: 1 << 2,
+  INCOMPLETE_FOUND: 1 << 3,
+  WIDE: 1 << 4,
+} as const;
 
-export const Caps = { CRYPTO_ENGINE: 1 << 0, ENGINE_SELF_TEST_OK: 1 << 1, MULTI_TENANT: 1 << 2, AB_SLOTS: 1 << 3, PIECEWISE_RESTORE: 1 << 4 } as const;
+export const Caps = {
+  CRYPTO_ENGINE: 1 << 0,
+  ENGINE_SELF_TEST_OK: 1 << 1,
+  MULTI_TENANT: 1 << 2,
+  AB_SLOTS: 1 << 3,
+  PIECEWISE_RESTORE: 1 << 4,
+} as const;
 
 export function bitNames(bits: number, names: readonly string[]): string[] {
   const out: string[] = [];

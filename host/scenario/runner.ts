@@ -127,13 +127,18 @@ export function runScenario(opts: RunOptions): RunResult {
   });
   if (opts.onSignal) m.onSignal(opts.onSignal);
 
-  // Analog sampling for the VCD and the report.
-  const sampleNs = opts.analogSampleNs ?? 20_000;
+  // Analog sampling for the VCD and the report. The interval adapts: fine while voltages move
+  // (a save, a glitch), coarse while they sit still or creep (charging), and every discrete event
+  // the board signals adds a sample of its own.
+  const minSampleNs = opts.analogSampleNs ?? 2_000;
+  const maxSampleNs = 10_000_000;
+  let sampleNs = minSampleNs;
   let lastRail = -1;
   let lastVcap = -1;
-  const sample = (): void => {
+  const sample = (): number => {
     const rail = m.power.railV();
     const vcap = m.power.capTerminalV();
+    const moved = Math.max(Math.abs(rail - lastRail), Math.abs(vcap - lastVcap));
     if (Math.abs(rail - lastRail) >= 0.001) {
       lastRail = rail;
       opts.onSignal?.("RAIL_V", rail, m.clock.now);
@@ -144,11 +149,20 @@ export function runScenario(opts: RunOptions): RunResult {
       opts.onSignal?.("VCAP_V", vcap, m.clock.now);
       timeline.vcap.push([m.clock.now, vcap]);
     }
+    return moved;
   };
   const sampler = (): void => {
-    sample();
+    const moved = sample();
+    if (moved > 0.02) sampleNs = Math.max(minSampleNs, sampleNs / 4);
+    else if (moved < 0.002) sampleNs = Math.min(maxSampleNs, sampleNs * 2);
     if (!endScheduled || m.clock.now < limitNs) m.clock.after(sampleNs, "analog-sample", sampler);
   };
+  m.onSignal((name) => {
+    if (name !== "RAIL_V" && name !== "VCAP_V") {
+      sample();
+      sampleNs = minSampleNs;
+    }
+  });
   m.clock.at(0, "analog-sample", sampler);
 
   const tracesSince = (t: number, ids: number[]): boolean => m.traces.some((r) => r.atNs >= t && ids.includes(r.id));
@@ -233,7 +247,7 @@ export function runScenario(opts: RunOptions): RunResult {
       }
       case "arm": {
         let sentAt = m.clock.now;
-        const retryEvery = 10 * POLL_NS;
+        const retryEvery = 50_000_000; // a BIOS asks again every 50 ms
         let lastSend = m.clock.now;
         return command(
           step,
@@ -309,7 +323,7 @@ export function runScenario(opts: RunOptions): RunResult {
             case "restore-done":
               return tracesSince(t0, [Trace.RESTORE_DONE, Trace.RESTORE_FAIL]) ? "ok" : null;
             case "death":
-              return m.deaths.length > deaths0 ? "ok" : null;
+              return m.deaths.length > deaths0 || !m.poweredUp ? "ok" : null;
             case "boot":
               return m.boots.length > boots0 || m.isRunning ? "ok" : null;
             case "armed":

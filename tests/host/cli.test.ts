@@ -1,0 +1,87 @@
+// The command line's contract for bad input: one line on stderr naming the file, field or
+// argument; exit status 2; no stack trace; no output file written.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, compileFixture } from "./helpers/compile.ts";
+
+const CLI = join(ROOT, "tools", "lastgasp.js");
+const dir = mkdtempSync(join(tmpdir(), "lg-cli-"));
+const fixture = join(dir, "mini.wasm");
+writeFileSync(fixture, await compileFixture("tests/fixtures/firmware/mini-saver.ts"));
+
+function lastgasp(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectInputError(r: ReturnType<typeof lastgasp>, ...mustMention: (string | RegExp)[]): void {
+  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  for (const m of mustMention) {
+    if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr mentions ${m}: ${r.stderr}`);
+    else assert.match(r.stderr, m);
+  }
+  assert.equal(r.stdout, "");
+}
+
+test("--help works for the command and for run", () => {
+  const r = lastgasp("--help");
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /run/);
+  const h = lastgasp("run", "--help");
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /--nand-out/);
+});
+
+test("unknown board name", () => {
+  expectInputError(lastgasp("run", "--board", "no-such-board", "--firmware", fixture), "no-such-board", /known: .*sim-small/);
+});
+
+test("malformed board file names the file and the field", () => {
+  const board = JSON.parse(readFileSync(join(ROOT, "boards", "sim-small.json"), "utf8"));
+  board.nand.pageBytes = 3000;
+  const path = join(dir, "bad-board.json");
+  writeFileSync(path, JSON.stringify(board));
+  expectInputError(lastgasp("run", "--board", path, "--firmware", fixture), "bad-board.json", "nand.pageBytes");
+  writeFileSync(path, "{ not json");
+  expectInputError(lastgasp("run", "--board", path, "--firmware", fixture), "bad-board.json", /JSON/);
+});
+
+test("malformed scenario names the file and the step field", () => {
+  const path = join(dir, "bad-scenario.json");
+  writeFileSync(path, JSON.stringify({ name: "x", steps: [{ action: "power-on", at: 0 }, { action: "glitch", at: "soon", length: "5 us" }] }));
+  expectInputError(lastgasp("run", path, "--firmware", fixture), "bad-scenario.json", "steps[1].at");
+  writeFileSync(path, JSON.stringify({ name: "x", steps: [{ action: "teleport" }] }));
+  expectInputError(lastgasp("run", path, "--firmware", fixture), "bad-scenario.json", "steps[0].action");
+  expectInputError(lastgasp("run", "no-such-scenario", "--firmware", fixture), "no-such-scenario");
+});
+
+test("bad arguments: seed, key file, firmware, output directory", () => {
+  expectInputError(lastgasp("run", "--seed", "-3", "--firmware", fixture), "--seed");
+  const shortKey = join(dir, "short.key");
+  writeFileSync(shortKey, Buffer.alloc(10, 1));
+  expectInputError(lastgasp("run", "--key", shortKey, "--firmware", fixture), "--key", "64 bytes");
+  expectInputError(lastgasp("run", "--key", join(dir, "missing.key"), "--firmware", fixture), "missing.key", "not found");
+  const notWasm = join(dir, "not.wasm");
+  writeFileSync(notWasm, "hello");
+  expectInputError(lastgasp("run", "--firmware", notWasm), "not.wasm", "WebAssembly");
+  const before = readdirSync(dir).length;
+  expectInputError(lastgasp("run", "--firmware", fixture, "--vcd", join(dir, "nowhere", "t.vcd")), "--vcd", "does not exist");
+  assert.equal(readdirSync(dir).length, before, "nothing written");
+  assert.equal(existsSync(join(dir, "nowhere")), false);
+});
+
+test("unknown option is a usage error with status 2", () => {
+  const r = lastgasp("run", "--frobnicate");
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
