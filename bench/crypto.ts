@@ -98,7 +98,7 @@ function sectionSizes(bin: Uint8Array): { code: number; data: number } {
   };
   let code = 0;
   let data = 0;
-  for (let p = 8; p < bin.length; ) {
+  for (let p = 8; p < bin.length;) {
     const id = bin[p] ?? 0;
     const [size, body] = uleb(p + 1);
     if (id === 10) code = size;
@@ -131,7 +131,20 @@ function instrument(bin: Uint8Array): Uint8Array {
     const n = visit(region);
     return m.block(null, [bump(n), region], binaryen.getExpressionType(region));
   };
-  const FIELDS = ["value", "ptr", "left", "right", "condition", "ifTrue", "ifFalse", "delta", "dest", "source", "size", "target"];
+  const FIELDS = [
+    "value",
+    "ptr",
+    "left",
+    "right",
+    "condition",
+    "ifTrue",
+    "ifFalse",
+    "delta",
+    "dest",
+    "source",
+    "size",
+    "target",
+  ];
   function visit(expr: number): number {
     const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown> & { id: number };
     if (info.id === binaryen.BlockId) {
@@ -195,14 +208,30 @@ function race(candidates: Record<string, (bytes: number) => void>): Record<strin
 }
 
 /** Memory layout for the firmware runs: keys, schedules, tweak, one data unit, a context. */
-function layout(x: CryptoExports): { rk1e: number; rk1d: number; rk2e: number; tweak: number; unit: number; ctx: number; out: number } {
+function layout(x: CryptoExports): {
+  rk1e: number;
+  rk1d: number;
+  rk2e: number;
+  tweak: number;
+  unit: number;
+  ctx: number;
+  out: number;
+} {
   const base = x.scratch_base();
   const need = base + 4096 + UNIT - x.memory.buffer.byteLength;
   if (need > 0) x.memory.grow(Math.ceil(need / 65536));
   const mem = new Uint8Array(x.memory.buffer);
   const key = base;
   mem.set(crypto.randomBytes(64), key);
-  const l = { rk1e: base + 64, rk1d: base + 320, rk2e: base + 576, tweak: base + 832, ctx: base + 1024, out: base + 1280, unit: base + 4096 };
+  const l = {
+    rk1e: base + 64,
+    rk1d: base + 320,
+    rk2e: base + 576,
+    tweak: base + 832,
+    ctx: base + 1024,
+    out: base + 1280,
+    unit: base + 4096,
+  };
   x.aes256_expand_enc(key, l.rk1e);
   x.aes256_expand_dec(key, l.rk1d);
   x.aes256_expand_enc(key + 32, l.rk2e);
@@ -295,8 +324,16 @@ export async function benchCrypto(): Promise<Row[]> {
       run(64 * UNIT);
       return Number(counter.value - before) / (64 * UNIT);
     };
-    rows.push({ name: "firmware XTS encrypt, wasm instructions", value: perByte(fwXts(ix, il, false)), unit: "instr/byte" });
-    rows.push({ name: "firmware XTS decrypt, wasm instructions", value: perByte(fwXts(ix, il, true)), unit: "instr/byte" });
+    rows.push({
+      name: "firmware XTS encrypt, wasm instructions",
+      value: perByte(fwXts(ix, il, false)),
+      unit: "instr/byte",
+    });
+    rows.push({
+      name: "firmware XTS decrypt, wasm instructions",
+      value: perByte(fwXts(ix, il, true)),
+      unit: "instr/byte",
+    });
     rows.push({ name: "firmware SHA-256, wasm instructions", value: perByte(fwSha(ix, il)), unit: "instr/byte" });
   }
 

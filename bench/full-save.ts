@@ -31,13 +31,31 @@ const scenario = parseScenario(
 const miniHost = (m: Machine) => {
   const cmd = (c: number): boolean => m.hostWrite(0, new Uint8Array([c]));
   const yes = (): boolean => true;
-  return { provisionKey: yes, registerRange: yes, unregisterRange: yes, arm: () => cmd(1), save: () => cmd(2), restore: () => cmd(3), erase: () => cmd(4), abort: yes, factoryDefault: yes };
+  return {
+    provisionKey: yes,
+    registerRange: yes,
+    unregisterRange: yes,
+    arm: () => cmd(1),
+    save: () => cmd(2),
+    restore: () => cmd(3),
+    erase: () => cmd(4),
+    abort: yes,
+    factoryDefault: yes,
+  };
 };
 // A bank that cannot run out, so the measurement is of the harness, not of the board's sizing.
 board.capacitor.capacitanceF = 1e6;
 const t0 = process.hrtime.bigint();
 let machine: Machine | null = null;
-const r = runScenario({ scenario, board, firmware: fw, seed: 1, makeHost: miniHost, limitNs: 7200e9, onMachine: (m) => (machine = m) });
+const r = runScenario({
+  scenario,
+  board,
+  firmware: fw,
+  seed: 1,
+  makeHost: miniHost,
+  limitNs: 7200e9,
+  onMachine: (m) => (machine = m),
+});
 const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
 const m = machine as Machine | null;
 const stats = m?.nand.stats();

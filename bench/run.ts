@@ -31,18 +31,38 @@ if (existsSync(fwPath)) {
   let ok = true;
   for (let i = 0; i < 3; i++) {
     const t0 = process.hrtime.bigint();
-    const r = runScenario({ scenario, board, firmware: fw, seed: 1, makeHost: defaultHost, softwareCryptoNsPerPage: sw });
+    const r = runScenario({
+      scenario,
+      board,
+      firmware: fw,
+      seed: 1,
+      makeHost: defaultHost,
+      softwareCryptoNsPerPage: sw,
+    });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     ok &&= r.ok;
   }
-  rows.push({ name: "sim-small default scenario, wall time (best of 3)", value: Math.min(...times), unit: "ms", note: ok ? "save + restore verified" : "scenario FAILED" });
+  rows.push({
+    name: "sim-small default scenario, wall time (best of 3)",
+    value: Math.min(...times),
+    unit: "ms",
+    note: ok ? "save + restore verified" : "scenario FAILED",
+  });
 }
 
 if (process.argv.includes("--full")) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "bench", "full-save.ts"), "nvdimm-16g"], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "bench", "full-save.ts"), "nvdimm-16g"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   const line = r.stdout.trim().split("\n").pop() ?? "{}";
   const f = JSON.parse(line) as { wallS?: number; peakRssMiB?: number; bytes?: number };
-  rows.push({ name: "nvdimm-16g full-module save (16 GiB), wall time", value: f.wallS ?? NaN, unit: "s", note: "test firmware, one die at a time" });
+  rows.push({
+    name: "nvdimm-16g full-module save (16 GiB), wall time",
+    value: f.wallS ?? NaN,
+    unit: "s",
+    note: "test firmware, one die at a time",
+  });
   rows.push({ name: "nvdimm-16g full-module save, peak RSS", value: f.peakRssMiB ?? NaN, unit: "MiB" });
 }
 

@@ -11,5 +11,13 @@ mkdirSync(join(root, "out"), { recursive: true });
 const run = (args) => spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" }).status ?? 1;
 let status = run([join(root, "tools", "build-firmware.js"), "--if-needed"]);
 if (status === 0)
-  status = run([join(root, "tools", "lastgasp.js"), "run", "--report", "out/report.html", "--vcd", "out/trace.vcd", ...process.argv.slice(2)]);
+  status = run([
+    join(root, "tools", "lastgasp.js"),
+    "run",
+    "--report",
+    "out/report.html",
+    "--vcd",
+    "out/trace.vcd",
+    ...process.argv.slice(2),
+  ]);
 process.exit(status);

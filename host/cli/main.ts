@@ -13,7 +13,8 @@ export async function main(argv: string[]): Promise<void> {
     .description("Save-on-power-fail firmware for energy-backed DIMMs, and the emulated board that proves it.")
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => process.stderr.write(s.split("\n").find((l) => l.trim()) ? s.trimEnd().split("\n")[0] + "\n" : s),
+      writeErr: (s) =>
+        process.stderr.write(s.split("\n").find((l) => l.trim()) ? s.trimEnd().split("\n")[0] + "\n" : s),
     });
 
   program
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
     .argument("[scenario]", "scenario name (tests/scenarios/<name>.json) or path", "default")
     .option("--board <name|path>", "board name (boards/<name>.json) or path; default: the scenario's, else sim-small")
     .option("--seed <n>", "seed for every random model (DIMM content, bit errors, noise)")
-    .option("--key <file>", "64-byte key file the scenario provisions (steps with key: \"cli\")")
+    .option("--key <file>", '64-byte key file the scenario provisions (steps with key: "cli")')
     .option("--vcd <file>", "write a VCD trace of GPIO, rail and capacitor voltage")
     .option("--nand-out <file>", "write the NAND contents at the end (docs/nand-dump-format.md)")
     .option("--report <file>", "write an HTML report")

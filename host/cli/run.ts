@@ -22,7 +22,8 @@ export const DEFAULT_FIRMWARE = join(ROOT, "build", "firmware.wasm");
 export function parseSeed(v: string | boolean | undefined, fallback: number): number {
   if (v === undefined || v === false) return fallback;
   const s = String(v);
-  if (!/^\d+$/.test(s) || Number(s) > 2 ** 32 - 1) throw new InputError("--seed", `must be an integer from 0 to 4294967295, got '${s}'`);
+  if (!/^\d+$/.test(s) || Number(s) > 2 ** 32 - 1)
+    throw new InputError("--seed", `must be an integer from 0 to 4294967295, got '${s}'`);
   return Number(s);
 }
 
@@ -35,23 +36,36 @@ export function loadFirmwareFile(path: string | undefined): { bytes: Uint8Array;
   return { bytes, path: p };
 }
 
-export async function runCommand(scenarioName: string, opts: Record<string, string | boolean | undefined>): Promise<number> {
+export async function runCommand(
+  scenarioName: string,
+  opts: Record<string, string | boolean | undefined>,
+): Promise<number> {
   const scenario = loadScenario(scenarioName);
   const board = loadBoard(typeof opts.board === "string" ? opts.board : (scenario.board ?? "sim-small"));
   const seed = parseSeed(opts.seed, scenario.seed ?? 1);
   let cliKey: Uint8Array | undefined;
   if (typeof opts.key === "string") {
     cliKey = new Uint8Array(readUserFile(opts.key, "--key"));
-    if (cliKey.length !== 64) throw new InputError(`--key ${opts.key}`, `key file must hold 64 bytes (AES-256-XTS key pair), found ${cliKey.length}`);
-    if (Buffer.from(cliKey.subarray(0, 32)).equals(Buffer.from(cliKey.subarray(32)))) throw new InputError(`--key ${opts.key}`, "the two key halves are equal (IEEE 1619 / FIPS require key1 ≠ key2)");
+    if (cliKey.length !== 64)
+      throw new InputError(
+        `--key ${opts.key}`,
+        `key file must hold 64 bytes (AES-256-XTS key pair), found ${cliKey.length}`,
+      );
+    if (Buffer.from(cliKey.subarray(0, 32)).equals(Buffer.from(cliKey.subarray(32))))
+      throw new InputError(`--key ${opts.key}`, "the two key halves are equal (IEEE 1619 / FIPS require key1 ≠ key2)");
   }
-  for (const o of ["vcd", "nand-out", "report"] as const) if (typeof opts[o === "nand-out" ? "nandOut" : o] === "string") checkOutputPath(String(opts[o === "nand-out" ? "nandOut" : o]), `--${o}`);
+  for (const o of ["vcd", "nand-out", "report"] as const)
+    if (typeof opts[o === "nand-out" ? "nandOut" : o] === "string")
+      checkOutputPath(String(opts[o === "nand-out" ? "nandOut" : o]), `--${o}`);
 
   const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
   const prepared = prepareFirmware(fw.bytes);
   const swNs = board.crypto ? 0 : softwareCryptoNsPerPage(prepared, board);
 
-  const vcd = typeof opts.vcd === "string" ? new VcdWriter("lastgasp", `scenario ${scenario.name} on ${board.name}, seed ${seed}`) : null;
+  const vcd =
+    typeof opts.vcd === "string"
+      ? new VcdWriter("lastgasp", `scenario ${scenario.name} on ${board.name}, seed ${seed}`)
+      : null;
   let nandDump: ((path: string) => void) | null = null;
   const result: RunResult = runScenario({
     scenario,
@@ -96,7 +110,9 @@ const us = (v: number | null): string => (v === null ? "—" : formatNs(v * 1000
 export function summary(r: RunResult, opts: Record<string, string | boolean | undefined> = {}): string {
   const lines: string[] = [];
   lines.push(`LastGasp run — scenario ${r.scenario} on ${r.board} (seed ${r.seed})`);
-  lines.push(`  detection latency   ${r.detectLatencyUs === null ? "— (no power-fail save)" : `${r.detectLatencyUs.toFixed(2)} µs (limit 20 µs)`}`);
+  lines.push(
+    `  detection latency   ${r.detectLatencyUs === null ? "— (no power-fail save)" : `${r.detectLatencyUs.toFixed(2)} µs (limit 20 µs)`}`,
+  );
   const s = r.save;
   if (!s.started) lines.push(`  save                none`);
   else {
@@ -119,9 +135,14 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
         (t.failReason ? `: ${t.failReason}` : ""),
     );
   lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);
-  if (r.arm.refusals.length && !r.arm.armed) lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);
+  if (r.arm.refusals.length && !r.arm.armed)
+    lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);
   if (r.traps.length) lines.push(`  firmware traps      ${r.traps.map((x) => x.message).join("; ")}`);
-  for (const e of r.expectations) if (!e.ok) lines.push(`  FAILED expectation  ${e.name}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`);
+  for (const e of r.expectations)
+    if (!e.ok)
+      lines.push(
+        `  FAILED expectation  ${e.name}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`,
+      );
   const files = [
     typeof opts.report === "string" ? `report ${opts.report}` : "",
     typeof opts.vcd === "string" ? `trace ${opts.vcd}` : "",

@@ -122,7 +122,7 @@ export class Dimm {
     const snap = this.snap;
     if (!snap) return base;
     const expect = new Uint8Array(this.pageBytes);
-    for (let a = base; a < base + length; ) {
+    for (let a = base; a < base + length;) {
       const page = Math.floor(a / this.pageBytes);
       const off = a - page * this.pageBytes;
       const n = Math.min(this.pageBytes - off, base + length - a);

@@ -401,10 +401,18 @@ export class Machine {
         return 0;
       },
       adc_read: (channel: number): number => this.halAdc(channel),
-      dma_submit: (dir: number, addr: bigint, buf: number, len: number): number => this.halDma(dir, Number(addr), buf >>> 0, len >>> 0),
+      dma_submit: (dir: number, addr: bigint, buf: number, len: number): number =>
+        this.halDma(dir, Number(addr), buf >>> 0, len >>> 0),
       dma_done: (): number => this.dma.completed,
-      nand_submit: (op: number, die: number, block: number, page: number, planes: number, buf: number, len: number): number =>
-        this.halNand(op, die, block, page, planes, buf >>> 0, len >>> 0),
+      nand_submit: (
+        op: number,
+        die: number,
+        block: number,
+        page: number,
+        planes: number,
+        buf: number,
+        len: number,
+      ): number => this.halNand(op, die, block, page, planes, buf >>> 0, len >>> 0),
       nand_status: (die: number): number => this.nand.status(die),
       crypto_key: (slot: number, key: number, len: number): number => {
         if (!this.crypto) return HalError.NO_DEVICE;
@@ -439,7 +447,8 @@ export class Machine {
       },
     };
     const out: Record<string, (...a: never[]) => unknown> = {};
-    for (const [name, f] of Object.entries(imports)) out[name] = wrap(f as (...a: unknown[]) => unknown) as (...a: never[]) => unknown;
+    for (const [name, f] of Object.entries(imports))
+      out[name] = wrap(f as (...a: unknown[]) => unknown) as (...a: never[]) => unknown;
     void b;
     return out;
   }
@@ -493,7 +502,15 @@ export class Machine {
     return ticket < 0 ? HalError.BUSY : ticket;
   }
 
-  private halNand(op: number, die: number, block: number, page: number, planes: number, buf: number, len: number): number {
+  private halNand(
+    op: number,
+    die: number,
+    block: number,
+    page: number,
+    planes: number,
+    buf: number,
+    len: number,
+  ): number {
     if (op !== NandOp.ERASE && op !== NandOp.RESET) {
       const n = popcount(planes);
       if (n === 0 || !this.inMemory(buf, n * len)) return HalError.FAULT;
@@ -502,7 +519,10 @@ export class Machine {
     const inst = this.instance;
     const count = popcount(planes);
     return this.nand.submit(op, die, block, page, planes, len, {
-      fetch: () => (inst ? new Uint8Array(inst.memory.buffer).slice(buf, buf + count * len) : new Uint8Array(count * len).fill(0xff)),
+      fetch: () =>
+        inst
+          ? new Uint8Array(inst.memory.buffer).slice(buf, buf + count * len)
+          : new Uint8Array(count * len).fill(0xff),
       deliver: (data: Uint8Array) => {
         if (inst && this.instance === inst) new Uint8Array(inst.memory.buffer).set(data, buf);
       },
@@ -519,7 +539,8 @@ export class Machine {
     if (!name) return HalError.INVALID;
     if (len === 0 || !this.inMemory(src, len) || !this.inMemory(iv, 16)) return HalError.FAULT;
     if (!this.inMemory(dst, op === CryptoOp.HMAC_SHA256 ? 32 : len)) return HalError.FAULT;
-    if ((op === CryptoOp.XTS_ENCRYPT || op === CryptoOp.XTS_DECRYPT) && (key.length !== 64 || len % 16 !== 0)) return HalError.INVALID;
+    if ((op === CryptoOp.XTS_ENCRYPT || op === CryptoOp.XTS_DECRYPT) && (key.length !== 64 || len % 16 !== 0))
+      return HalError.INVALID;
     if (op === CryptoOp.ECB_ENCRYPT && len % 16 !== 0) return HalError.INVALID;
     const rate = op === CryptoOp.HMAC_SHA256 ? spec.hmacBytesPerS : spec.xtsBytesPerS;
     const inst = this.instance;
@@ -539,39 +560,72 @@ export class Machine {
     const b = this.board;
     const n = b.nand;
     switch (id) {
-      case Param.NAND_CHANNELS: return n.channels;
-      case Param.NAND_DIES_PER_CHANNEL: return n.diesPerChannel;
-      case Param.NAND_PLANES: return n.planes;
-      case Param.NAND_BLOCKS_PER_PLANE: return n.blocksPerPlane;
-      case Param.NAND_PAGES_PER_BLOCK: return n.pagesPerBlock;
-      case Param.NAND_PAGE_BYTES: return n.pageBytes;
-      case Param.NAND_SPARE_BYTES: return n.spareBytes;
-      case Param.NAND_BITS_PER_CELL: return n.bitsPerCell;
-      case Param.NAND_ECC_BITS: return n.eccBits;
-      case Param.DIMM_BYTES: return b.dimm.bytes;
-      case Param.CPU_HZ: return b.cpu.hz;
-      case Param.HAS_CRYPTO_ENGINE: return b.crypto ? 1 : 0;
-      case Param.PWR_DEBOUNCE_NS: return Math.round(b.power.debounceUs * NS_PER_US);
-      case Param.RAIL_FAIL_MV: return Math.round(b.power.pwrGoodThresholdV * 1000);
-      case Param.RAIL_HYSTERESIS_MV: return Math.round(b.power.hysteresisMv);
-      case Param.CAP_NOMINAL_UF: return Math.round(b.capacitor.capacitanceF * 1e6);
-      case Param.CAP_CHARGED_MV: return Math.round(b.capacitor.chargedV * 1000);
-      case Param.CAP_MIN_MV: return Math.round(b.capacitor.minV * 1000);
-      case Param.CAP_EFFICIENCY_PPM: return Math.round(b.capacitor.efficiency * 1e6);
-      case Param.CAP_TEST_LOAD_MA: return Math.round(b.capacitor.testLoadA * 1000);
-      case Param.SAVE_POWER_MW: return Math.round(estimateSavePowerW(b) * 1000);
-      case Param.DMA_BYTES_PER_S: return Math.round(b.dimm.dmaBytesPerS);
-      case Param.NAND_T_PROG_NS: return Math.round(n.tProgUs * NS_PER_US);
-      case Param.SERIAL_LO: return b.serial;
-      case Param.CPU_ACTIVE_MW: return Math.round(b.cpu.activeW * 1000);
-      case Param.CPU_IDLE_MW: return Math.round(b.cpu.idleW * 1000);
-      case Param.BASE_MW: return Math.round((b.power.ioW + b.dimm.selfRefreshW + n.channels * n.diesPerChannel * n.idleW) * 1000);
-      case Param.DRAM_ACTIVE_MW: return Math.round((b.dimm.activeW - b.dimm.selfRefreshW) * 1000);
-      case Param.NAND_PROGRAM_MW: return Math.round((n.programW - n.idleW) * 1000);
-      case Param.NAND_BUS_MW: return Math.round(n.busW * 1000);
-      case Param.CRYPTO_ACTIVE_MW: return b.crypto ? Math.round(b.crypto.activeW * 1000) : 0;
-      case Param.CAP_ESR_NOMINAL_UOHM: return Math.round(b.capacitor.esrOhm * 1e6);
-      default: return -1;
+      case Param.NAND_CHANNELS:
+        return n.channels;
+      case Param.NAND_DIES_PER_CHANNEL:
+        return n.diesPerChannel;
+      case Param.NAND_PLANES:
+        return n.planes;
+      case Param.NAND_BLOCKS_PER_PLANE:
+        return n.blocksPerPlane;
+      case Param.NAND_PAGES_PER_BLOCK:
+        return n.pagesPerBlock;
+      case Param.NAND_PAGE_BYTES:
+        return n.pageBytes;
+      case Param.NAND_SPARE_BYTES:
+        return n.spareBytes;
+      case Param.NAND_BITS_PER_CELL:
+        return n.bitsPerCell;
+      case Param.NAND_ECC_BITS:
+        return n.eccBits;
+      case Param.DIMM_BYTES:
+        return b.dimm.bytes;
+      case Param.CPU_HZ:
+        return b.cpu.hz;
+      case Param.HAS_CRYPTO_ENGINE:
+        return b.crypto ? 1 : 0;
+      case Param.PWR_DEBOUNCE_NS:
+        return Math.round(b.power.debounceUs * NS_PER_US);
+      case Param.RAIL_FAIL_MV:
+        return Math.round(b.power.pwrGoodThresholdV * 1000);
+      case Param.RAIL_HYSTERESIS_MV:
+        return Math.round(b.power.hysteresisMv);
+      case Param.CAP_NOMINAL_UF:
+        return Math.round(b.capacitor.capacitanceF * 1e6);
+      case Param.CAP_CHARGED_MV:
+        return Math.round(b.capacitor.chargedV * 1000);
+      case Param.CAP_MIN_MV:
+        return Math.round(b.capacitor.minV * 1000);
+      case Param.CAP_EFFICIENCY_PPM:
+        return Math.round(b.capacitor.efficiency * 1e6);
+      case Param.CAP_TEST_LOAD_MA:
+        return Math.round(b.capacitor.testLoadA * 1000);
+      case Param.SAVE_POWER_MW:
+        return Math.round(estimateSavePowerW(b) * 1000);
+      case Param.DMA_BYTES_PER_S:
+        return Math.round(b.dimm.dmaBytesPerS);
+      case Param.NAND_T_PROG_NS:
+        return Math.round(n.tProgUs * NS_PER_US);
+      case Param.SERIAL_LO:
+        return b.serial;
+      case Param.CPU_ACTIVE_MW:
+        return Math.round(b.cpu.activeW * 1000);
+      case Param.CPU_IDLE_MW:
+        return Math.round(b.cpu.idleW * 1000);
+      case Param.BASE_MW:
+        return Math.round((b.power.ioW + b.dimm.selfRefreshW + n.channels * n.diesPerChannel * n.idleW) * 1000);
+      case Param.DRAM_ACTIVE_MW:
+        return Math.round((b.dimm.activeW - b.dimm.selfRefreshW) * 1000);
+      case Param.NAND_PROGRAM_MW:
+        return Math.round((n.programW - n.idleW) * 1000);
+      case Param.NAND_BUS_MW:
+        return Math.round(n.busW * 1000);
+      case Param.CRYPTO_ACTIVE_MW:
+        return b.crypto ? Math.round(b.crypto.activeW * 1000) : 0;
+      case Param.CAP_ESR_NOMINAL_UOHM:
+        return Math.round(b.capacitor.esrOhm * 1e6);
+      default:
+        return -1;
     }
   }
 }
@@ -580,7 +634,14 @@ export class Machine {
  * to decide whether the bank holds enough energy to arm. */
 export function estimateSavePowerW(b: BoardSpec): number {
   const dies = b.nand.channels * b.nand.diesPerChannel;
-  return b.cpu.activeW + b.power.ioW + b.dimm.activeW + dies * b.nand.programW + b.nand.channels * b.nand.busW + (b.crypto?.activeW ?? 0);
+  return (
+    b.cpu.activeW +
+    b.power.ioW +
+    b.dimm.activeW +
+    dies * b.nand.programW +
+    b.nand.channels * b.nand.busW +
+    (b.crypto?.activeW ?? 0)
+  );
 }
 
 function popcount(x: number): number {

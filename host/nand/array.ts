@@ -260,7 +260,9 @@ export class NandArray {
 
     const t = this.timing;
     if (op === NandOp.PROGRAM) {
-      this.requestBus(die, d, "PROGRAM", t.cmdNs + t.xferNs(d.planes.length * len), () => this.programTransferred(die, d));
+      this.requestBus(die, d, "PROGRAM", t.cmdNs + t.xferNs(d.planes.length * len), () =>
+        this.programTransferred(die, d),
+      );
     } else if (op === NandOp.READ) {
       this.requestBus(die, d, "READ cmd", t.cmdNs, () => this.startArray(die, d, t.tRNs));
     } else {
@@ -500,7 +502,8 @@ export class NandArray {
       });
       this.counts.pagesRead += d.planes.length;
       d.out = out;
-      d.result = (Math.min(corrected, 255) << NandState.CORRECTED_SHIFT) | (uncorrectable ? NandState.UNCORRECTABLE : 0);
+      d.result =
+        (Math.min(corrected, 255) << NandState.CORRECTED_SHIFT) | (uncorrectable ? NandState.UNCORRECTABLE : 0);
       d.phase = "wait-out";
       this.powerChanged();
       this.requestBus(die, d, "READ data", this.timing.xferNs(out.length), () => {

@@ -53,7 +53,10 @@ function writeAll(fd: number, b: Uint8Array): void {
 
 export function writeDump(target: string, media: NandMedia): void {
   const g = media.geo;
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`,
+  );
   const fd = fs.openSync(tmp, "wx", 0o644);
   let ok = false;
   try {
@@ -140,7 +143,10 @@ class DumpReader {
   /** The next n bytes (a view valid until the next call), or InputError naming `field`. */
   take(n: number, field: string): Uint8Array {
     if (this.pos + n > this.bodyEnd) {
-      throw new InputError(`${this.file}: ${field}`, `file truncated (${field} needs ${n} bytes at offset ${this.pos}, ${Math.max(0, this.bodyEnd - this.pos)} left before the checksum)`);
+      throw new InputError(
+        `${this.file}: ${field}`,
+        `file truncated (${field} needs ${n} bytes at offset ${this.pos}, ${Math.max(0, this.bodyEnd - this.pos)} left before the checksum)`,
+      );
     }
     if (this.pos + n > this.bufStart + this.bufLen) this.fill(n);
     const off = this.pos - this.bufStart;
@@ -204,7 +210,8 @@ function readBody(fd: number, size: number, file: string, media: NandMedia): voi
   const hv = view(r.take(HEADER_BYTES - 8, "header").slice());
   const u32 = (off: number): number => hv.getUint32(off - 8, true);
   const version = u32(8);
-  if (version !== DUMP_VERSION) throw err("header.version", `unsupported version ${version} (this build reads ${DUMP_VERSION})`);
+  if (version !== DUMP_VERSION)
+    throw err("header.version", `unsupported version ${version} (this build reads ${DUMP_VERSION})`);
   const headerBytes = u32(12);
   if (headerBytes !== HEADER_BYTES) throw err("header.headerBytes", `${headerBytes}, expected ${HEADER_BYTES}`);
   const geometry: [string, number, number][] = [
@@ -224,7 +231,8 @@ function readBody(fd: number, size: number, file: string, media: NandMedia): voi
     if (v !== board) throw err(`header.${name}`, `does not match board (file ${v}, board ${board})`);
   }
   const records = hv.getBigUint64(56 - 8, true);
-  if (records > BigInt(g.pageCount)) throw err("header.pageRecordCount", `${records} exceeds the ${g.pageCount} pages of the array`);
+  if (records > BigInt(g.pageCount))
+    throw err("header.pageRecordCount", `${records} exceeds the ${g.pageCount} pages of the array`);
   const recordCount = Number(records);
 
   for (let bi = 0; bi < g.blockCount; bi++) {
@@ -252,18 +260,25 @@ function readBody(fd: number, size: number, file: string, media: NandMedia): voi
     const dataBytes = h.getUint32(28, true);
     if (die >= g.dies) throw err(f("die"), `${die} out of range (board has ${g.dies} dies)`);
     if (plane >= g.planes) throw err(f("plane"), `${plane} out of range (board has ${g.planes} planes)`);
-    if (block >= g.blocksPerPlane) throw err(f("block"), `${block} out of range (board has ${g.blocksPerPlane} blocks per plane)`);
-    if (page >= g.pagesPerBlock) throw err(f("page"), `${page} out of range (board has ${g.pagesPerBlock} pages per block)`);
+    if (block >= g.blocksPerPlane)
+      throw err(f("block"), `${block} out of range (board has ${g.blocksPerPlane} blocks per plane)`);
+    if (page >= g.pagesPerBlock)
+      throw err(f("page"), `${page} out of range (board has ${g.pagesPerBlock} pages per block)`);
     const key = g.pageKey(die, plane, block, page);
     if (key <= lastKey) throw err(f("page"), "records must be in strictly ascending address order");
     lastKey = key;
     if (state > PageState.OVERWRITTEN) throw err(f("state"), `unknown state ${state}`);
     if (reserved !== 0) throw err(f("reserved"), "must be 0");
     if ((state === PageState.FADING) !== readsLeft > 0) {
-      throw err(f("readsLeft"), state === PageState.FADING ? "must be >= 1 for a fading page" : `must be 0 for state ${state}`);
+      throw err(
+        f("readsLeft"),
+        state === PageState.FADING ? "must be >= 1 for a fading page" : `must be 0 for state ${state}`,
+      );
     }
-    if (injectedBits > g.recordBytes * 8) throw err(f("injectedBits"), `${injectedBits} exceeds the ${g.recordBytes * 8} bits of a page`);
-    if (state === PageState.ERASED && injectedBits === 0) throw err(f("state"), "an erased page without injected errors must not have a record");
+    if (injectedBits > g.recordBytes * 8)
+      throw err(f("injectedBits"), `${injectedBits} exceeds the ${g.recordBytes * 8} bits of a page`);
+    if (state === PageState.ERASED && injectedBits === 0)
+      throw err(f("state"), "an erased page without injected errors must not have a record");
     const expected = stateHasData(state) ? g.recordBytes : 0;
     if (dataBytes !== expected) throw err(f("dataBytes"), `${dataBytes}, expected ${expected} for state ${state}`);
     const data = expected ? r.take(expected, f("data")) : undefined;
@@ -274,7 +289,10 @@ function readBody(fd: number, size: number, file: string, media: NandMedia): voi
   const stored = view(readExact(fd, size - TRAILER_BYTES, TRAILER_BYTES)).getUint32(0, true);
   const actual = r.crc >>> 0;
   if (stored !== actual) {
-    throw err("trailer.crc32", `checksum mismatch (file says 0x${stored.toString(16).padStart(8, "0")}, contents give 0x${actual.toString(16).padStart(8, "0")}): the dump is corrupt`);
+    throw err(
+      "trailer.crc32",
+      `checksum mismatch (file says 0x${stored.toString(16).padStart(8, "0")}, contents give 0x${actual.toString(16).padStart(8, "0")}): the dump is corrupt`,
+    );
   }
 }
 

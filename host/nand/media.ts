@@ -47,7 +47,12 @@ export type PageStateName = (typeof PAGE_STATE_NAMES)[number];
 
 /** States whose record is stored (the cells hold programmed data). */
 export function stateHasData(state: number): boolean {
-  return state === PageState.GOOD || state === PageState.FADING || state === PageState.GARBLED || state === PageState.OVERWRITTEN;
+  return (
+    state === PageState.GOOD ||
+    state === PageState.FADING ||
+    state === PageState.GARBLED ||
+    state === PageState.OVERWRITTEN
+  );
 }
 
 export const BlockFlag = {

@@ -68,7 +68,11 @@ export function pairedLowerPages(page: number, pagesPerBlock: number, bitsPerCel
   const out: number[] = [];
   for (let q = 0; q < pagesPerBlock; q++) {
     const s = t[q]!;
-    if (s >= 0 && Math.floor(s / bitsPerCell) === Math.floor(slot / bitsPerCell) && s % bitsPerCell < slot % bitsPerCell) {
+    if (
+      s >= 0 &&
+      Math.floor(s / bitsPerCell) === Math.floor(slot / bitsPerCell) &&
+      s % bitsPerCell < slot % bitsPerCell
+    ) {
       out.push(q);
     }
   }

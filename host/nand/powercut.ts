@@ -58,8 +58,15 @@ export const DEFAULT_CUT_PHYSICS: Readonly<CutPhysics> = Object.freeze({
 export function cutPhysics(overrides: Partial<CutPhysics> = {}): CutPhysics {
   const p = { ...DEFAULT_CUT_PHYSICS, ...overrides };
   const w = [p.fadeWeight, p.garbledWeight, p.blankWeight];
-  if (w.some((x) => !(x >= 0)) || w.every((x) => x === 0)) throw new RangeError("power-cut outcome weights must be >= 0, not all 0");
-  if (!Number.isInteger(p.fadeReadsMin) || p.fadeReadsMin < 1 || !Number.isInteger(p.fadeReadsMax) || p.fadeReadsMax < p.fadeReadsMin || p.fadeReadsMax > 0xffff) {
+  if (w.some((x) => !(x >= 0)) || w.every((x) => x === 0))
+    throw new RangeError("power-cut outcome weights must be >= 0, not all 0");
+  if (
+    !Number.isInteger(p.fadeReadsMin) ||
+    p.fadeReadsMin < 1 ||
+    !Number.isInteger(p.fadeReadsMax) ||
+    p.fadeReadsMax < p.fadeReadsMin ||
+    p.fadeReadsMax > 0xffff
+  ) {
     throw new RangeError("fadeReadsMin/fadeReadsMax must be integers with 1 <= min <= max <= 65535");
   }
   for (const k of ["pairedCorruptP", "weakProgramFailP"] as const) {

@@ -163,7 +163,8 @@ export class FilePageStore implements PageStore {
 
   put(key: number, record: Uint8Array): void {
     checkRecord(this, record);
-    if (!Number.isInteger(key) || key < 0 || key >= this.pageCount) throw new RangeError(`page key ${key} out of range`);
+    if (!Number.isInteger(key) || key < 0 || key >= this.pageCount)
+      throw new RangeError(`page key ${key} out of range`);
     let slot = this.slotOf(key);
     if (slot < 0) {
       slot = this.freeSlots.pop() ?? this.nextSlot++;
@@ -219,6 +220,7 @@ export interface PageStoreOptions {
 export function createPageStore(recordBytes: number, pageCount: number, opts: PageStoreOptions = {}): PageStore {
   const kind = opts.kind ?? "auto";
   const limit = opts.memoryLimitBytes ?? 2 ** 31;
-  if (kind === "memory" || (kind === "auto" && recordBytes * pageCount <= limit)) return new MemoryPageStore(recordBytes);
+  if (kind === "memory" || (kind === "auto" && recordBytes * pageCount <= limit))
+    return new MemoryPageStore(recordBytes);
   return new FilePageStore(recordBytes, pageCount, { dir: opts.dir });
 }

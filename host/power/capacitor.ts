@@ -83,12 +83,7 @@ export function terminalV(bank: Bank, draw: Draw, cellV: number): number {
 }
 
 /** The most load-side power the bank can deliver at cell voltage Vc: η·(Vc − k·R)²/(4·R). */
-export function maxDeliverablePowerW(
-  cellV: number,
-  esrOhm: number,
-  efficiency: number,
-  testA = 0,
-): number {
+export function maxDeliverablePowerW(cellV: number, esrOhm: number, efficiency: number, testA = 0): number {
   if (esrOhm === 0) return Infinity;
   const u = Math.max(0, cellV - testA * esrOhm);
   return (efficiency * u * u) / (4 * esrOhm);
@@ -115,8 +110,7 @@ export function deadAt(bank: Bank, draw: Draw, cellV: number): DeathReason | nul
   const u = cellV - (draw.testA ?? 0) * bank.esrOhm;
   // Charge above minV that cannot be pushed through R is the maximum-power-transfer failure;
   // below minV there is nothing to argue about.
-  if (Number.isNaN(discriminant(bank, draw, cellV)))
-    return u > bank.minV ? "max-power-transfer" : "undervoltage";
+  if (Number.isNaN(discriminant(bank, draw, cellV))) return u > bank.minV ? "max-power-transfer" : "undervoltage";
   if (terminalV(bank, draw, cellV) < bank.minV) return "undervoltage";
   return null;
 }
@@ -219,12 +213,7 @@ export function holdupTimeS(
 }
 
 /** Load-side energy between v0 and minV of an ideal (R = 0) bank: η·½·C·(V0² − Vmin²). */
-export function usableEnergyJ(
-  capacitanceF: number,
-  v0: number,
-  minV: number,
-  efficiency: number,
-): number {
+export function usableEnergyJ(capacitanceF: number, v0: number, minV: number, efficiency: number): number {
   return v0 <= minV ? 0 : efficiency * 0.5 * capacitanceF * (v0 * v0 - minV * minV);
 }
 
@@ -296,8 +285,7 @@ export function requiredCapacitanceF(
   const ideal = (2 * energy) / (efficiency * (v0 * v0 - minV * minV));
   if (esrOhm === 0 || energy === 0) return ideal;
   for (const s of steps) {
-    if (deadAt({ capacitanceF: 1, esrOhm, efficiency, minV }, { powerW: s.powerW }, v0))
-      return Infinity;
+    if (deadAt({ capacitanceF: 1, esrOhm, efficiency, minV }, { powerW: s.powerW }, v0)) return Infinity;
   }
   const survives = (c: number): boolean =>
     runProfile({ capacitanceF: c, esrOhm, efficiency, minV }, v0, steps).survived;

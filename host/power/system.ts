@@ -6,15 +6,7 @@
 
 import { NS_PER_MS, NS_PER_S, type Clock, type Ns, type ScheduledEvent } from "../sim/clock.ts";
 import type { BoardSpec, CapacitorSpec, PowerSpec } from "../board/types.ts";
-import {
-  cellVAfter,
-  deadAt,
-  holdup,
-  terminalV,
-  type Bank,
-  type DeathReason,
-  type Draw,
-} from "./capacitor.ts";
+import { cellVAfter, deadAt, holdup, terminalV, type Bank, type DeathReason, type Draw } from "./capacitor.ts";
 import { cellVOnRail, netOutA, timeToChargedS, type RailBank } from "./charge.ts";
 import { EnergyLedger, type EnergyReport } from "./energy.ts";
 import { ceilNs, RailProfile, type RailEdge } from "./rail.ts";
@@ -77,11 +69,7 @@ export class PowerSystem {
 
   private readonly clock: Clock;
 
-  constructor(
-    clock: Clock,
-    board: Pick<BoardSpec, "power" | "capacitor">,
-    options: PowerOptions = {},
-  ) {
+  constructor(clock: Clock, board: Pick<BoardSpec, "power" | "capacitor">, options: PowerOptions = {}) {
     this.clock = clock;
     this.power = board.power;
     this.cap = board.capacitor;
@@ -94,11 +82,9 @@ export class PowerSystem {
     const { capacitanceF, esrOhm, efficiency } = this.bank;
     if (!(capacitanceF > 0)) throw new RangeError(`capacitance ${capacitanceF} F must be > 0`);
     if (!(esrOhm >= 0)) throw new RangeError(`ESR ${esrOhm} ohm must be >= 0`);
-    if (!(efficiency > 0 && efficiency <= 1))
-      throw new RangeError(`efficiency ${efficiency} must be in (0, 1]`);
+    if (!(efficiency > 0 && efficiency <= 1)) throw new RangeError(`efficiency ${efficiency} must be in (0, 1]`);
     this.cellV = options.initialCapV ?? 0;
-    if (!(this.cellV >= 0))
-      throw new RangeError(`initial capacitor voltage ${this.cellV} V must be >= 0`);
+    if (!(this.cellV >= 0)) throw new RangeError(`initial capacitor voltage ${this.cellV} V must be >= 0`);
     this.ioLoad = options.ioLoad ?? true;
     this.phase = options.phase ?? "idle";
     this.syncedAt = clock.now;
@@ -109,8 +95,7 @@ export class PowerSystem {
 
   /** Set one component's power draw, W, from now on. The board's total is the sum. */
   setLoad(component: string, watts: number): void {
-    if (!(watts >= 0) || !Number.isFinite(watts))
-      throw new RangeError(`load ${component}: ${watts} W`);
+    if (!(watts >= 0) || !Number.isFinite(watts)) throw new RangeError(`load ${component}: ${watts} W`);
     if (this.loads.get(component) === watts) return;
     this.sync();
     this.loads.set(component, watts);
@@ -175,8 +160,7 @@ export class PowerSystem {
   /** The rail drops at once to dipV for lengthNs, then returns to nominal. */
   glitch(lengthNs: Ns, dipV = 0): void {
     if (!this.acPresent) throw new Error("glitch while AC is off");
-    if (!(lengthNs >= 0) || !Number.isFinite(lengthNs))
-      throw new RangeError(`glitch length ${lengthNs} ns`);
+    if (!(lengthNs >= 0) || !Number.isFinite(lengthNs)) throw new RangeError(`glitch length ${lengthNs} ns`);
     if (!(dipV >= 0)) throw new RangeError(`glitch dip ${dipV} V`);
     const now = this.clock.now;
     const end = now + Math.ceil(lengthNs);
@@ -193,8 +177,7 @@ export class PowerSystem {
   /** The rail ramps linearly from where it is to toV over rampNs, and stays there. */
   brownout(rampNs: Ns, toV: number): void {
     if (!this.acPresent) throw new Error("brownout while AC is off");
-    if (!(rampNs >= 0) || !Number.isFinite(rampNs))
-      throw new RangeError(`brownout ramp ${rampNs} ns`);
+    if (!(rampNs >= 0) || !Number.isFinite(rampNs)) throw new RangeError(`brownout ramp ${rampNs} ns`);
     if (!(toV >= 0)) throw new RangeError(`brownout to ${toV} V`);
     const now = this.clock.now;
     this.setRail(
@@ -308,10 +291,7 @@ export class PowerSystem {
       ? cellVOnRail(this.railBank(), before, s)
       : cellVAfter(this.bank, this.draw(), before, s);
     if (this.cellV < before) {
-      this.ledger.addBank(
-        0.5 * this.bank.capacitanceF * (before * before - this.cellV * this.cellV),
-        this.phase,
-      );
+      this.ledger.addBank(0.5 * this.bank.capacitanceF * (before * before - this.cellV * this.cellV), this.phase);
     }
   }
 
@@ -374,13 +354,9 @@ export class PowerSystem {
       profile
         .edges(this.power.pwrGoodThresholdV, this.pwrGoodLevel)
         .map((e) => ({ ...e, detector: "pwr-good" as const })),
-      profile
-        .edges(this.power.railMinV, this.railAboveMin)
-        .map((e) => ({ ...e, detector: "rail-min" as const })),
+      profile.edges(this.power.railMinV, this.railAboveMin).map((e) => ({ ...e, detector: "rail-min" as const })),
     );
-    this.railEvents = edges.map((e) =>
-      this.clock.at(e.at, `power:${e.detector}`, () => this.railEdge(e)),
-    );
+    this.railEvents = edges.map((e) => this.clock.at(e.at, `power:${e.detector}`, () => this.railEdge(e)));
   }
 
   private railEdge(e: TaggedEdge): void {

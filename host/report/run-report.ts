@@ -15,7 +15,8 @@ function chartLibrary(): string {
   return chartJs;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /** At most n points, keeping the first and last (the chart does not need 10^6 samples). */
 function thin(points: [number, number][], n = 4000): { x: number; y: number }[] {
@@ -33,25 +34,70 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
     ["board", `${board.name} — ${board.description}`],
     ["seed", String(r.seed)],
     ["detection latency", r.detectLatencyUs === null ? "—" : `${r.detectLatencyUs.toFixed(2)} µs`],
-    ["save", r.save.started ? `${r.save.completed ? "completed" : "incomplete"}, ${(r.save.bytes / 2 ** 20).toFixed(2)} MiB` : "none"],
+    [
+      "save",
+      r.save.started
+        ? `${r.save.completed ? "completed" : "incomplete"}, ${(r.save.bytes / 2 ** 20).toFixed(2)} MiB`
+        : "none",
+    ],
     ["save time", r.save.timeUs === null ? "—" : formatNs(r.save.timeUs * 1000)],
-    ["save lower bound", r.save.lowerBoundUs === null ? "—" : `${formatNs(r.save.lowerBoundUs * 1000)} (bottleneck: ${r.save.bottleneck})`],
+    [
+      "save lower bound",
+      r.save.lowerBoundUs === null ? "—" : `${formatNs(r.save.lowerBoundUs * 1000)} (bottleneck: ${r.save.bottleneck})`,
+    ],
     ["save efficiency", r.save.efficiency === null ? "—" : r.save.efficiency.toFixed(3)],
     ["save energy", r.save.energyJ === null ? "—" : `${r.save.energyJ.toFixed(3)} J`],
-    ["capacitor at end of save", r.save.vcapEndV === null ? "—" : `${r.save.vcapEndV.toFixed(3)} V (regulator minimum ${board.capacitor.minV} V)`],
-    ["hold-up margin", r.holdup.marginPct === null ? "—" : `${r.holdup.marginPct.toFixed(1)} % of ${r.holdup.usableEnergyJ.toFixed(3)} J usable`],
+    [
+      "capacitor at end of save",
+      r.save.vcapEndV === null ? "—" : `${r.save.vcapEndV.toFixed(3)} V (regulator minimum ${board.capacitor.minV} V)`,
+    ],
+    [
+      "hold-up margin",
+      r.holdup.marginPct === null
+        ? "—"
+        : `${r.holdup.marginPct.toFixed(1)} % of ${r.holdup.usableEnergyJ.toFixed(3)} J usable`,
+    ],
     ["save-fail info", r.save.failInfo.join("; ") || "—"],
-    ["restore", r.restore.started ? (r.restore.verified ? "verified" : r.restore.completed ? "completed, not verified" : "failed") : "none"],
+    [
+      "restore",
+      r.restore.started
+        ? r.restore.verified
+          ? "verified"
+          : r.restore.completed
+            ? "completed, not verified"
+            : "failed"
+        : "none",
+    ],
     ["restore time", r.restore.timeUs === null ? "—" : formatNs(r.restore.timeUs * 1000)],
     ["restore lower bound", r.restore.lowerBoundUs === null ? "—" : formatNs(r.restore.lowerBoundUs * 1000)],
     ["restore efficiency", r.restore.efficiency === null ? "—" : r.restore.efficiency.toFixed(3)],
     ["host writes", `${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`],
     ["power losses", r.deaths.map((d) => `${formatNs(d.atNs)} (${d.reason})`).join(", ") || "none"],
     ["firmware traps", r.traps.map((t) => t.message).join("; ") || "none"],
-    ["result", r.ok ? "ok" : "FAILED: " + r.expectations.filter((e) => !e.ok).map((e) => e.name).join(", ")],
+    [
+      "result",
+      r.ok
+        ? "ok"
+        : "FAILED: " +
+          r.expectations
+            .filter((e) => !e.ok)
+            .map((e) => e.name)
+            .join(", "),
+    ],
   ];
   const marks = r.traces
-    .filter((t) => ["SAVE_START", "SAVE_DONE", "SAVE_FAIL", "RESTORE_START", "RESTORE_DONE", "RESTORE_FAIL", "DETECT", "ARMED"].includes(t.event))
+    .filter((t) =>
+      [
+        "SAVE_START",
+        "SAVE_DONE",
+        "SAVE_FAIL",
+        "RESTORE_START",
+        "RESTORE_DONE",
+        "RESTORE_FAIL",
+        "DETECT",
+        "ARMED",
+      ].includes(t.event),
+    )
     .map((t) => ({ x: t.atNs / 1e6, label: t.event }));
   const data = {
     vcap: thin(r.timeline.vcap),

@@ -14,7 +14,11 @@ export const SCENARIO_DIR = join(REPO_ROOT, "tests", "scenarios");
 const schema = JSON.parse(readFileSync(join(here, "scenario.schema.json"), "utf8")) as object;
 
 type AjvCtor = new (opts: object) => {
-  compile(s: object): ((d: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+  compile(
+    s: object,
+  ): ((d: unknown) => boolean) & {
+    errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null;
+  };
 };
 const Ajv = ((AjvModule as unknown as { default?: AjvCtor }).default ?? AjvModule) as unknown as AjvCtor;
 const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
@@ -81,7 +85,13 @@ export interface Scenario {
   seed: number | null;
   initialCapV: number | null;
   endAfterNs: number;
-  expect: { saveCompleted?: boolean; restoreVerified?: boolean; saves?: number; armRefused?: boolean; noTraps?: boolean };
+  expect: {
+    saveCompleted?: boolean;
+    restoreVerified?: boolean;
+    saves?: number;
+    armRefused?: boolean;
+    noTraps?: boolean;
+  };
   steps: Step[];
 }
 
@@ -131,17 +141,19 @@ export function parseScenario(text: string, shown: string): Scenario {
     const err = validate.errors?.[0];
     const field = jsonPointerToField(err?.instancePath ?? "");
     let msg = err?.message ?? "invalid";
-    if (err?.params && "additionalProperty" in err.params) msg = `unknown field '${String(err.params.additionalProperty)}'`;
+    if (err?.params && "additionalProperty" in err.params)
+      msg = `unknown field '${String(err.params.additionalProperty)}'`;
     if (err?.params && "missingProperty" in err.params) {
       throw new InputError(`${shown}: ${field ? field + "." : ""}${String(err.params.missingProperty)}`, "is required");
     }
-    if (err?.params && "allowedValues" in err.params) msg = `must be one of ${(err.params.allowedValues as unknown[]).join(", ")}`;
+    if (err?.params && "allowedValues" in err.params)
+      msg = `must be one of ${(err.params.allowedValues as unknown[]).join(", ")}`;
     throw new InputError(`${shown}: ${field || "(top level)"}`, msg);
   }
   const r = raw as Record<string, unknown>;
   const steps = (r.steps as Record<string, unknown>[]).map((s, i) => parseStep(s, i, shown));
   const endAfter = r.endAfter === undefined ? 100e6 : parseDuration(r.endAfter);
-  if (endAfter === null) throw new InputError(`${shown}: endAfter`, "not a duration (e.g. \"100 ms\")");
+  if (endAfter === null) throw new InputError(`${shown}: endAfter`, 'not a duration (e.g. "100 ms")');
   return {
     name: r.name as string,
     description: (r.description as string | undefined) ?? "",
@@ -222,7 +234,8 @@ function parseStep(s: Record<string, unknown>, i: number, shown: string): Step {
     bits: (s.bits as number | undefined) ?? 0,
     rate: (s.rate as number | undefined) ?? 0,
   };
-  if (!["generated", "cli", "withheld"].includes(step.key)) throw new InputError(where("key"), "must be generated, cli or withheld");
+  if (!["generated", "cli", "withheld"].includes(step.key))
+    throw new InputError(where("key"), "must be generated, cli or withheld");
   switch (action) {
     case "glitch":
       step.lengthNs = dur("length", null);
@@ -251,7 +264,10 @@ function parseStep(s: Record<string, unknown>, i: number, shown: string): Step {
       break;
     case "inject":
       if (!step.kind || !["nand-program-fail", "nand-bit-errors", "factory-bad-blocks"].includes(step.kind))
-        throw new InputError(where("kind"), "inject needs kind nand-program-fail, nand-bit-errors or factory-bad-blocks");
+        throw new InputError(
+          where("kind"),
+          "inject needs kind nand-program-fail, nand-bit-errors or factory-bad-blocks",
+        );
       break;
     default:
       break;

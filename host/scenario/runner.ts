@@ -166,7 +166,8 @@ export function runScenario(opts: RunOptions): RunResult {
   m.clock.at(0, "analog-sample", sampler);
 
   const tracesSince = (t: number, ids: number[]): boolean => m.traces.some((r) => r.atNs >= t && ids.includes(r.id));
-  const lastTraceSince = (t: number, ids: number[]) => [...m.traces].reverse().find((r) => r.atNs >= t && ids.includes(r.id));
+  const lastTraceSince = (t: number, ids: number[]) =>
+    [...m.traces].reverse().find((r) => r.atNs >= t && ids.includes(r.id));
 
   const finish = (): void => {
     endScheduled = true;
@@ -235,15 +236,30 @@ export function runScenario(opts: RunOptions): RunResult {
       case "provision-key": {
         const key = keyFor(step);
         if (!key) return done(step, i, "withheld");
-        return command(step, i, () => host.provisionKey(step.tenant, key), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.provisionKey(step.tenant, key),
+          () => done(step, i, "ok"),
+        );
       }
       case "register-range":
         ranges.push({ tenant: step.tenant, base: step.base!, length: step.lengthBytes! });
-        return command(step, i, () => host.registerRange(step.tenant, step.base!, step.lengthBytes!), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.registerRange(step.tenant, step.base!, step.lengthBytes!),
+          () => done(step, i, "ok"),
+        );
       case "unregister-range": {
         const k = ranges.findIndex((r) => r.base === step.base && r.length === step.lengthBytes);
         if (k >= 0) ranges.splice(k, 1);
-        return command(step, i, () => host.unregisterRange(step.tenant, step.base!, step.lengthBytes!), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.unregisterRange(step.tenant, step.base!, step.lengthBytes!),
+          () => done(step, i, "ok"),
+        );
       }
       case "arm": {
         let sentAt = m.clock.now;
@@ -275,9 +291,15 @@ export function runScenario(opts: RunOptions): RunResult {
         m.pulseSaveN();
         return done(step, i, "ok");
       case "save-command":
-        return command(step, i, () => host.save(), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.save(),
+          () => done(step, i, "ok"),
+        );
       case "restore": {
-        const range = step.base !== null && step.lengthBytes !== null ? { base: step.base, length: step.lengthBytes } : undefined;
+        const range =
+          step.base !== null && step.lengthBytes !== null ? { base: step.base, length: step.lengthBytes } : undefined;
         return command(
           step,
           i,
@@ -298,9 +320,19 @@ export function runScenario(opts: RunOptions): RunResult {
           (t) => poll(step, i, () => (tracesSince(t, [Trace.ERASE_DONE]) ? "erased" : null)),
         );
       case "abort":
-        return command(step, i, () => host.abort(), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.abort(),
+          () => done(step, i, "ok"),
+        );
       case "factory-default":
-        return command(step, i, () => host.factoryDefault(), () => done(step, i, "ok"));
+        return command(
+          step,
+          i,
+          () => host.factoryDefault(),
+          () => done(step, i, "ok"),
+        );
       case "workload":
         startWorkload(step);
         return done(step, i, "started");
@@ -347,7 +379,8 @@ export function runScenario(opts: RunOptions): RunResult {
       }
       case "inject":
         if (step.kind === "nand-program-fail") m.nand.injectProgramFail(step.die, step.plane, step.block);
-        else if (step.kind === "nand-bit-errors") m.nand.injectBitErrors(step.die, step.plane, step.block, step.page, step.bits);
+        else if (step.kind === "nand-bit-errors")
+          m.nand.injectBitErrors(step.die, step.plane, step.block, step.page, step.bits);
         return done(step, i, "ok");
     }
   };
@@ -487,7 +520,9 @@ function collect(
   if (rIdx >= 0) {
     const start = tr[rIdx]!;
     restore.bytes = start.arg;
-    const end = tr.slice(rIdx + 1).find((r) => r.id === Trace.RESTORE_DONE || r.id === Trace.RESTORE_FAIL || r.id === Trace.RESTORE_START);
+    const end = tr
+      .slice(rIdx + 1)
+      .find((r) => r.id === Trace.RESTORE_DONE || r.id === Trace.RESTORE_FAIL || r.id === Trace.RESTORE_START);
     if (end && end.id !== Trace.RESTORE_START) {
       restore.completed = end.id === Trace.RESTORE_DONE;
       restore.timeUs = (end.atNs - start.atNs) / 1000;
@@ -505,8 +540,13 @@ function collect(
   const c = board.capacitor;
   const usable = usableEnergyJ(c.capacitanceF, c.chargedV, c.minV, c.efficiency);
   let remaining: number | null = null;
-  if (save.vcapEndV !== null) remaining = usableEnergyJ(c.capacitanceF, Math.max(save.vcapEndV, c.minV), c.minV, c.efficiency);
-  const holdup = { usableEnergyJ: usable, remainingEnergyJ: remaining, marginPct: remaining === null ? null : (100 * remaining) / usable };
+  if (save.vcapEndV !== null)
+    remaining = usableEnergyJ(c.capacitanceF, Math.max(save.vcapEndV, c.minV), c.minV, c.efficiency);
+  const holdup = {
+    usableEnergyJ: usable,
+    remainingEnergyJ: remaining,
+    marginPct: remaining === null ? null : (100 * remaining) / usable,
+  };
 
   const refusals = tr.filter((r) => r.id === Trace.ARM_REFUSED).map((r) => ({ atNs: r.atNs, reasonBits: r.arg }));
   const armed = tr.some((r) => r.id === Trace.ARMED);
@@ -520,7 +560,8 @@ function collect(
   if (ex.restoreVerified !== undefined) check("restore.verified", ex.restoreVerified, restore.verified);
   if (ex.saves !== undefined) check("saves", ex.saves, saves);
   if (ex.armRefused !== undefined) check("arm refused", ex.armRefused, refusals.length > 0 && !armed);
-  if (ex.saveCompleted === undefined && ex.saves === undefined && saveIdx >= 0) check("save.completed", true, save.completed);
+  if (ex.saveCompleted === undefined && ex.saves === undefined && saveIdx >= 0)
+    check("save.completed", true, save.completed);
   if (ex.restoreVerified === undefined && rIdx >= 0) check("restore.verified", true, restore.verified);
   if (ex.noTraps !== false) check("no firmware traps", 0, m.traps.length);
 

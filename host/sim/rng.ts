@@ -10,7 +10,7 @@ export class Rng {
   private s3: number;
 
   constructor(seed: number | string) {
-    let x = typeof seed === "string" ? hashString(seed) : seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+    let x = typeof seed === "string" ? hashString(seed) : (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
     const next = (): number => {
       x = (x + 0x9e3779b9) | 0;
       let z = x;

@@ -33,6 +33,9 @@ export function readUserFile(path: string, option: string): Buffer {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${option} ${path}`, code === "ENOENT" ? "file not found" : `cannot read (${code ?? "error"})`);
+    throw new InputError(
+      `${option} ${path}`,
+      code === "ENOENT" ? "file not found" : `cannot read (${code ?? "error"})`,
+    );
   }
 }

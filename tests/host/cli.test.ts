@@ -41,7 +41,11 @@ test("--help works for the command and for run", () => {
 });
 
 test("unknown board name", () => {
-  expectInputError(lastgasp("run", "--board", "no-such-board", "--firmware", fixture), "no-such-board", /known: .*sim-small/);
+  expectInputError(
+    lastgasp("run", "--board", "no-such-board", "--firmware", fixture),
+    "no-such-board",
+    /known: .*sim-small/,
+  );
 });
 
 test("malformed board file names the file and the field", () => {
@@ -56,7 +60,16 @@ test("malformed board file names the file and the field", () => {
 
 test("malformed scenario names the file and the step field", () => {
   const path = join(dir, "bad-scenario.json");
-  writeFileSync(path, JSON.stringify({ name: "x", steps: [{ action: "power-on", at: 0 }, { action: "glitch", at: "soon", length: "5 us" }] }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: "x",
+      steps: [
+        { action: "power-on", at: 0 },
+        { action: "glitch", at: "soon", length: "5 us" },
+      ],
+    }),
+  );
   expectInputError(lastgasp("run", path, "--firmware", fixture), "bad-scenario.json", "steps[1].at");
   writeFileSync(path, JSON.stringify({ name: "x", steps: [{ action: "teleport" }] }));
   expectInputError(lastgasp("run", path, "--firmware", fixture), "bad-scenario.json", "steps[0].action");
@@ -68,12 +81,20 @@ test("bad arguments: seed, key file, firmware, output directory", () => {
   const shortKey = join(dir, "short.key");
   writeFileSync(shortKey, Buffer.alloc(10, 1));
   expectInputError(lastgasp("run", "--key", shortKey, "--firmware", fixture), "--key", "64 bytes");
-  expectInputError(lastgasp("run", "--key", join(dir, "missing.key"), "--firmware", fixture), "missing.key", "not found");
+  expectInputError(
+    lastgasp("run", "--key", join(dir, "missing.key"), "--firmware", fixture),
+    "missing.key",
+    "not found",
+  );
   const notWasm = join(dir, "not.wasm");
   writeFileSync(notWasm, "hello");
   expectInputError(lastgasp("run", "--firmware", notWasm), "not.wasm", "WebAssembly");
   const before = readdirSync(dir).length;
-  expectInputError(lastgasp("run", "--firmware", fixture, "--vcd", join(dir, "nowhere", "t.vcd")), "--vcd", "does not exist");
+  expectInputError(
+    lastgasp("run", "--firmware", fixture, "--vcd", join(dir, "nowhere", "t.vcd")),
+    "--vcd",
+    "does not exist",
+  );
   assert.equal(readdirSync(dir).length, before, "nothing written");
   assert.equal(existsSync(join(dir, "nowhere")), false);
 });

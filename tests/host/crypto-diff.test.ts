@@ -222,7 +222,7 @@ for (const [label, flags] of BUILDS) {
         const m = fw.put(msg);
         const out = fw.alloc(32);
         x.sha256_init(ctx);
-        for (let off = 0; off < len; ) {
+        for (let off = 0; off < len;) {
           const n = Math.min(len - off, rng.int(200));
           x.sha256_update(ctx, m + off, n);
           off += n;
@@ -244,7 +244,7 @@ for (const [label, flags] of BUILDS) {
         const m = fw.put(msg);
         const out = fw.alloc(32);
         x.hmac_init(ctx, k, key.length);
-        for (let off = 0; off < msg.length; ) {
+        for (let off = 0; off < msg.length;) {
           const n = Math.min(msg.length - off, 1 + rng.int(700));
           x.hmac_update(ctx, m + off, n);
           off += n;

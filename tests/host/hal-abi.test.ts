@@ -21,7 +21,18 @@ function namespaceConstants(name: string): Record<string, number> {
   return out;
 }
 
-for (const ns of ["HalError", "Event", "Pin", "Adc", "Param", "NandOp", "NandState", "DmaDir", "CryptoOp", "Trace"] as const) {
+for (const ns of [
+  "HalError",
+  "Event",
+  "Pin",
+  "Adc",
+  "Param",
+  "NandOp",
+  "NandState",
+  "DmaDir",
+  "CryptoOp",
+  "Trace",
+] as const) {
   test(`hal.ts namespace ${ns} equals host/harness/hal-abi.ts`, () => {
     assert.deepEqual(namespaceConstants(ns), { ...(abi as unknown as Record<string, Record<string, number>>)[ns] });
   });
@@ -37,10 +48,14 @@ test("HAL version and imports agree", () => {
   assert.equal(abi.PIN_NAMES.length, abi.Pin.COUNT);
 });
 
-test("the release firmware imports only HAL functions", { skip: !existsSync(join(ROOT, "build", "firmware.wasm")) && "firmware not built" }, () => {
-  const imports = readImports(new Uint8Array(readFileSync(join(ROOT, "build", "firmware.wasm"))));
-  for (const i of imports) {
-    if (i.kind !== "function") continue;
-    assert.ok(i.module === "hal" && i.name in abi.HAL_IMPORTS, `unexpected import ${i.module}.${i.name}`);
-  }
-});
+test(
+  "the release firmware imports only HAL functions",
+  { skip: !existsSync(join(ROOT, "build", "firmware.wasm")) && "firmware not built" },
+  () => {
+    const imports = readImports(new Uint8Array(readFileSync(join(ROOT, "build", "firmware.wasm"))));
+    for (const i of imports) {
+      if (i.kind !== "function") continue;
+      assert.ok(i.module === "hal" && i.name in abi.HAL_IMPORTS, `unexpected import ${i.module}.${i.name}`);
+    }
+  },
+);

@@ -39,7 +39,13 @@ function miniHost(m: Machine): ManagementHost {
 
 /** sim-small shrunk to a 256 KiB DIMM so a save takes milliseconds. */
 function smallBoard(extra: Record<string, number> = {}) {
-  return withOverrides(loadBoard("sim-small"), { "dimm.bytes": 256 * 1024, "nand.factoryBadBlockRate": 0, "nand.grownFailRate": 0, "nand.rawBitErrorRate": 0, ...extra });
+  return withOverrides(loadBoard("sim-small"), {
+    "dimm.bytes": 256 * 1024,
+    "nand.factoryBadBlockRate": 0,
+    "nand.grownFailRate": 0,
+    "nand.rawBitErrorRate": 0,
+    ...extra,
+  });
 }
 
 const saveAndRestore = (extraSteps: object[] = [], failAt = "50 ms") =>
@@ -67,7 +73,10 @@ test("instruction count becomes CPU time: board clock and cycles per instruction
   const n = 100_000;
   const board = withOverrides(loadBoard("sim-small"), { serial: n });
   // Count spin(n) alone on a scratch instance.
-  const scratch = instantiateFirmware(probe, new Proxy({}, { get: () => () => 0 }) as never, { beforeHal: () => {}, tick: () => {} });
+  const scratch = instantiateFirmware(probe, new Proxy({}, { get: () => () => 0 }) as never, {
+    beforeHal: () => {},
+    tick: () => {},
+  });
   const before = scratch.instructions;
   scratch.run("spin", n);
   const spinCount = Number(scratch.instructions - before);
@@ -80,7 +89,10 @@ test("instruction count becomes CPU time: board clock and cycles per instruction
   const nsPerInstr = (board.cpu.cyclesPerInstruction * 1e9) / board.cpu.hz;
   // The measured interval is spin(n) plus the handful of instructions around the two now_ns calls.
   const expected = spinCount * nsPerInstr;
-  assert.ok(Math.abs(phase.arg - expected) <= 10 * nsPerInstr + 1, `measured ${phase.arg} ns, spin alone ${expected.toFixed(1)} ns`);
+  assert.ok(
+    Math.abs(phase.arg - expected) <= 10 * nsPerInstr + 1,
+    `measured ${phase.arg} ns, spin alone ${expected.toFixed(1)} ns`,
+  );
   // The endless computation afterwards is stopped by the watchdog, in virtual time.
   assert.equal(m.traps.length, 1);
   assert.match(m.traps[0]!.message, /watchdog/);
@@ -104,25 +116,46 @@ test("power loss inside a long computation abandons the instance at the instant 
 });
 
 test("mini firmware: save on power failure, restore after power returns, verified against the snapshot", () => {
-  const r = runScenario({ scenario: saveAndRestore(), board: smallBoard(), firmware: miniSaver, seed: 7, makeHost: miniHost });
+  const r = runScenario({
+    scenario: saveAndRestore(),
+    board: smallBoard(),
+    firmware: miniSaver,
+    seed: 7,
+    makeHost: miniHost,
+  });
   assert.equal(r.traps.length, 0, JSON.stringify(r.traps));
   assert.equal(r.save.completed, true, JSON.stringify(r.save));
   assert.equal(r.save.bytes, 256 * 1024);
   assert.equal(r.restore.completed, true, JSON.stringify(r.restore));
   assert.equal(r.restore.verified, true);
-  assert.ok(r.detectLatencyUs !== null && r.detectLatencyUs > 0 && r.detectLatencyUs < 20, `detect latency ${r.detectLatencyUs}`);
+  assert.ok(
+    r.detectLatencyUs !== null && r.detectLatencyUs > 0 && r.detectLatencyUs < 20,
+    `detect latency ${r.detectLatencyUs}`,
+  );
   assert.ok(r.save.energyJ! > 0);
   assert.ok(r.save.vcapEndV! < smallBoard().capacitor.chargedV);
   assert.equal(r.boots, 2);
   // The check is real: the DRAM lost its contents in between (the firmware switched off the bank).
-  assert.deepEqual(r.deaths.map((d) => d.reason), ["shutdown"]);
+  assert.deepEqual(
+    r.deaths.map((d) => d.reason),
+    ["shutdown"],
+  );
 });
 
 test("a DIMM that changed after the save does not verify (the check can fail)", () => {
   // Scribble on the DIMM after the restore and before verification.
   const sc = saveAndRestore();
   const verifyIdx = sc.steps.findIndex((s) => s.action === "verify");
-  sc.steps.splice(verifyIdx, 0, { ...sc.steps[verifyIdx]!, action: "workload", kind: "random", writesPerSecond: 1e5, durationNs: 1e6, bytes: 64, atNs: null, delayNs: 0 });
+  sc.steps.splice(verifyIdx, 0, {
+    ...sc.steps[verifyIdx]!,
+    action: "workload",
+    kind: "random",
+    writesPerSecond: 1e5,
+    durationNs: 1e6,
+    bytes: 64,
+    atNs: null,
+    delayNs: 0,
+  });
   sc.steps.splice(verifyIdx + 1, 0, { ...sc.steps[verifyIdx]!, action: "wait", forNs: 2e6, atNs: null, delayNs: 0 });
   const r = runScenario({ scenario: sc, board: smallBoard(), firmware: miniSaver, seed: 7, makeHost: miniHost });
   assert.equal(r.restore.completed, true);
@@ -131,7 +164,17 @@ test("a DIMM that changed after the save does not verify (the check can fail)", 
 });
 
 test("host writes while isolated are dropped and counted; the restore matches the isolation snapshot", () => {
-  const sc = saveAndRestore([{ action: "workload", at: "10 ms", kind: "hot-set", hotSet: 65536, writesPerSecond: 200000, bytes: 64, duration: "100 ms" }]);
+  const sc = saveAndRestore([
+    {
+      action: "workload",
+      at: "10 ms",
+      kind: "hot-set",
+      hotSet: 65536,
+      writesPerSecond: 200000,
+      bytes: 64,
+      duration: "100 ms",
+    },
+  ]);
   const r = runScenario({ scenario: sc, board: smallBoard(), firmware: miniSaver, seed: 3, makeHost: miniHost });
   assert.ok(r.host.writes > 1000, `host writes ${r.host.writes}`);
   assert.ok(r.host.droppedWrites > 0, "some writes fell in the isolation window");
@@ -154,7 +197,13 @@ test("a glitch shorter than the debounce starts no save; a long one does", () =>
       "glitch.json",
     );
   const board = smallBoard();
-  const short = runScenario({ scenario: sc(`${board.power.debounceUs / 2} us`), board, firmware: miniSaver, seed: 1, makeHost: miniHost });
+  const short = runScenario({
+    scenario: sc(`${board.power.debounceUs / 2} us`),
+    board,
+    firmware: miniSaver,
+    seed: 1,
+    makeHost: miniHost,
+  });
   assert.equal(short.saves, 0);
   const long = runScenario({ scenario: sc("2 ms"), board, firmware: miniSaver, seed: 1, makeHost: miniHost });
   assert.equal(long.saves, 1);
@@ -180,7 +229,9 @@ test("determinism: one seed gives the same VCD and the same NAND dump, bit for b
       const dumpPath = join(dir, `nand-${k}.bin`);
       let machine: Machine | null = null;
       runScenario({
-        scenario: saveAndRestore([{ action: "workload", at: "10 ms", kind: "random", writesPerSecond: 50000, bytes: 64, duration: "100 ms" }]),
+        scenario: saveAndRestore([
+          { action: "workload", at: "10 ms", kind: "random", writesPerSecond: 50000, bytes: 64, duration: "100 ms" },
+        ]),
         board: withOverrides(smallBoard(), { "nand.rawBitErrorRate": 1e-5, "power.adcNoiseMv": 5 }),
         firmware: miniSaver,
         seed: 42,

@@ -55,7 +55,11 @@ function bytes(n: number, seed: number | string): Uint8Array {
   return b;
 }
 
-function make(over: Partial<NandSpec> = {}, seed: number | string = 1, opts: ConstructorParameters<typeof NandArray>[3] = {}) {
+function make(
+  over: Partial<NandSpec> = {},
+  seed: number | string = 1,
+  opts: ConstructorParameters<typeof NandArray>[3] = {},
+) {
   const clock = new Clock();
   const a = new NandArray(spec(over), clock, new Rng(seed), opts);
   return { a, clock };
@@ -64,7 +68,17 @@ function make(over: Partial<NandSpec> = {}, seed: number | string = 1, opts: Con
 const state = (a: NandArray, die: number): number => a.status(die) & MASK;
 
 /** Submit one operation and run the clock until the die is idle again. */
-function runOp(a: NandArray, clock: Clock, op: number, die: number, block: number, page: number, mask: number, len: number, data?: Uint8Array) {
+function runOp(
+  a: NandArray,
+  clock: Clock,
+  op: number,
+  die: number,
+  block: number,
+  page: number,
+  mask: number,
+  len: number,
+  data?: Uint8Array,
+) {
   let delivered: Uint8Array | undefined;
   const rc = a.submit(op, die, block, page, mask, len, {
     fetch: () => data ?? new Uint8Array(0),
@@ -76,7 +90,17 @@ function runOp(a: NandArray, clock: Clock, op: number, die: number, block: numbe
 }
 
 /** Submit, run until the array phase is under way, then cut power `intoNs` into it. */
-function cutInArray(a: NandArray, clock: Clock, op: number, die: number, block: number, page: number, mask: number, data?: Uint8Array, intoNs = 1000): void {
+function cutInArray(
+  a: NandArray,
+  clock: Clock,
+  op: number,
+  die: number,
+  block: number,
+  page: number,
+  mask: number,
+  data?: Uint8Array,
+  intoNs = 1000,
+): void {
   const len = data ? data.length / popcount(mask) : op === READ ? RECORD : 0;
   assert.equal(a.submit(op, die, block, page, mask, len, { fetch: () => data!, deliver: () => {} }), 0);
   clock.runUntil(Infinity, () => state(a, die) === ARRAY);
@@ -125,8 +149,20 @@ describe("timing", () => {
     let readBack: Uint8Array | undefined;
     let readBackAt = -1;
 
-    assert.equal(a.submit(PROGRAM, 0, 1, 0, 0b11, 1000, { fetch: () => (fetched.push(clock.now), written), deliver: () => assert.fail() }), 0);
-    assert.equal(a.submit(READ, 1, 2, 3, 0b01, 2112, { fetch: () => assert.fail(), deliver: (d) => assert.deepEqual(d, new Uint8Array(2112).fill(0xff)) }), 0);
+    assert.equal(
+      a.submit(PROGRAM, 0, 1, 0, 0b11, 1000, {
+        fetch: () => (fetched.push(clock.now), written),
+        deliver: () => assert.fail(),
+      }),
+      0,
+    );
+    assert.equal(
+      a.submit(READ, 1, 2, 3, 0b01, 2112, {
+        fetch: () => assert.fail(),
+        deliver: (d) => assert.deepEqual(d, new Uint8Array(2112).fill(0xff)),
+      }),
+      0,
+    );
     assert.equal(state(a, 0), XFER);
     assert.equal(state(a, 1), WAIT_BUS);
     assert.equal(a.submit(READ, 0, 1, 0, 1, 10, { fetch: () => new Uint8Array(0), deliver: () => {} }), HalError.BUSY);
@@ -146,13 +182,22 @@ describe("timing", () => {
       if (die === 0 && clock.now === 366818 && !readSubmitted) {
         readSubmitted = true;
         assert.equal(
-          a.submit(READ, 0, 1, 0, 0b11, 1000, { fetch: () => assert.fail(), deliver: (d) => ((readBack = d.slice()), (readBackAt = clock.now)) }),
+          a.submit(READ, 0, 1, 0, 0b11, 1000, {
+            fetch: () => assert.fail(),
+            deliver: (d) => ((readBack = d.slice()), (readBackAt = clock.now)),
+          }),
           0,
         );
       }
     };
     clock.at(380000, "die1 program", () => {
-      assert.equal(a.submit(PROGRAM, 1, 2, 0, 0b01, 2112, { fetch: () => (fetched.push(clock.now), single), deliver: () => assert.fail() }), 0);
+      assert.equal(
+        a.submit(PROGRAM, 1, 2, 0, 0b01, 2112, {
+          fetch: () => (fetched.push(clock.now), single),
+          deliver: () => assert.fail(),
+        }),
+        0,
+      );
     });
 
     clock.runUntil(Infinity);
@@ -224,7 +269,8 @@ describe("timing", () => {
     a.onChange = (die) => {
       if (state(a, die) === IDLE) done.push(die);
     };
-    for (const die of [1, 0, 2]) assert.equal(a.submit(PROGRAM, die, 1, 0, 1, 2112, { fetch: () => data, deliver: () => {} }), 0);
+    for (const die of [1, 0, 2])
+      assert.equal(a.submit(PROGRAM, die, 1, 0, 1, 2112, { fetch: () => data, deliver: () => {} }), 0);
     clock.runUntil(Infinity);
     // die 1 asked first on channel 0; die 2 is alone on channel 1 and ends with die 1
     const bus = 151 + 70400;
@@ -287,7 +333,10 @@ describe("cells", () => {
     assert.equal(runOp(a, clock, PROGRAM, 0, 1, 2, 1, RECORD, first).status, IDLE);
     assert.equal(runOp(a, clock, PROGRAM, 0, 1, 2, 1, RECORD, second).status, IDLE | FAIL);
     const r = a.readRawResult(0, 0, 1, 2);
-    assert.deepEqual(r.data, first.map((b, i) => b & second[i]!));
+    assert.deepEqual(
+      r.data,
+      first.map((b, i) => b & second[i]!),
+    );
     assert.equal(r.uncorrectable, true);
     assert.equal(a.pageInfo(0, 0, 1, 2).state, "overwritten");
     const read = runOp(a, clock, READ, 0, 1, 2, 1, RECORD);
@@ -358,8 +407,14 @@ describe("cells", () => {
     const s = run(3);
     assert.deepEqual(run(3), s, "same seed, same errors");
     const corrected = s.map((x) => (x >> 8) & 0xff);
-    assert.ok(corrected.some((c) => c > 0), "some reads need correction (mean 3.4 bits)");
-    assert.ok(s.some((x) => x & UNCORRECTABLE), "some reads exceed 4 bits");
+    assert.ok(
+      corrected.some((c) => c > 0),
+      "some reads need correction (mean 3.4 bits)",
+    );
+    assert.ok(
+      s.some((x) => x & UNCORRECTABLE),
+      "some reads exceed 4 bits",
+    );
     assert.ok(corrected.every((c) => c <= 4));
   });
 
@@ -369,7 +424,8 @@ describe("cells", () => {
     const c = make({ blocksPerPlane: 64, factoryBadBlockRate: 0.25 }, "other").a;
     const map = (x: NandArray) => {
       const out: boolean[] = [];
-      for (let d = 0; d < 2; d++) for (let p = 0; p < 2; p++) for (let k = 0; k < 64; k++) out.push(x.isFactoryBad(d, p, k));
+      for (let d = 0; d < 2; d++)
+        for (let p = 0; p < 2; p++) for (let k = 0; k < 64; k++) out.push(x.isFactoryBad(d, p, k));
       return out;
     };
     const m = map(a);
@@ -377,7 +433,8 @@ describe("cells", () => {
     assert.notDeepEqual(map(c), m);
     const bad = m.filter(Boolean).length;
     assert.ok(bad > 30 && bad < 100, `about a quarter of 256 blocks bad, got ${bad}`);
-    for (let d = 0; d < 2; d++) for (let p = 0; p < 2; p++) assert.equal(a.isFactoryBad(d, p, 0), false, "block 0 is good");
+    for (let d = 0; d < 2; d++)
+      for (let p = 0; p < 2; p++) assert.equal(a.isFactoryBad(d, p, 0), false, "block 0 is good");
 
     const badBlock = m.indexOf(true) % 64;
     const dieOf = Math.floor(m.indexOf(true) / 128);
@@ -404,8 +461,16 @@ describe("cells", () => {
     const h = make({ grownFailRate: 0 });
     assert.equal(runOp(h.a, h.clock, PROGRAM, 1, 2, 0, 0b11, 64, bytes(128, 1)).status, IDLE);
     h.a.injectProgramFail(1, 1, 2);
-    assert.equal(runOp(h.a, h.clock, PROGRAM, 1, 2, 1, 0b11, 64, bytes(128, 2)).status, IDLE | FAIL, "one failing plane fails the op");
-    assert.deepEqual(h.a.readRaw(1, 0, 2, 1).subarray(0, 64), bytes(128, 2).subarray(0, 64), "the good plane is programmed");
+    assert.equal(
+      runOp(h.a, h.clock, PROGRAM, 1, 2, 1, 0b11, 64, bytes(128, 2)).status,
+      IDLE | FAIL,
+      "one failing plane fails the op",
+    );
+    assert.deepEqual(
+      h.a.readRaw(1, 0, 2, 1).subarray(0, 64),
+      bytes(128, 2).subarray(0, 64),
+      "the good plane is programmed",
+    );
     assert.equal(runOp(h.a, h.clock, ERASE, 1, 2, 0, 0b10, 0).status, IDLE | FAIL);
     assert.equal(runOp(h.a, h.clock, ERASE, 1, 2, 0, 0b01, 0).status, IDLE);
     assert.equal(h.a.stats().programFails, 1);
@@ -440,7 +505,9 @@ describe("power cut", () => {
   });
 
   test("cut during tPROG, FADING outcome: correct reads, then uncorrectable; still counts as programmed", () => {
-    const { a, clock } = make({}, 1, { physics: { garbledWeight: 0, blankWeight: 0, fadeReadsMin: 2, fadeReadsMax: 2 } });
+    const { a, clock } = make({}, 1, {
+      physics: { garbledWeight: 0, blankWeight: 0, fadeReadsMin: 2, fadeReadsMax: 2 },
+    });
     const data = bytes(RECORD, "fade");
     cutInArray(a, clock, PROGRAM, 0, 1, 0, 1, data);
     assert.deepEqual(a.pageInfo(0, 0, 1, 0), { state: "fading", readsLeft: 2, injectedBits: 0 });
@@ -517,7 +584,10 @@ describe("power cut", () => {
     assert.deepEqual(pairedLowerPages(6, 256, 2), []);
     assert.deepEqual(pairedLowerPages(3, 16, 1), []);
     // TLC staircase: p0=(0,0) p1=(1,0) p2=(0,1) p3=(2,0) p4=(1,1) p5=(0,2)
-    assert.deepEqual([2, 4, 5, 3].map((p) => pairedLowerPages(p, 384, 3)), [[0], [1], [0, 2], []]);
+    assert.deepEqual(
+      [2, 4, 5, 3].map((p) => pairedLowerPages(p, 384, 3)),
+      [[0], [1], [0, 2], []],
+    );
 
     const mlc = { bitsPerCell: 2, pagesPerBlock: 16, planes: 1 };
     const { a, clock } = make(mlc, 1, { physics: { fadeWeight: 0, blankWeight: 0 } });
@@ -526,7 +596,8 @@ describe("power cut", () => {
     cutInArray(a, clock, PROGRAM, 0, 1, 4, 1, bytes(RECORD, "upper4"));
     assert.equal(a.pageInfo(0, 0, 1, 0).state, "garbled", "lower page 0 is paired with upper page 4");
     assert.equal(a.readRawResult(0, 0, 1, 0).uncorrectable, true);
-    for (const p of [1, 2, 3]) assert.deepEqual(a.readRawResult(0, 0, 1, p), { data: pages[p], corrected: 0, uncorrectable: false });
+    for (const p of [1, 2, 3])
+      assert.deepEqual(a.readRawResult(0, 0, 1, p), { data: pages[p], corrected: 0, uncorrectable: false });
 
     // a cut during a lower-page program damages no other page
     const b = make(mlc, 1, { physics: { fadeWeight: 0, blankWeight: 0 } });
@@ -626,11 +697,20 @@ describe("dump", () => {
 
   test("dump then load gives the same array, byte for byte and read for read", () => {
     const { a, spec: s } = busyArray();
-    const states = new Set(snapshot(a).map((x) => (x as { state?: string }).state).filter(Boolean));
-    for (const st of ["erased", "good", "fading", "garbled", "blank", "overwritten"]) assert.ok(states.has(st), `fixture has a ${st} page`);
+    const states = new Set(
+      snapshot(a)
+        .map((x) => (x as { state?: string }).state)
+        .filter(Boolean),
+    );
+    for (const st of ["erased", "good", "fading", "garbled", "blank", "overwritten"])
+      assert.ok(states.has(st), `fixture has a ${st} page`);
     const file = path.join(tmp, "a.nand");
     a.dump(file);
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith(".tmp")), [], "no temporary file left");
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.endsWith(".tmp")),
+      [],
+      "no temporary file left",
+    );
     const bClock = new Clock();
     const b = NandArray.load(file, s, bClock, new Rng("other seed"));
     assert.deepEqual(snapshot(b), snapshot(a));
@@ -643,10 +723,12 @@ describe("dump", () => {
     for (let d = 0; d < g.dies && !fading; d++)
       for (let p = 0; p < g.planes && !fading; p++)
         for (let k = 0; k < g.blocksPerPlane && !fading; k++)
-          for (let pg = 0; pg < g.pagesPerBlock && !fading; pg++) if (b.pageInfo(d, p, k, pg).state === "fading") fading = [d, p, k, pg];
+          for (let pg = 0; pg < g.pagesPerBlock && !fading; pg++)
+            if (b.pageInfo(d, p, k, pg).state === "fading") fading = [d, p, k, pg];
     assert.ok(fading);
     const [d, p, k, pg] = fading;
-    for (let n = b.pageInfo(d, p, k, pg).readsLeft; n > 0; n--) assert.equal(runOp(b, bClock, READ, d, k, pg, 1 << p, RECORD).status, IDLE);
+    for (let n = b.pageInfo(d, p, k, pg).readsLeft; n > 0; n--)
+      assert.equal(runOp(b, bClock, READ, d, k, pg, 1 << p, RECORD).status, IDLE);
     assert.equal(runOp(b, bClock, READ, d, k, pg, 1 << p, RECORD).status, IDLE | UNCORRECTABLE);
     a.close();
     b.close();
@@ -661,7 +743,20 @@ describe("dump", () => {
     const u32 = (o: number) => f.readUInt32LE(o);
     const header = [8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52].map(u32);
     const blockCount = 2 * 2 * 16;
-    assert.deepEqual(header, [1, 64, s.channels, s.diesPerChannel, s.planes, s.blocksPerPlane, s.pagesPerBlock, s.pageBytes, s.spareBytes, s.bitsPerCell, s.eccBits, blockCount]);
+    assert.deepEqual(header, [
+      1,
+      64,
+      s.channels,
+      s.diesPerChannel,
+      s.planes,
+      s.blocksPerPlane,
+      s.pagesPerBlock,
+      s.pageBytes,
+      s.spareBytes,
+      s.bitsPerCell,
+      s.eccBits,
+      blockCount,
+    ]);
     const records = Number(f.readBigUInt64LE(56));
     let off = 64;
     let bad = 0;
@@ -705,7 +800,15 @@ describe("dump", () => {
   });
 
   test("records larger than the reader's buffer load too", () => {
-    const big: Partial<NandSpec> = { channels: 1, diesPerChannel: 1, planes: 1, blocksPerPlane: 2, pagesPerBlock: 4, pageBytes: 1_500_000, spareBytes: 100 };
+    const big: Partial<NandSpec> = {
+      channels: 1,
+      diesPerChannel: 1,
+      planes: 1,
+      blocksPerPlane: 2,
+      pagesPerBlock: 4,
+      pageBytes: 1_500_000,
+      spareBytes: 100,
+    };
     const { a } = make(big);
     const data = bytes(1_500_100, "big");
     a.programRaw(0, 0, 1, 0, data);
@@ -757,7 +860,20 @@ describe("dump", () => {
     const load = (sp: NandSpec = s) => NandArray.load(bad, sp, new Clock(), new Rng(1));
 
     // every truncation point fails cleanly
-    const cuts = [0, 3, 8, 20, 63, 64, 100, 64 + 2 * 2 * 16 * 8, 64 + 2 * 2 * 16 * 8 + 31, good.length - 4000, good.length - 5, good.length - 1];
+    const cuts = [
+      0,
+      3,
+      8,
+      20,
+      63,
+      64,
+      100,
+      64 + 2 * 2 * 16 * 8,
+      64 + 2 * 2 * 16 * 8 + 31,
+      good.length - 4000,
+      good.length - 5,
+      good.length - 1,
+    ];
     for (const n of cuts) {
       fs.writeFileSync(bad, good.subarray(0, n));
       expectInputError(load, new RegExp(`^${escape(bad)}: `));
@@ -790,9 +906,16 @@ describe("dump", () => {
     expectInputError(load, /: trailer$/);
 
     fs.writeFileSync(bad, good);
-    expectInputError(() => load({ ...s, pageBytes: 4096 }), /: header\.pageBytes$/, /header\.pageBytes: does not match board \(file 2048, board 4096\)/);
+    expectInputError(
+      () => load({ ...s, pageBytes: 4096 }),
+      /: header\.pageBytes$/,
+      /header\.pageBytes: does not match board \(file 2048, board 4096\)/,
+    );
     expectInputError(() => load({ ...s, diesPerChannel: 4 }), /: header\.diesPerChannel$/);
-    expectInputError(() => NandArray.load(path.join(tmp, "missing.nand"), s, new Clock(), new Rng(1)), /missing\.nand$/);
+    expectInputError(
+      () => NandArray.load(path.join(tmp, "missing.nand"), s, new Clock(), new Rng(1)),
+      /missing\.nand$/,
+    );
   });
 });
 

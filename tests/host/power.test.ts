@@ -59,11 +59,7 @@ interface Rig {
   powerUps: number[];
 }
 
-function rig(
-  options: PowerOptions = {},
-  cap: Partial<CapacitorSpec> = {},
-  power: Partial<PowerSpec> = {},
-): Rig {
+function rig(options: PowerOptions = {}, cap: Partial<CapacitorSpec> = {}, power: Partial<PowerSpec> = {}): Rig {
   const clock = new Clock();
   const ps = new PowerSystem(clock, board(cap, power), { ioLoad: false, ...options });
   const r: Rig = { clock, ps, log: [], deaths: [], pwrGood: [], powerUps: [] };
@@ -93,15 +89,7 @@ function running(options: PowerOptions = {}, cap: Partial<CapacitorSpec> = {}): 
 /** Time for the cell to fall from v0 to v1, by quadrature of dt = C·dV/I(V) with the current
  * I = (Vc − sqrt(Vc² − 4·R·P/η)) / (2R) (+ test current) written out independently of the model.
  * V = v1 + s² removes the square-root singularity at the maximum-power-transfer point. */
-function quadTimeS(
-  C: number,
-  R: number,
-  P: number,
-  eta: number,
-  k: number,
-  v0: number,
-  v1: number,
-): number {
+function quadTimeS(C: number, R: number, P: number, eta: number, k: number, v0: number, v1: number): number {
   const current = (vc: number): number => {
     const u = vc - k * R;
     const pin = P / eta;
@@ -224,12 +212,7 @@ test("a load beyond the deliverable power kills the board at once", () => {
 
 test("maxDeliverablePowerW = η·Vc²/(4R)", () => {
   close(maxDeliverablePowerW(12, 0.1, 0.9), 324, 1e-15, "12 V, 0.1 ohm, 90 %");
-  close(
-    maxDeliverablePowerW(12, 0.1, 0.9, 2),
-    (0.9 * 11.8 * 11.8) / 0.4,
-    1e-15,
-    "with 2 A of test load",
-  );
+  close(maxDeliverablePowerW(12, 0.1, 0.9, 2), (0.9 * 11.8 * 11.8) / 0.4, 1e-15, "with 2 A of test load");
   assert.equal(maxDeliverablePowerW(12, 0, 0.9), Infinity);
 });
 
@@ -397,12 +380,7 @@ test("a load change mid-discharge follows the piecewise closed form", () => {
   e.ps.setLoad("board", 8);
   e.clock.runUntil(Infinity, () => e.deaths.length > 0);
   const vEnd = 5 + (R * 8) / (0.9 * 5);
-  close(
-    e.deaths[0]!.at / NS_PER_S,
-    3 + quadTimeS(10, R, 8, 0.9, 0, vMid, vEnd),
-    1e-9,
-    "second segment",
-  );
+  close(e.deaths[0]!.at / NS_PER_S, 3 + quadTimeS(10, R, 8, 0.9, 0, vMid, vEnd), 1e-9, "second segment");
   const bank: Bank = { capacitanceF: 10, esrOhm: R, efficiency: 0.9, minV: 5 };
   const p = runProfile(bank, 12, [
     { powerW: 20, durationS: 3 },
@@ -448,11 +426,7 @@ test("test load and board load together on the bank match quadrature", () => {
   r.clock.runUntil(2 * NS_PER_S);
   const v = r.ps.capCellV();
   close(quadTimeS(C, R, P, eta, k, 12, v), 2, 1e-9, "cell after 2 s");
-  const i = cellCurrentA(
-    { capacitanceF: C, esrOhm: R, efficiency: eta, minV },
-    { powerW: P, testA: k },
-    v,
-  );
+  const i = cellCurrentA({ capacitanceF: C, esrOhm: R, efficiency: eta, minV }, { powerW: P, testA: k }, v);
   close(r.ps.capTerminalV(), v - i * R, 1e-12, "terminal = Vc − I·R");
   close(r.ps.capTerminalV() * (i - k), P / eta, 1e-12, "converter input power");
   r.clock.runUntil(Infinity, () => r.deaths.length > 0);
@@ -521,10 +495,7 @@ test("required capacitance: ideal closed form, and the ESR bisection is tight", 
   assert.equal(runProfile(bank(withEsr * 1.000001), 12, steps).survived, true);
   assert.equal(runProfile(bank(withEsr * 0.999999), 12, steps).survived, false);
   // 0.3 Ω at 12 V cannot deliver more than η·144/1.2 = 108 W, whatever the capacitance.
-  assert.equal(
-    requiredCapacitanceF([{ powerW: 120, durationS: 0.001 }], 0.3, 12, 5, 0.9),
-    Infinity,
-  );
+  assert.equal(requiredCapacitanceF([{ powerW: 120, durationS: 0.001 }], 0.3, 12, 5, 0.9), Infinity);
 });
 
 test("death instants are whole nanoseconds at or just after the exact instant", () => {

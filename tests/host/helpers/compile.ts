@@ -8,7 +8,10 @@ import asc from "assemblyscript/asc";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-export async function compileFixture(entry: string, flags: string[] = ["-O3", "--runtime", "stub"]): Promise<Uint8Array> {
+export async function compileFixture(
+  entry: string,
+  flags: string[] = ["-O3", "--runtime", "stub"],
+): Promise<Uint8Array> {
   const src = resolve(ROOT, entry);
   const outDir = join(ROOT, "build", "test-fixtures");
   mkdirSync(outDir, { recursive: true });
