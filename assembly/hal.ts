@@ -12,7 +12,7 @@
 
 /** Major changes break the ABI; the minor number grows when imports are only added. */
 export const HAL_VERSION_MAJOR: u32 = 1;
-export const HAL_VERSION_MINOR: u32 = 1;
+export const HAL_VERSION_MINOR: u32 = 2;
 
 // ---- error codes (negative i32 results) ------------------------------------------------
 export namespace HalError {
@@ -109,8 +109,8 @@ export namespace NandOp {
 export namespace NandState {
   export const IDLE: u32 = 0; // ready, nothing in flight, result of the last op in the other bits
   export const WAIT_BUS: u32 = 1; // command accepted, waiting for the channel bus
-  export const XFER: u32 = 2; // data moving over the channel bus (buffer still in use)
-  export const ARRAY: u32 = 3; // array busy (tR, tPROG or tBERS); for PROGRAM, buffer is free
+  export const XFER: u32 = 2; // data moving over the channel bus; for PROGRAM the buffer is already free (1.2)
+  export const ARRAY: u32 = 3; // array busy (tR, tPROG or tBERS)
   export const MASK: u32 = 0xf;
   export const FAIL: u32 = 1 << 4; // program or erase status fail (block should be retired)
   export const UNCORRECTABLE: u32 = 1 << 16; // read data exceeded ECC; buffer holds raw data
@@ -180,7 +180,8 @@ export declare function adc_read(channel: u32): i32;
 
 /**
  * Start a DMA transfer between the DIMM and linear memory. Returns a ticket (0, 1, 2, ... in
- * submission order) or an error: STATE if the DIMM is not isolated, BUSY if the queue is full.
+ * submission order) or an error: STATE for a DIMM read while the DIMM is not isolated (writes
+ * are allowed: a restore after boot), BUSY if the queue is full.
  * Transfers complete in order; the buffer belongs to the engine until dma_done() passes the ticket.
  */
 @external("hal", "dma_submit")

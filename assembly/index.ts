@@ -164,7 +164,7 @@ function onRailLow(): void {
 function afterPowerFailSave(): void {
   for (;;) {
     wait(Event.PWR_RESTORE | Event.MAILBOX, NO_DEADLINE);
-    pollIdleMinimal();
+    pollIdle();
     if (gpio_read(Pin.PWR_GOOD) == 0) continue;
     const t = now_ns();
     wait(0, t + gDebounceNs * 4);
@@ -172,10 +172,6 @@ function afterPowerFailSave(): void {
   }
   gpio_write(Pin.DIMM_ISOLATE, 0);
   setState(R.State.DISARMED);
-}
-
-function pollIdleMinimal(): void {
-  pollIdle();
 }
 
 function updatePins(): void {

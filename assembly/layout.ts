@@ -7,8 +7,6 @@
 // dieOrder(k % D) at stream position k / D, so consecutive ops visit every channel before any
 // channel gets a second die busy.
 
-import { MAX_EXC_PER_DIE } from "./config";
-
 export let gChannels: u32 = 1;
 export let gDiesPerChannel: u32 = 1;
 export let gDies: u32 = 1;
@@ -127,6 +125,3 @@ export function cursorNext(slot: u32, wide: bool, exc: usize, n: u32, loc: u32):
   }
   return 0xffffffff;
 }
-
-// keep the limit visible to users of this module
-export const EXC_PER_DIE: u32 = MAX_EXC_PER_DIE;

@@ -35,7 +35,9 @@ let dataId1: u64 = 0;
 export let gIncomplete: bool = false;
 export let gIncompleteGen: u32 = 0;
 
-export const ALL_PLANES_MASK = (): u32 => (1 << gPlanes) - 1;
+function ALL_PLANES_MASK(): u32 {
+  return (1 << gPlanes) - 1;
+}
 
 /** Blocks until `die` is idle; returns its status word. */
 export function waitIdle(die: u32): u32 {
@@ -55,18 +57,24 @@ export function nandSync(op: u32, die: u32, block: u32, page: u32, planes: u32, 
   return waitIdle(die);
 }
 
-function pageTagOk(rec: usize): bool {
+/** Checksum of a commit page: its valid payload bytes, then the spare up to the tag (the rest of
+ * the payload is zero by definition, so hashing it would only cost time). */
+function metaDigest(rec: usize): void {
+  const n = load<u32>(rec + gPageBytes + HDR_OFF + H_VALID_BYTES);
   sha256_init(SHA);
-  sha256_update(SHA, rec, gPageBytes + TAG_OFF);
+  sha256_update(SHA, rec, n < gPageBytes ? n : gPageBytes);
+  sha256_update(SHA, rec + gPageBytes, TAG_OFF);
   sha256_final(SHA, DIG);
+}
+
+function pageTagOk(rec: usize): bool {
+  metaDigest(rec);
   return ct_equal(DIG, rec + gPageBytes + TAG_OFF, TAG_BYTES);
 }
 
 /** Writes the checksum tag of a metadata (commit) record. */
 export function sealMetaRecord(rec: usize): void {
-  sha256_init(SHA);
-  sha256_update(SHA, rec, gPageBytes + TAG_OFF);
-  sha256_final(SHA, DIG);
+  metaDigest(rec);
   memory.copy(rec + gPageBytes + TAG_OFF, DIG, TAG_BYTES);
 }
 
@@ -365,6 +373,3 @@ export function eraseRegion(slot: u32, wide: bool, blocks: u32, deadline: i64): 
   }
   return fails;
 }
-
-// geometry helper for callers that only need the spare size in use
-export const RECORD_SPARE: u32 = SPARE_USED;

@@ -10,7 +10,7 @@ import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
 import {
   REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, gImgValid, gImgSlot, gImgWide,
   gImgGen, gMaxGenSeen, gTarget, gErasedSlot, gErasedWide, gErasedBlocks, setErased, setImage, gKeyOk, setKeyOk,
-  gHasEngine, gEngineOk, superGood, logStr,
+  gHasEngine, gEngineOk, superGood, logStr, gBootNs,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
@@ -21,7 +21,7 @@ import {
   R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
   R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
   R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
-  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr,
+  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS,
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV, K_HMAC } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
@@ -231,13 +231,26 @@ export function arm(): u8 {
   }
   if (need == 0xffffffff) why |= ArmRefusal.NVM_SPACE;
   else {
-    if (gErasedSlot != <i32>slot || (wide && !gErasedWide) || gErasedBlocks < need) why |= ArmRefusal.SLOT_NOT_ERASED;
     if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
+    // The target is erased ahead here unless that would touch the current image (a wide save
+    // over a valid image): only the host may decide to give that image up, with ERASE.
+    let erased = gErasedSlot == <i32>slot && (!wide || gErasedWide) && gErasedBlocks >= need;
+    if (!erased && why == 0 && !(wide && gImgValid)) {
+      erase(wide);
+      setState(State.DISARMED);
+      erased = gErasedSlot == <i32>slot && (!wide || gErasedWide) && gErasedBlocks >= need;
+    }
+    if (!erased) why |= ArmRefusal.SLOT_NOT_ERASED;
   }
   // a bank still charging is the common refusal while the host boots: answer it without a test
   const vchg = <f64>board_param(Param.CAP_CHARGED_MV);
   const vcell = readCellMv();
-  if (vcell < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
+  if (vcell < 0.95 * vchg) {
+    why |= ArmRefusal.CAP_NOT_CHARGED;
+    // a bank that does not charge within the charge timeout after power-up is faulty
+    const tmo = <i64>r32(R_CHARGE_TIMEOUT_MS) * 1_000_000;
+    if (tmo > 0 && now_ns() - gBootNs > tmo) why |= ArmRefusal.CAP_UNHEALTHY;
+  }
   if (why != 0) return refuse(why, t0);
   // energy: the bank's capacitance and ESR from a test discharge at most every 10 minutes (each
   // test costs charge), its voltage from now
@@ -475,7 +488,7 @@ export function configDefaults(): void {
   w32(0x184, 600_000); // restore
   w32(0x188, 600_000); // erase
   w32(0x18c, 30_000); // arm
-  w32(0x190, 120_000); // charge
+  w32(0x190, 600_000); // charge (a 50 F bank at 2 A needs over 3 minutes from empty)
   w16(0x194, 10); // arm needs at least 10 % energy margin
   w16(0x196, 25); // warn below 25 %
   w8(0x198, 20); // capacitor lifetime warning, %

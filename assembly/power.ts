@@ -9,7 +9,7 @@ import { gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gO
 import {
   R_CAP_MEASURED_UF, R_CAP_ESR_UOHM, R_VCAP_MV, R_CAP_LIFETIME_PCT, R_CAP_HEALTH, R_TEMP_MC, R_ENERGY_AVAIL_MJ,
   R_ENERGY_NEEDED_MJ, R_ENERGY_MARGIN_PCT, R_SAVE_ESTIMATE_US, R_INJECT, Inject, Health, Evt, R_CAP_LIFETIME_WARN_PCT,
-  R_ENERGY_WARN_PCT, R_TEMP_WARN_MC, R_SAVE_BOUND_US,
+  R_ENERGY_WARN_PCT, R_TEMP_WARN_MC, R_SAVE_BOUND_US, R_ARM_TIMEOUT_MS,
 } from "./mgmt/regs";
 // gRecBytes and friends come from layout; the bus figure is measured at boot (state)
 
@@ -60,7 +60,10 @@ export function capTest(): bool {
   // seconds for 100 mV at the nominal capacitance: C[µF]·1e-6 · 0.1 / I[A]
   let tNs = <i64>(cnom * 1e-6 * 0.1 / (ima * 1e-3) * 1e9);
   if (tNs < 200_000_000) tNs = 200_000_000;
-  if (tNs > 5_000_000_000) tNs = 5_000_000_000;
+  // half the arm timeout at most: the arm must answer in time even on a large bank
+  let cap = <i64>r32(R_ARM_TIMEOUT_MS) * 500_000;
+  if (cap <= 0 || cap > 5_000_000_000) cap = 5_000_000_000;
+  if (tNs > cap) tNs = cap;
   sleepNs(tNs);
   const v2 = avgMv(Adc.VCAP_MV, 32);
   const tb = now_ns();

@@ -234,13 +234,11 @@ function flushChain(): void {
 function sealSw(ob: u32): void {
   const n = g(OB_N, ob);
   const base = opBuf(ob);
-  const k = g(OB_K, ob);
   for (let j: u32 = 0; j < n; j++) {
     const rec = base + <usize>(j * gRecBytes);
     const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
     swSeal(tenantBase(t), rec, gPageBytes, recTweak(ob * gPlanes + j));
   }
-  void k;
 }
 
 function copyEngineTags(ob: u32): void {

@@ -40,6 +40,7 @@ export const RANGE_BYTES: u32 = 24;
 
 // ---- board figures --------------------------------------------------------------------------------
 export let gDimmBytes: u64 = 0;
+export let gBootNs: i64 = 0;
 export let gHasEngine: bool = false;
 export let gEngineOk: bool = false;
 export let gDebounceNs: i64 = 5000;
@@ -67,6 +68,7 @@ export const META_BYTES_PER_REC: u32 = 48;
 
 /** Reads the board, fixes the memory map. Returns false when the board cannot be served. */
 export function initBoard(): bool {
+  gBootNs = now_ns();
   const ch = <u32>board_param(Param.NAND_CHANNELS);
   const dpc = <u32>board_param(Param.NAND_DIES_PER_CHANNEL);
   const pl = <u32>board_param(Param.NAND_PLANES);

@@ -29,9 +29,17 @@ if (ifNeeded && existsSync(out)) {
 }
 
 for (const target of targets) {
+  // asc's optimiser notes ("Last converge was suboptimal") are not problems; keep real errors.
+  const quiet = {
+    write(chunk) {
+      const text = String(chunk);
+      if (!/converge was suboptimal/.test(text)) process.stderr.write(text);
+      return true;
+    },
+  };
   const { error, stderr } = await asc.main(["--config", join(root, "asconfig.json"), "--target", target], {
     stdout: process.stdout,
-    stderr: process.stderr,
+    stderr: quiet,
   });
   if (error) {
     process.stderr.write(`lastgasp: firmware build failed (${target}): ${error.message}\n`);

@@ -1,7 +1,7 @@
 // The host's copy of the HAL constants in assembly/hal.ts. tests/host/hal-abi.test.ts parses
 // that file and fails if the two disagree, so the ABI cannot drift silently.
 
-export const HAL_VERSION = { major: 1, minor: 1 } as const;
+export const HAL_VERSION = { major: 1, minor: 2 } as const;
 
 export const HalError = { INVALID: -1, BUSY: -2, STATE: -3, NO_DEVICE: -4, FAULT: -5 } as const;
 

@@ -420,8 +420,13 @@ export class NandArray {
       label,
       onGrant: () => {
         d.phase = d.phase === "wait-cmd" ? "bus-in" : "bus-out";
-        if (d.kind === NandOp.PROGRAM) d.records = this.takeRecords(d);
         this.powerChanged();
+        if (d.kind === NandOp.PROGRAM) {
+          // The channel's page buffer latches the records when the bus is granted (HAL 1.2): the
+          // firmware's buffer is free from XFER on, so tell it.
+          d.records = this.takeRecords(d);
+          this.onChange(die);
+        }
       },
       onRelease: () => {
         d.bus = null;

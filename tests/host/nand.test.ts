@@ -202,10 +202,13 @@ describe("timing", () => {
 
     clock.runUntil(Infinity);
     assert.equal(clock.now, 750551);
+    // A PROGRAM also reports when the bus is granted: its records are latched, the buffer is free.
     assert.deepEqual(changes, [
+      [0, 0],
       [0, 66818],
       [1, 162369],
       [0, 366818],
+      [1, 380000],
       [1, 450551],
       [0, 517218],
       [1, 750551],
