@@ -309,7 +309,7 @@ export function runSave(): u32 {
       const st = g(OB_ST, i);
       if (st == PROG) {
         const ds = nand_status(g(OB_DIE, i)) & NandState.MASK;
-        if (ds == NandState.ARRAY || ds == NandState.IDLE) { s(OB_ST, i, FREE); progress = true; }
+        if (ds != NandState.WAIT_BUS) { s(OB_ST, i, FREE); progress = true; }
       } else if (st == FILL) {
         if (g(OB_SUB, i) < g(OB_N, i)) { if (pushDma(i)) progress = true; }
         else if (dma_done() > g(OB_T, i)) {

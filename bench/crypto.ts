@@ -28,6 +28,8 @@ export interface Row {
 }
 
 const ENTRY = fileURLToPath(new URL("../tests/fixtures/crypto-entry.ts", import.meta.url));
+// A config of its own: otherwise asc merges the firmware entry from the root asconfig.json.
+const FIXTURE_CONFIG = fileURLToPath(new URL("../tests/fixtures/asconfig.json", import.meta.url));
 const UNIT = 16 * 1024;
 const TOTAL = 64 * 1024 * 1024;
 const WARMUP = 8 * 1024 * 1024;
@@ -59,13 +61,16 @@ interface CryptoExports {
 async function compile(flags: string[]): Promise<Uint8Array> {
   const files = new Map<string, Uint8Array | string>();
   const stderr = asc.createMemoryStream();
-  const { error } = await asc.main([ENTRY, "--outFile", "crypto.wasm", "--runtime", "stub", ...flags], {
-    stdout: asc.createMemoryStream(),
-    stderr,
-    writeFile: (name: string, contents: Uint8Array | string) => {
-      files.set(name, contents);
+  const { error } = await asc.main(
+    [ENTRY, "--config", FIXTURE_CONFIG, "--outFile", "crypto.wasm", "--runtime", "stub", ...flags],
+    {
+      stdout: asc.createMemoryStream(),
+      stderr,
+      writeFile: (name: string, contents: Uint8Array | string) => {
+        files.set(name, contents);
+      },
     },
-  });
+  );
   const binary = files.get("crypto.wasm");
   if (error || !(binary instanceof Uint8Array)) {
     throw new Error(`compiling the crypto fixture failed: ${error?.message ?? "no output"}\n${stderr.toString()}`);

@@ -117,9 +117,10 @@ export class Dimm {
     }
   }
 
-  /** Compare [base, base+length) with the snapshot. Returns the first differing address or -1. */
-  compareWithSnapshot(base: number, length: number): number {
-    const snap = this.snap;
+  /** Compare [base, base+length) with a snapshot (default: the latest). Returns the first
+   * differing address or -1. */
+  compareWithSnapshot(base: number, length: number, snapshot: DimmSnapshot | null = this.snap): number {
+    const snap = snapshot;
     if (!snap) return base;
     const expect = new Uint8Array(this.pageBytes);
     for (let a = base; a < base + length;) {
@@ -127,16 +128,16 @@ export class Dimm {
       const off = a - page * this.pageBytes;
       const n = Math.min(this.pageBytes - off, base + length - a);
       const actual = this.pageView(page);
-      this.snapshotPage(page, expect);
+      this.snapshotPage(page, expect, snap);
       for (let i = off; i < off + n; i++) if (actual[i] !== expect[i]) return page * this.pageBytes + i;
       a += n;
     }
     return -1;
   }
 
-  /** Content of a page as the snapshot saw it. */
-  snapshotPage(page: number, out: Uint8Array): void {
-    const snap = this.snap;
+  /** Content of a page as a snapshot (default: the latest) saw it. */
+  snapshotPage(page: number, out: Uint8Array, snapshot: DimmSnapshot | null = this.snap): void {
+    const snap = snapshot;
     if (!snap) throw new Error("no snapshot");
     const held = snap.pages.get(page);
     if (held) out.set(held);

@@ -10,13 +10,25 @@
 import { Clock, NS_PER_US, NS_PER_MS, secondsToNs } from "../sim/clock.ts";
 import { Rng } from "../sim/rng.ts";
 import type { BoardSpec } from "../board/types.ts";
-import { Dimm } from "../dimm/dimm.ts";
+import { Dimm, type DimmSnapshot } from "../dimm/dimm.ts";
 import { NandArray } from "../nand/array.ts";
 import { PowerSystem } from "../power/system.ts";
 import { FifoEngine, cryptoTransform, type CryptoOpName } from "./engines.ts";
 import { instantiateFirmware, type FirmwareInstance, type PreparedFirmware } from "../firmware/loader.ts";
 import { FirmwareTrap } from "../errors.ts";
-import { HalError, Event, Pin, Adc, Param, NandOp, CryptoOp, DmaDir, PIN_NAMES, OUTPUT_PINS } from "./hal-abi.ts";
+import {
+  HalError,
+  Event,
+  Pin,
+  Adc,
+  Param,
+  NandOp,
+  CryptoOp,
+  DmaDir,
+  Trace,
+  PIN_NAMES,
+  OUTPUT_PINS,
+} from "./hal-abi.ts";
 
 /** Thrown through the firmware's stack when the board loses power. */
 export class PowerLoss {
@@ -69,6 +81,9 @@ export class Machine {
   readonly boots: number[] = [];
   /** Host notifications (EVENT_N falling edges). */
   readonly notifications: number[] = [];
+  /** The DIMM as it was at the isolation that began the latest save: what a restore must
+   * reproduce (a restore may isolate the DIMM again, which must not replace it). */
+  saveSnapshot: DimmSnapshot | null = null;
 
   private readonly firmware: PreparedFirmware;
   private readonly adcRng: Rng;
@@ -442,6 +457,7 @@ export class Machine {
         this.logs.push({ atNs: this.clock.now, text: new TextDecoder().decode(this.mem().subarray(msg, msg + len)) });
       },
       trace: (id: number, arg: bigint): void => {
+        if (id === Trace.SAVE_START) this.saveSnapshot = this.dimm.snapshot;
         this.traces.push({ atNs: this.clock.now, id, arg: Number(arg) });
         this.emit("TRACE", id);
       },

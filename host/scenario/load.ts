@@ -14,9 +14,7 @@ export const SCENARIO_DIR = join(REPO_ROOT, "tests", "scenarios");
 const schema = JSON.parse(readFileSync(join(here, "scenario.schema.json"), "utf8")) as object;
 
 type AjvCtor = new (opts: object) => {
-  compile(
-    s: object,
-  ): ((d: unknown) => boolean) & {
+  compile(s: object): ((d: unknown) => boolean) & {
     errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null;
   };
 };

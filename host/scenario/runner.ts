@@ -10,7 +10,7 @@ import { Machine, type MachineOptions } from "../harness/machine.ts";
 import { Trace, TRACE_NAMES } from "../harness/hal-abi.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
 import { saveLowerBound, restoreLowerBound, type LowerBound } from "../budget/lower-bound.ts";
-import { usableEnergyJ } from "../power/capacitor.ts";
+import { usableEnergyJ, deliverableEnergyJ } from "../power/capacitor.ts";
 import { Rng } from "../sim/rng.ts";
 import type { Scenario, Step } from "./load.ts";
 import type { ManagementHost } from "./host.ts";
@@ -111,6 +111,7 @@ export function runScenario(opts: RunOptions): RunResult {
   const ranges: { tenant: number; base: number; length: number }[] = [];
   const energyAt = new Map<number, { total: number; byComponent: Record<string, number> }>();
   const vcapAt = new Map<number, number>();
+  const cellAt = new Map<number, number>();
   const timeline: RunResult["timeline"] = { vcap: [], rail: [] };
   let verified: boolean | null = null;
   let firstMismatch: number | null = null;
@@ -124,6 +125,7 @@ export function runScenario(opts: RunOptions): RunResult {
     const e = m.power.energyJ();
     energyAt.set(idx, { total: e.bankJ, byComponent: { ...e.byComponent } });
     vcapAt.set(idx, m.power.capTerminalV());
+    cellAt.set(idx, m.power.capCellV());
   });
   if (opts.onSignal) m.onSignal(opts.onSignal);
 
@@ -368,10 +370,11 @@ export function runScenario(opts: RunOptions): RunResult {
       case "verify": {
         const list = ranges.length ? ranges : [{ tenant: 0, base: 0, length: m.dimm.bytes }];
         let bad = -1;
-        if (!m.dimm.snapshot) bad = list[0]!.base;
+        const snap = m.saveSnapshot ?? m.dimm.snapshot;
+        if (!snap) bad = list[0]!.base;
         for (const r of list) {
           if (bad >= 0) break;
-          bad = m.dimm.compareWithSnapshot(r.base, r.length);
+          bad = m.dimm.compareWithSnapshot(r.base, r.length, snap);
         }
         verified = bad < 0;
         firstMismatch = bad < 0 ? null : bad;
@@ -410,7 +413,7 @@ export function runScenario(opts: RunOptions): RunResult {
   next(0);
   m.run(limitNs);
 
-  return collect(m, opts, stepLog, energyAt, vcapAt, verified, firstMismatch, timeline);
+  return collect(m, opts, stepLog, energyAt, vcapAt, cellAt, verified, firstMismatch, timeline);
 }
 
 function collect(
@@ -419,6 +422,7 @@ function collect(
   stepLog: RunResult["steps"],
   energyAt: Map<number, { total: number; byComponent: Record<string, number> }>,
   vcapAt: Map<number, number>,
+  cellAt: Map<number, number>,
   verified: boolean | null,
   firstMismatch: number | null,
   timeline: RunResult["timeline"],
@@ -452,6 +456,7 @@ function collect(
     failInfo: [],
   };
   let detectLatencyUs: number | null = null;
+  let cellEndV: number | null = null;
   if (saveIdx >= 0) {
     const start = tr[saveIdx]!;
     save.startNs = start.atNs;
@@ -480,6 +485,7 @@ function collect(
         for (const [k, v] of Object.entries(e1.byComponent)) save.energyByComponentJ[k] = v - (e0.byComponent[k] ?? 0);
       }
       save.vcapEndV = vcapAt.get(endIdx) ?? null;
+      cellEndV = cellAt.get(endIdx) ?? null;
     } else if (death) {
       save.endNs = death.atNs;
       save.failInfo = [`board lost power before the save finished (${death.reason})`];

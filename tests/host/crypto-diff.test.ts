@@ -16,6 +16,8 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { Rng } from "../../host/sim/rng.ts";
 
 const ENTRY = fileURLToPath(new URL("../fixtures/crypto-entry.ts", import.meta.url));
+// A config of its own: otherwise asc merges the firmware entry from the root asconfig.json.
+const FIXTURE_CONFIG = fileURLToPath(new URL("../fixtures/asconfig.json", import.meta.url));
 
 // The project's TypeScript libs (ES2022 + Node 20 types) do not declare WebAssembly, so
 // the little of it used here is typed locally.
@@ -54,13 +56,16 @@ interface CryptoExports {
 async function compileEntry(flags: string[]): Promise<CryptoExports> {
   const files = new Map<string, Uint8Array | string>();
   const stderr = asc.createMemoryStream();
-  const { error } = await asc.main([ENTRY, "--outFile", "crypto.wasm", "--runtime", "stub", ...flags], {
-    stdout: asc.createMemoryStream(),
-    stderr,
-    writeFile: (name: string, contents: Uint8Array | string) => {
-      files.set(name, contents);
+  const { error } = await asc.main(
+    [ENTRY, "--config", FIXTURE_CONFIG, "--outFile", "crypto.wasm", "--runtime", "stub", ...flags],
+    {
+      stdout: asc.createMemoryStream(),
+      stderr,
+      writeFile: (name: string, contents: Uint8Array | string) => {
+        files.set(name, contents);
+      },
     },
-  });
+  );
   const binary = files.get("crypto.wasm");
   if (error || !(binary instanceof Uint8Array)) {
     throw new Error(`compiling the crypto fixture failed: ${error?.message ?? "no output"}\n${stderr.toString()}`);

@@ -19,7 +19,9 @@ export async function compileFixture(
   const deps = [src, join(ROOT, "assembly", "hal.ts")];
   const newest = Math.max(...deps.map((d) => statSync(d).mtimeMs));
   if (!existsSync(out) || statSync(out).mtimeMs < newest) {
-    const { error, stderr } = await asc.main([src, "--outFile", out, ...flags], {});
+    // A config of its own: otherwise asc merges the firmware entry from the root asconfig.json.
+    const config = join(ROOT, "tests", "fixtures", "asconfig.json");
+    const { error, stderr } = await asc.main([src, "--config", config, "--outFile", out, ...flags], {});
     if (error) throw new Error(`compiling ${entry}: ${error.message}\n${stderr.toString()}`);
   }
   return new Uint8Array(readFileSync(out));
