@@ -93,6 +93,7 @@ export interface RunResult {
 }
 
 const POLL_NS = 100_000;
+const MAX_POLL_NS = 10_000_000;
 
 /** A tenant's key when the scenario does not bring one: derived from the seed. */
 export function generatedKey(seed: number, tenant: number): Uint8Array {
@@ -180,7 +181,7 @@ export function runScenario(opts: RunOptions): RunResult {
     const step = scenario.steps[i];
     if (!step) return finish();
     const at = step.atNs ?? m.clock.now + step.delayNs;
-    m.clock.at(Math.max(at, m.clock.now), `step ${i} ${step.action}`, () => execute(step, i));
+    m.clock.at(Math.max(at, m.clock.now), "scenario-step", () => execute(step, i));
   };
 
   const done = (step: Step, i: number, outcome: string): void => {
@@ -188,14 +189,17 @@ export function runScenario(opts: RunOptions): RunResult {
     next(i + 1);
   };
 
-  /** Poll `check` every POLL_NS until it returns an outcome or the step times out. */
+  /** Poll `check` until it returns an outcome or the step times out. The host polls fast at first
+   * and backs off while nothing happens (a bank charging for seconds must not cost 10^5 polls). */
   const poll = (step: Step, i: number, check: () => string | null, onTimeout = "timeout"): void => {
     const deadline = m.clock.now + step.timeoutNs;
+    let interval = POLL_NS;
     const tick = (): void => {
       const r = check();
       if (r !== null) return done(step, i, r);
       if (m.clock.now >= deadline) return done(step, i, onTimeout);
-      m.clock.after(POLL_NS, `poll ${i}`, tick);
+      m.clock.after(Math.min(interval, Math.max(1, deadline - m.clock.now)), "host-poll", tick);
+      interval = Math.min(MAX_POLL_NS, interval * 2);
     };
     tick();
   };
@@ -206,7 +210,7 @@ export function runScenario(opts: RunOptions): RunResult {
     const attempt = (): void => {
       if (send()) return then(m.clock.now);
       if (m.clock.now >= deadline) return done(step, i, "controller did not answer");
-      m.clock.after(POLL_NS, `retry ${i}`, attempt);
+      m.clock.after(POLL_NS, "host-retry", attempt);
     };
     attempt();
   };
