@@ -26,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--key <file>", '64-byte key file the scenario provisions (steps with key: "cli")')
     .option("--vcd <file>", "write a VCD trace of GPIO, rail and capacitor voltage")
     .option("--nand-out <file>", "write the NAND contents at the end (docs/nand-dump-format.md)")
+    .option("--nand-in <file>", "start from the NAND contents of a dump (a previous run's --nand-out)")
     .option("--report <file>", "write an HTML report")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
     .option("--json", "print exactly one JSON object on stdout")

@@ -58,6 +58,7 @@ export async function runCommand(
     if (typeof opts[o === "nand-out" ? "nandOut" : o] === "string")
       checkOutputPath(String(opts[o === "nand-out" ? "nandOut" : o]), `--${o}`);
 
+  if (typeof opts.nandIn === "string") readUserFile(opts.nandIn, "--nand-in");
   const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
   const prepared = prepareFirmware(fw.bytes);
   const swNs = board.crypto ? 0 : softwareCryptoNsPerPage(prepared, board);
@@ -75,6 +76,7 @@ export async function runCommand(
     makeHost: defaultHost,
     ...(cliKey ? { cliKey } : {}),
     nandSpill: opts.spill === true,
+    ...(typeof opts.nandIn === "string" ? { nandDump: opts.nandIn } : {}),
     softwareCryptoNsPerPage: swNs,
     ...(vcd ? { onSignal: (n: string, v: number, t: number) => vcd.change(n, v, t) } : {}),
     onMachine: (m) => {

@@ -53,6 +53,8 @@ export interface MachineOptions {
   initialCapV?: number;
   /** Use a file-backed NAND page store (for full-module saves of large boards). */
   nandSpill?: boolean;
+  /** Start with the NAND contents of a dump file (docs/nand-dump-format.md). */
+  nandDump?: string;
   /** Longest the firmware may compute without a HAL call, virtual ns (watchdog). */
   watchdogNs?: number;
   /** Delay from power-up to the firmware's entry point (reset, clock start-up), ns. */
@@ -118,7 +120,10 @@ export class Machine {
     this.nsPerInstruction = (opts.board.cpu.cyclesPerInstruction * 1e9) / opts.board.cpu.hz;
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
-    this.nand = new NandArray(b.nand, this.clock, this.rng.fork("nand"), opts.nandSpill ? { spill: true } : {});
+    const nandOpts = opts.nandSpill ? { spill: true } : {};
+    this.nand = opts.nandDump
+      ? NandArray.load(opts.nandDump, b.nand, this.clock, this.rng.fork("nand"), nandOpts)
+      : new NandArray(b.nand, this.clock, this.rng.fork("nand"), nandOpts);
     this.power = new PowerSystem(this.clock, b, { initialCapV: opts.initialCapV ?? 0, ioLoad: false });
     this.dma = new FifoEngine(this.clock, "dma", b.dimm.dmaQueueDepth);
     this.crypto = b.crypto ? new FifoEngine(this.clock, "crypto", 8) : null;

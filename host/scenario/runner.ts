@@ -23,6 +23,8 @@ export interface RunOptions {
   /** The key file's bytes, for steps that say key: "cli". */
   cliKey?: Uint8Array;
   nandSpill?: boolean;
+  /** Start from the NAND contents of a dump (a previous run's --nand-out). */
+  nandDump?: string;
   /** Software-crypto cost per NAND page, ns (for the lower bound on boards without an engine). */
   softwareCryptoNsPerPage?: number;
   /** Observe pin and analog changes (VCD). */
@@ -103,6 +105,7 @@ export function generatedKey(seed: number, tenant: number): Uint8Array {
 export function runScenario(opts: RunOptions): RunResult {
   const { scenario, board, seed } = opts;
   const mopts: MachineOptions = { board, firmware: opts.firmware, seed, nandSpill: opts.nandSpill ?? false };
+  if (opts.nandDump) mopts.nandDump = opts.nandDump;
   if (scenario.initialCapV !== null) mopts.initialCapV = scenario.initialCapV;
   const m = new Machine(mopts);
   const host = opts.makeHost(m);

@@ -106,3 +106,11 @@ test("unknown option is a usage error with status 2", () => {
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("unreadable or corrupt NAND dump given to --nand-in", () => {
+  const missing = join(dir, "missing.bin");
+  expectInputError(lastgasp("run", "--firmware", fixture, "--nand-in", missing), "missing.bin", "not found");
+  const junk = join(dir, "junk.bin");
+  writeFileSync(junk, Buffer.from("this is not a NAND dump at all, just text"));
+  expectInputError(lastgasp("run", "--firmware", fixture, "--nand-in", junk), "junk.bin");
+});
