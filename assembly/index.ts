@@ -92,7 +92,7 @@ function measureCrypto(useEngine: bool): void {
     crypto_submit(CryptoOp.XTS_ENCRYPT, 0, <u32>TW, <u32>rec, <u32>rec, P);
     waitCrypto(crypto_submit(CryptoOp.HMAC_SHA256, 1, <u32>TW, <u32>rec, <u32>(rec + P + 64), P + TAG_OFF));
   } else {
-    swSeal(tenantBase(0), rec, P, TW);
+    swSeal(0, rec, P, TW);
   }
   setCryptoCost(now_ns() - t0);
   clearTenant(0);
@@ -264,5 +264,5 @@ export function lg_crypto_page_cost(): void {
     costReady = true;
   }
   writeTweak(TW, 0, 1, 0);
-  swSeal(tenantBase(0), rec, P, TW);
+  swSeal(0, rec, P, TW);
 }

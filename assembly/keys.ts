@@ -6,19 +6,37 @@ import { MAX_TENANTS } from "./config";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes256_expand_dec, HMAC_CTX_BYTES, hmac_init, hkdf_extract, hkdf_expand,
 } from "./crypto/index";
+import { MEM_TOP, DERIVED_AT_TOP, AES_TABLE_BYTES, aesTablesInit } from "./crypto/aes_tables";
 
-// Per-tenant record layout.
+// Per-tenant record layout: the keys themselves and the HMAC context, which must survive.
 export const K_FLAGS: u32 = 0; // bit 0: loaded
 export const K_KCV: u32 = 8;
 export const K_MAC: u32 = 24;
 export const K_XTS: u32 = 56; // key1 (32) then key2 (32)
-export const K_RK1ENC: u32 = 128;
-export const K_RK2ENC: u32 = K_RK1ENC + <u32>AES256_RK_BYTES;
-export const K_RK1DEC: u32 = K_RK2ENC + <u32>AES256_RK_BYTES;
-export const K_HMAC: u32 = K_RK1DEC + <u32>AES256_RK_BYTES; // HMAC context after hmac_init(mac key)
+export const K_HMAC: u32 = 128; // HMAC context after hmac_init(mac key)
 export const K_STRIDE: u32 = (K_HMAC + <u32>HMAC_CTX_BYTES + 15) & ~15;
 
 export const KEYS: usize = memory.data(<i32>(K_STRIDE * MAX_TENANTS), 16);
+
+// The software AES round keys of each tenant (XTS key1 encrypt, key2 encrypt, key1 decrypt) are
+// derived data, recomputed from K_XTS at will: in the firmware image they sit with the AES tables
+// at the top of memory, in the region a restore through the crypto engine may borrow (rebuilt by
+// rebuildDerived afterwards). Other builds keep them static (see aes_tables.ts).
+export const RK1ENC: u32 = 0;
+export const RK2ENC: u32 = <u32>AES256_RK_BYTES;
+export const RK1DEC: u32 = 2 * <u32>AES256_RK_BYTES;
+const RK_STRIDE: u32 = 3 * <u32>AES256_RK_BYTES;
+const RK_TOTAL: usize = <usize>(RK_STRIDE * MAX_TENANTS);
+const RKEYS: usize = DERIVED_AT_TOP
+  ? MEM_TOP - AES_TABLE_BYTES - RK_TOTAL
+  : memory.data(<i32>(DERIVED_AT_TOP ? 16 : RK_TOTAL), 16);
+/** Start of the derived-data region (round keys, then the AES tables, up to MEM_TOP). */
+export const DERIVED_BASE: usize = RKEYS;
+
+/** Tenant t's round keys (RK1ENC, RK2ENC, RK1DEC offsets). */
+export function rkBase(t: u32): usize {
+  return RKEYS + <usize>(t * RK_STRIDE);
+}
 
 const SALT: string = "LastGasp/v1/salt";
 const INFO_XTS: string = "LastGasp/v1/xts";
@@ -68,14 +86,30 @@ export function deriveTenant(t: u32, key: usize): bool {
     clearTenant(t);
     return false;
   }
-  aes256_expand_enc(b + K_XTS, b + K_RK1ENC);
-  aes256_expand_enc(b + K_XTS + 32, b + K_RK2ENC);
-  aes256_expand_dec(b + K_XTS, b + K_RK1DEC);
+  expandRoundKeys(t);
   hmac_init(b + K_HMAC, b + K_MAC, 32);
   store<u32>(b + K_FLAGS, 1);
   return true;
 }
 
+function expandRoundKeys(t: u32): void {
+  const b = tenantBase(t);
+  const rk = rkBase(t);
+  aes256_expand_enc(b + K_XTS, rk + RK1ENC);
+  aes256_expand_enc(b + K_XTS + 32, rk + RK2ENC);
+  aes256_expand_dec(b + K_XTS, rk + RK1DEC);
+}
+
 export function clearTenant(t: u32): void {
   memory.fill(tenantBase(t), 0, K_STRIDE);
+  memory.fill(rkBase(t), 0, RK_STRIDE);
+}
+
+/** Rebuilds the derived-data region (AES tables, then every loaded tenant's round keys). */
+export function rebuildDerived(): void {
+  aesTablesInit();
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) {
+    if (tenantLoaded(t)) expandRoundKeys(t);
+    else memory.fill(rkBase(t), 0, RK_STRIDE);
+  }
 }

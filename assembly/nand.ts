@@ -14,7 +14,7 @@ import {
 } from "./layout";
 import {
   gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, IMG, nowNs, setReadTiming, setImage, noteGen, inc32,
-  DIE_A, DIE_B, DIE_C,
+  DIE_A, DIE_B, DIE_C, gCand, MAX_CAND,
 } from "./state";
 import { isPageMagic } from "./format";
 import { R_ERASE_FAILS } from "./mgmt/regs";
@@ -24,8 +24,7 @@ import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 const SHA: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
 const DIG: usize = memory.data(32, 16);
-const MAX_CAND: u32 = 64;
-const CAND: usize = memory.data(<i32>(MAX_CAND * 8), 16); // die << 16 | block, generation
+// candidates (gCand, in the scratch): die << 16 | block, generation
 let nCand: u32 = 0;
 // evidence of data pages per slot: highest generation and its save id
 let dataGen0: u32 = 0;
@@ -92,8 +91,8 @@ function noteRecord(die: u32, block: u32, rec: usize): void {
   const gen = load<u32>(h + H_GENERATION);
   if (type == PAGE_TYPE_COMMIT && load<u32>(h + H_SEQ) == 0) {
     if (nCand < MAX_CAND) {
-      store<u32>(CAND + (<usize>nCand << 3), (die << 16) | block);
-      store<u32>(CAND + (<usize>nCand << 3) + 4, gen);
+      store<u32>(gCand + (<usize>nCand << 3), (die << 16) | block);
+      store<u32>(gCand + (<usize>nCand << 3) + 4, gen);
       nCand++;
     }
   } else if (type == PAGE_TYPE_DATA) {
@@ -240,12 +239,12 @@ export function findImage(): void {
     let bi: i32 = -1;
     let bg: u32 = 0;
     for (let i: u32 = 0; i < nCand; i++) {
-      const g = load<u32>(CAND + (<usize>i << 3) + 4);
+      const g = load<u32>(gCand + (<usize>i << 3) + 4);
       if (g > bg) { bg = g; bi = <i32>i; }
     }
     if (bi < 0) break;
-    const loc = load<u32>(CAND + (<usize>bi << 3));
-    store<u32>(CAND + (<usize>bi << 3) + 4, 0);
+    const loc = load<u32>(gCand + (<usize>bi << 3));
+    store<u32>(gCand + (<usize>bi << 3) + 4, 0);
     const gen = loadCommit(loc >>> 16, loc & 0xffff, tmp);
     if (gen != 0) {
       memory.copy(IMG, tmp, load<u32>(tmp + C_TOTAL));

@@ -23,18 +23,17 @@ import {
   R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
   R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS,
 } from "./mgmt/regs";
-import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV, K_HMAC } from "./keys";
+import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
-import { regionNeed, eraseRegion, regionIsMeta } from "./nand";
+import { regionNeed, eraseRegion, regionIsMeta, sha } from "./nand";
+import { tenantMac } from "./seal";
 import { runSave, setPlan, setEraseCounts, pSlot, pWide, pGen, pRecords, pTrigger } from "./save";
 import { runRestore, imageTenantMask, imageCovers, resVerifiedBytes, resFailedPages, resFirstBad } from "./restore";
 import { capTest, estimateSave, energyMargin, gV0, gCapUf, gCapTested, gCapTestAt, readCellMv, setV0 } from "./power";
-import { HMAC_CTX_BYTES, hmac_update, hmac_final, ct_equal, sha256_init, sha256_update, sha256_final, SHA256_CTX_BYTES } from "./crypto/index";
+import { ct_equal } from "./crypto/index";
 
-const HCTX: usize = memory.data(<i32>HMAC_CTX_BYTES, 16);
 const MAC: usize = memory.data(32, 16);
 const MIX: usize = memory.data(64, 16);
-const MIXCTX: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
 
 export let gArmed: bool = false;
 let eraseCountA: u32 = 0;
@@ -65,9 +64,7 @@ function verifyKey(t: u32): void {
   let ok = ct_equal(e + CT_KCV, tenantBase(t) + K_KCV, 16);
   if (ok) {
     const macOff = load<u32>(IMG + C_MAC_OFF);
-    memory.copy(HCTX, tenantBase(t) + K_HMAC, HMAC_CTX_BYTES);
-    hmac_update(HCTX, IMG, macOff);
-    hmac_final(HCTX, MAC);
+    tenantMac(t, IMG, macOff, MAC);
     ok = ct_equal(MAC, IMG + macOff + <u32>idx * 32, 32);
   }
   if (ok) setKeyOk(gKeyOk | bit);
@@ -300,9 +297,7 @@ function saveId(gen: u32): u64 {
   store<u32>(MIX + 16, r32(R_POWER_CYCLES));
   store<u32>(MIX + 20, gen);
   for (let i: u32 = 0; i < 8; i++) store<i32>(MIX + 24 + i * 4, adc_read(i & 1 ? Adc.VCAP_MV : Adc.RAIL_MV));
-  sha256_init(MIXCTX);
-  sha256_update(MIXCTX, MIX, 56);
-  sha256_final(MIXCTX, MIX);
+  sha(MIX, 56, MIX);
   return load<u64>(MIX);
 }
 

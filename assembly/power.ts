@@ -134,9 +134,9 @@ export function estimateSave(records: u32): void {
   const crypto = <f64>gCryptoNsPerPage;
   const perDie = Math.ceil(ops / <f64>gDies) * (cmd + xfer + tProg);
   const perBus = Math.ceil(ops / <f64>gChannels) * (cmd + xfer);
-  // buffer memory: each op holds its buffer from DMA to the end of its transfer, and only
-  // gOpBufs fit in RAM (Little's law) — on big-page boards this, not a unit, is the limit
-  const perOp = <f64>gPlanes * (dma + crypto) + cmd + xfer;
+  // buffer memory: each op holds its buffer from its DMA until its die takes the records (HAL 1.2:
+  // when the bus is granted), and only gOpBufs fit in RAM (Little's law)
+  const perOp = <f64>gPlanes * (dma + crypto);
   let worst = ops * perOp / <f64>gOpBufs;
   if (n * dma > worst) worst = n * dma;
   if (n * crypto > worst) worst = n * crypto;

@@ -22,19 +22,19 @@ import {
 } from "./layout";
 import {
   gPool, gOpBufs, gOpBytes, opBuf, recTweak, recMac, gHasEngine, gEngineOk, superGood, markSuperBad, gExc,
-  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG, TAGRING, TENRING,
+  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
 } from "./state";
 import { writeHeader, writeTweak } from "./format";
 import { recordInfo, riTenant, riAddr, riValid, rangeCount, rangeTenant, rangeBase, rangeLen, rangeRecords } from "./ranges";
-import { tenantBase, K_KCV, K_HMAC } from "./keys";
-import { swSeal } from "./seal";
+import { tenantBase, K_KCV } from "./keys";
+import { swSeal, tenantMac } from "./seal";
 import { regionIsMeta, metaBlock, sealMetaRecord, sha, waitIdle } from "./nand";
 import { busyPoll } from "./mgmt/commands";
 import {
   R_INJECT, Inject, R_PROGRAM_FAILS, R_SAVE_OK, R_SAVE_FAIL, R_RESTORE_OK, R_RESTORE_FAIL, R_POWER_CYCLES,
   R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Tr, Phase,
 } from "./mgmt/regs";
-import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, HMAC_CTX_BYTES, hmac_update, hmac_final } from "./crypto/index";
+import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final } from "./crypto/index";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 
@@ -43,20 +43,10 @@ const FREE: u32 = 0;
 const FILL: u32 = 1; // DMA into the buffer (some records may still wait for a DMA slot)
 const CRYPT: u32 = 2; // engine jobs queued
 const READY: u32 = 3; // sealed, waiting for its die
-const PROG: u32 = 4; // handed to the die; free once the die's transfer is over
+const PROG: u32 = 4; // handed to the die; free once its channel has taken the records (HAL 1.2)
 
-const MAX_OB: u32 = 32;
-const OB_ST: usize = memory.data(<i32>(MAX_OB * 4), 16);
-const OB_K: usize = memory.data(<i32>(MAX_OB * 4), 16);
-const OB_N: usize = memory.data(<i32>(MAX_OB * 4), 16); // records in the op
-const OB_SUB: usize = memory.data(<i32>(MAX_OB * 4), 16); // DMA or crypto jobs submitted so far
-const OB_T: usize = memory.data(<i32>(MAX_OB * 4), 16); // last ticket
-const OB_DIE: usize = memory.data(<i32>(MAX_OB * 4), 16);
-const MAX_REDO: u32 = 64;
-const REDO: usize = memory.data(<i32>(MAX_REDO * 4), 16);
 let nRedo: u32 = 0;
 export const CHAIN: usize = memory.data(<i32>(SHA256_CTX_BYTES * MAX_TENANTS), 16);
-const HCTX: usize = memory.data(<i32>HMAC_CTX_BYTES, 16);
 const TPAGES: usize = memory.data(<i32>(MAX_TENANTS * 4), 16);
 
 @inline function g(a: usize, i: u32): u32 { return load<u32>(a + (<usize>i << 2)); }
@@ -112,13 +102,13 @@ let failInfo: u32 = 0;
 function redoPush(k: u32): void {
   if (nRedo >= MAX_REDO) { failInfo |= SaveFail.CONTROLLER_ERROR; return; }
   let i = nRedo++;
-  while (i > 0 && g(REDO, i - 1) > k) { s(REDO, i, g(REDO, i - 1)); i--; }
-  s(REDO, i, k);
+  while (i > 0 && g(gRedo, i - 1) > k) { s(gRedo, i, g(gRedo, i - 1)); i--; }
+  s(gRedo, i, k);
 }
 function redoPop(): u32 {
-  const k = g(REDO, 0);
+  const k = g(gRedo, 0);
   nRedo--;
-  for (let i: u32 = 0; i < nRedo; i++) s(REDO, i, g(REDO, i + 1));
+  for (let i: u32 = 0; i < nRedo; i++) s(gRedo, i, g(gRedo, i + 1));
   return k;
 }
 
@@ -206,7 +196,7 @@ function chainOp(ob: u32): void {
     const rec = base + <usize>(j * gRecBytes);
     const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
     const tag = rec + gPageBytes + TAG_OFF;
-    const slot = staged & 63;
+    const slot = staged & (RING - 1);
     memory.copy(TAGRING + <usize>(slot << 4), tag, TAG_BYTES);
     store<u8>(TENRING + slot, <u8>t);
     staged++;
@@ -216,7 +206,7 @@ function chainOp(ob: u32): void {
       w32(R_INJECT, r32(R_INJECT) & ~Inject.CORRUPT_TAG);
     }
   }
-  if (staged - chained > 48) flushChain();
+  if (staged - chained > RING - 8) flushChain(); // room for one more op of up to 4 planes
 }
 
 let staged: u32 = 0;
@@ -224,7 +214,7 @@ let chained: u32 = 0;
 
 function flushChain(): void {
   while (chained < staged) {
-    const slot = chained & 63;
+    const slot = chained & (RING - 1);
     sha256_update(CHAIN + <usize>(<u32>load<u8>(TENRING + slot) * <u32>SHA256_CTX_BYTES), TAGRING + <usize>(slot << 4), TAG_BYTES);
     chained++;
   }
@@ -237,7 +227,7 @@ function sealSw(ob: u32): void {
   for (let j: u32 = 0; j < n; j++) {
     const rec = base + <usize>(j * gRecBytes);
     const t = <u32>load<u8>(rec + gPageBytes + HDR_OFF + 6);
-    swSeal(tenantBase(t), rec, gPageBytes, recTweak(ob * gPlanes + j));
+    swSeal(t, rec, gPageBytes, recTweak(ob * gPlanes + j));
   }
 }
 
@@ -308,8 +298,14 @@ export function runSave(): u32 {
     for (let i: u32 = 0; i < gOpBufs; i++) {
       const st = g(OB_ST, i);
       if (st == PROG) {
-        const ds = nand_status(g(OB_DIE, i)) & NandState.MASK;
-        if (ds != NandState.WAIT_BUS) { s(OB_ST, i, FREE); progress = true; }
+        // HAL 1.2: the die's channel latched the records when the bus was granted (state XFER
+        // onwards), so the buffer is free while the die still transfers and programs; or the die
+        // has already moved on to its next op
+        const d = g(OB_DIE, i);
+        if (g(DIE_C, d) != g(OB_K, i) + 1 || (nand_status(d) & NandState.MASK) != NandState.WAIT_BUS) {
+          s(OB_ST, i, FREE);
+          progress = true;
+        }
       } else if (st == FILL) {
         if (g(OB_SUB, i) < g(OB_N, i)) { if (pushDma(i)) progress = true; }
         else if (dma_done() > g(OB_T, i)) {
@@ -479,9 +475,7 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   const macOff = p;
   for (let i: u32 = 0; i < tc; i++) {
     const t = <u32>load<u8>(c + load<u32>(c + C_TENANT_OFF) + i * CT_BYTES + CT_TENANT);
-    memory.copy(HCTX, tenantBase(t) + K_HMAC, HMAC_CTX_BYTES);
-    hmac_update(HCTX, c, macOff);
-    hmac_final(HCTX, c + p);
+    tenantMac(t, c, macOff, c + p);
     p += 32;
   }
   sha(c, p, c + p);

@@ -6,7 +6,11 @@ import {
 import { WINDOW_BYTES, R_EVENT_STATUS, R_EVENT_MASK } from "./mgmt/regs";
 import { COMMIT_MAX, MAX_DIES, MAX_EXC_PER_DIE, MAX_TENANTS, SPARE_USED } from "./config";
 import { setGeometry, gDies, gPlanes, gBlocksPerPlane, gRecBytes, gPageBytes } from "./layout";
-import { ascii } from "./keys";
+import { ascii, DERIVED_BASE } from "./keys";
+import { MEM_TOP } from "./crypto/aes_tables";
+
+/** Record buffers either pipeline may use (the size of its per-buffer tables). */
+export const MAX_BUF_RECS: u32 = 32;
 
 // ---- static areas -------------------------------------------------------------------------------
 export const REGS: usize = memory.data(<i32>WINDOW_BYTES, 16);
@@ -15,13 +19,22 @@ export const IMG: usize = memory.data(<i32>COMMIT_MAX, 16); // commit record of 
 export const EXP_HDR: usize = memory.data(48, 16); // expected page header scratch
 export const LOGBUF: usize = memory.data(96);
 // tags waiting for their tenant's chain digest (save and restore), and their tenants
-export const TAGRING: usize = memory.data(64 * 16, 16);
-export const TENRING: usize = memory.data(64, 16);
+export const RING: u32 = 32; // a power of two
+export const TAGRING: usize = memory.data(<i32>(RING * 16), 16);
+export const TENRING: usize = memory.data(<i32>RING, 16);
 // per-die arrays (u32 each)
 export const DIE_A: usize = memory.data(<i32>(MAX_DIES * 4), 16);
 export const DIE_B: usize = memory.data(<i32>(MAX_DIES * 4), 16);
 export const DIE_C: usize = memory.data(<i32>(MAX_DIES * 4), 16);
 export const DIE_D: usize = memory.data(<i32>(MAX_DIES * 4), 16);
+// per-buffer tables of the save (one entry per op buffer) and the restore (per record buffer),
+// which never run at the same time
+export const OB_ST: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16);
+export const OB_K: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16);
+export const OB_N: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16); // records in the op
+export const OB_SUB: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16); // DMA or crypto jobs submitted so far
+export const OB_T: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16); // last ticket
+export const OB_DIE: usize = memory.data(<i32>(MAX_BUF_RECS * 4), 16);
 export const EXC_N: usize = memory.data(<i32>(MAX_DIES * 4), 16); // save-side exception counts
 // registered ranges: tenant u32, pad u32, base u64, length u64 (24 bytes) — mirrored in REGS
 export const RANGE_BYTES: u32 = 24;
@@ -47,12 +60,17 @@ export let gDebounceNs: i64 = 5000;
 export let gRailFailMv: i32 = 0;
 export let gRailHystMv: i32 = 0;
 export let gBadMap: usize = 0; // 1 bit per (die, plane, block); 1 = bad
-export let gExc: usize = 0; // save-side exception lists, MAX_EXC_PER_DIE u32 per die
-export let gRecMeta: usize = 0; // per record: tweak (16) then engine MAC output (32)
+export let gExc: usize = 0; // save-side exception lists, MAX_EXC_PER_DIE u32 per die (in the scratch)
+export let gScratch: usize = 0; // start of the scratch (exception lists / candidates, redo list)
+export let gCand: usize = 0; // boot: commit-record candidates (in the scratch)
+export let gRedo: usize = 0; // save: ops to program again (in the scratch)
+export let gRecMeta: usize = 0; // per record buffer: tweak (16) then engine MAC output (32)
 export let gPool: usize = 0;
 export let gPoolRecs: u32 = 0;
 export let gOpBufs: u32 = 0;
 export let gOpBytes: u32 = 0;
+export let gResRecs: u32 = 0; // restore record buffers with the crypto engine (may borrow the top)
+export let gResRecsSw: u32 = 0; // restore record buffers with software crypto
 export let gMemOk: bool = false;
 
 // measured at boot (ns): one READ's command + tR, and bus ns per 1024 bytes; crypto ns per page
@@ -65,8 +83,21 @@ export function setCryptoCost(ns: i64): void { gCryptoNsPerPage = ns; }
 export function setEngineOk(ok: bool): void { gEngineOk = ok; }
 
 export const META_BYTES_PER_REC: u32 = 48;
+export const MAX_CAND: u32 = 64; // boot-scan commit-record candidates, 8 bytes each
+export const MAX_REDO: u32 = 64; // save: ops waiting to be programmed again, 4 bytes each
 
-/** Reads the board, fixes the memory map. Returns false when the board cannot be served. */
+/**
+ * Reads the board, fixes the memory map (docs/firmware.md, Memory map). Returns false when the
+ * board cannot be served.
+ *
+ * From the bottom: static data; the bad-block bitmap and the per-record tweak/MAC slots, which must
+ * survive everything; then the buffer pool. At the top, derived data (round keys, AES tables) that
+ * can be rebuilt, and below it the scratch of the save, the boot scan and the arm. A save's op
+ * buffers stop below the scratch. A restore needs neither the scratch nor, when the crypto engine
+ * does the work, the derived data, so its record buffers may run to the top of memory: on a board
+ * with 16 KiB pages that is what makes room for the seventh record buffer the engine needs to stay
+ * fed (docs/firmware.md, The restore pipeline).
+ */
 export function initBoard(): bool {
   gBootNs = now_ns();
   const ch = <u32>board_param(Param.NAND_CHANNELS);
@@ -83,39 +114,43 @@ export function initBoard(): bool {
   gRailFailMv = <i32>board_param(Param.RAIL_FAIL_MV);
   gRailHystMv = <i32>board_param(Param.RAIL_HYSTERESIS_MV);
   if (ch == 0 || dpc == 0 || ch * dpc > MAX_DIES || pl == 0 || pl > 4 || bpp < 5 || bpp > 65535 || ppb == 0 || ppb > 65535) return false;
-  if (sp < SPARE_USED || pb < 512 || (pb & 15) != 0) return false;
+  if (sp < SPARE_USED || pb < 512 || (pb & 15) != 0 || (<usize>memory.size() << 16) != MEM_TOP) return false;
   setGeometry(ch, dpc, pl, bpp, ppb, pb, pb + SPARE_USED);
-  // dynamic region above the static data
-  let p: usize = (__heap_base + 63) & ~<usize>63;
+  const R = <usize>gRecBytes;
+  let p: usize = (__heap_base + 15) & ~<usize>15;
   gBadMap = p;
   const mapBytes = ((<usize>gDies * gPlanes * gBlocksPerPlane + 31) >> 5) << 2;
   p += mapBytes;
-  gExc = p;
-  p += <usize>gDies * MAX_EXC_PER_DIE * 4;
-  const end = <usize>memory.size() << 16;
-  // records: each costs a record buffer plus its tweak/MAC scratch
-  const per = <usize>gRecBytes + META_BYTES_PER_REC;
-  if (p + 64 >= end) return false;
-  let n = <u32>((end - p - 64) / per);
-  if (n > 64) n = 64;
-  gOpBufs = n / gPlanes;
-  if (gOpBufs > 32) gOpBufs = 32;
-  if (gOpBufs < 2) return false;
-  gPoolRecs = gOpBufs * gPlanes;
+  // scratch, just below the derived data: exception lists (the boot's candidates use the same
+  // bytes before any save), then the redo list
+  let exc = <usize>gDies * MAX_EXC_PER_DIE * 4;
+  if (exc < <usize>(MAX_CAND * 8)) exc = <usize>(MAX_CAND * 8);
+  gScratch = (DERIVED_BASE - exc - MAX_REDO * 4) & ~<usize>15;
+  gExc = gScratch;
+  gCand = gScratch;
+  gRedo = gScratch + exc;
+  if (p + 64 >= gScratch) return false;
+  // one tweak/MAC slot per record buffer, for as many as could ever fit
+  let recs = <u32>((MEM_TOP - p) / (R + META_BYTES_PER_REC));
+  if (recs > MAX_BUF_RECS) recs = MAX_BUF_RECS;
   gRecMeta = p;
-  p += <usize>gPoolRecs * META_BYTES_PER_REC;
+  p += <usize>recs * META_BYTES_PER_REC;
   gPool = (p + 63) & ~<usize>63;
   gOpBytes = gPlanes * gRecBytes;
-  if (gPool + <usize>gPoolRecs * gRecBytes > end) {
-    gOpBufs--;
-    gPoolRecs = gOpBufs * gPlanes;
-    if (gOpBufs < 2) return false;
-  }
+  gOpBufs = gPool < gScratch ? <u32>((gScratch - gPool) / gOpBytes) : 0;
+  if (gOpBufs > recs / gPlanes) gOpBufs = recs / gPlanes;
+  if (gOpBufs < 2) return false;
+  gPoolRecs = gOpBufs * gPlanes;
+  gResRecs = <u32>((MEM_TOP - gPool) / R);
+  if (gResRecs > recs) gResRecs = recs;
+  gResRecsSw = <u32>((DERIVED_BASE - gPool) / R);
+  if (gResRecsSw > recs) gResRecsSw = recs;
   if (<u32>COMMIT_MAX + ((<u32>COMMIT_MAX + gPageBytes - 1) / gPageBytes) * gRecBytes > gOpBufs * gOpBytes) return false;
   memory.fill(gBadMap, 0, mapBytes);
   logNum("memory: static data ends at ", <i64>__heap_base);
   logNum("memory: buffer pool starts at ", <i64>gPool);
   logNum("memory: op buffers ", <i64>gOpBufs);
+  logNum("memory: restore record buffers ", <i64>gResRecs);
   gMemOk = true;
   return true;
 }

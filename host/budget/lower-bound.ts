@@ -82,15 +82,33 @@ function stages(board: BoardSpec, bytes: number, crypto: CryptoCost, direction: 
   return { terms, stage, covers };
 }
 
+/** Each resource's bound as if it were the bottleneck: its total plus the fill it does not cover. */
+function candidates(s: Stages): (BoundTerm & { fillNs: number })[] {
+  return s.terms.map((t) => {
+    // One page through every stage the resource does not itself cover.
+    const own = s.covers[t.resource] ?? [];
+    let fillNs = 0;
+    for (const [name, ns] of Object.entries(s.stage)) if (!own.includes(name as keyof typeof s.stage)) fillNs += ns;
+    return { ...t, fillNs };
+  });
+}
+
 function bound(board: BoardSpec, bytes: number, crypto: CryptoCost, direction: "save" | "restore"): LowerBound {
-  const { terms, stage, covers } = stages(board, bytes, crypto, direction);
-  let best = terms[0]!;
-  for (const t of terms) if (t.ns > best.ns) best = t;
-  // One page through every stage the bottleneck does not itself cover.
-  const own = covers[best.resource] ?? [];
-  let fillNs = 0;
-  for (const [name, ns] of Object.entries(stage)) if (!own.includes(name as keyof typeof stage)) fillNs += ns;
-  return { ns: Math.ceil(best.ns + fillNs), bottleneck: best.resource, terms, fillNs };
+  const s = stages(board, bytes, crypto, direction);
+  let best = s.terms[0]!;
+  for (const t of s.terms) if (t.ns > best.ns) best = t;
+  const fillNs = candidates(s).find((c) => c.resource === best.resource)!.fillNs;
+  return { ns: Math.ceil(best.ns + fillNs), bottleneck: best.resource, terms: s.terms, fillNs };
+}
+
+/** For each resource of a save, the bound it would set were it the bottleneck (its total plus
+ * its pipeline fill), ns. The lower bound is the largest; the budget's fast model scales each by
+ * the efficiency the firmware reaches when that resource limits it. */
+export function saveBoundCandidates(board: BoardSpec, bytes: number, crypto: CryptoCost): BoundTerm[] {
+  return candidates(stages(board, bytes, crypto, "save")).map((c) => ({
+    resource: c.resource,
+    ns: Math.ceil(c.ns + c.fillNs),
+  }));
 }
 
 export function saveLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {

@@ -5,6 +5,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../errors.ts";
 import { runCommand } from "./run.ts";
+import { registerBudget } from "./budget.ts";
+import { registerInspect } from "./inspect.ts";
+import { registerRestore } from "./restore.ts";
+import { registerKey } from "./key.ts";
+import { registerCampaign } from "./campaign.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -34,6 +39,12 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (scenario: string, opts: Record<string, string | boolean | undefined>) => {
       process.exitCode = await runCommand(scenario, opts);
     });
+  registerBudget(program);
+
+  registerInspect(program);
+  registerRestore(program);
+  registerKey(program);
+  registerCampaign(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -15,6 +15,7 @@ import { NandArray } from "../nand/array.ts";
 import { PowerSystem } from "../power/system.ts";
 import { FifoEngine, cryptoTransform, type CryptoOpName } from "./engines.ts";
 import { instantiateFirmware, type FirmwareInstance, type PreparedFirmware } from "../firmware/loader.ts";
+import { CpuTime } from "../firmware/cpu-time.ts";
 import { FirmwareTrap } from "../errors.ts";
 import {
   HalError,
@@ -51,6 +52,9 @@ export interface MachineOptions {
   seed: number;
   /** Initial bank voltage (default: discharged, 0 V). */
   initialCapV?: number;
+  /** The bank as installed when it departs from the board's nominal figures (an aged bank):
+   * the firmware still reads the nominal ones. */
+  bank?: { capacitanceF?: number; esrOhm?: number };
   /** Use a file-backed NAND page store (for full-module saves of large boards). */
   nandSpill?: boolean;
   /** Start with the NAND contents of a dump file (docs/nand-dump-format.md). */
@@ -59,6 +63,9 @@ export interface MachineOptions {
   watchdogNs?: number;
   /** Delay from power-up to the firmware's entry point (reset, clock start-up), ns. */
   bootDelayNs?: number;
+  /** Build the NAND array on the machine's clock and NAND random stream (power-cut campaigns
+   * hand in copy-on-write forks of another machine's cells); default: a fresh array. */
+  makeNand?: (clock: Clock, rng: Rng) => NandArray;
 }
 
 export type SignalListener = (name: string, value: number, atNs: number) => void;
@@ -100,7 +107,10 @@ export class Machine {
   private stopRequested = false;
   private readonly nsPerInstruction: number;
   private lastInstructions = 0n;
-  private cpuNsExact = 0;
+  /** Instructions charged so far, all instances: time is a function of this total alone, so
+   * charging in few or many steps gives the same instants (docs/virtual-time.md). */
+  private instructionsCharged = 0n;
+  private readonly cpuTime: CpuTime;
   private cpuNsCharged = 0;
   private computeSinceWaitNs = 0;
   private readonly watchdogNs: number;
@@ -118,13 +128,16 @@ export class Machine {
     this.watchdogNs = opts.watchdogNs ?? 2 * 1_000_000_000;
     this.bootDelayNs = opts.bootDelayNs ?? NS_PER_MS;
     this.nsPerInstruction = (opts.board.cpu.cyclesPerInstruction * 1e9) / opts.board.cpu.hz;
+    this.cpuTime = new CpuTime(opts.board.cpu.hz, opts.board.cpu.cyclesPerInstruction);
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
     const nandOpts = opts.nandSpill ? { spill: true } : {};
-    this.nand = opts.nandDump
-      ? NandArray.load(opts.nandDump, b.nand, this.clock, this.rng.fork("nand"), nandOpts)
-      : new NandArray(b.nand, this.clock, this.rng.fork("nand"), nandOpts);
-    this.power = new PowerSystem(this.clock, b, { initialCapV: opts.initialCapV ?? 0, ioLoad: false });
+    this.nand = opts.makeNand
+      ? opts.makeNand(this.clock, this.rng.fork("nand"))
+      : opts.nandDump
+        ? NandArray.load(opts.nandDump, b.nand, this.clock, this.rng.fork("nand"), nandOpts)
+        : new NandArray(b.nand, this.clock, this.rng.fork("nand"), nandOpts);
+    this.power = new PowerSystem(this.clock, b, { ...opts.bank, initialCapV: opts.initialCapV ?? 0, ioLoad: false });
     this.dma = new FifoEngine(this.clock, "dma", b.dimm.dmaQueueDepth);
     this.crypto = b.crypto ? new FifoEngine(this.clock, "crypto", 8) : null;
     this.wire();
@@ -231,6 +244,12 @@ export class Machine {
     }
   }
 
+  /** All power is lost at this instant — rail and bank together, as with a pulled connector: the
+   * board dies now, and whatever NAND operation is in flight suffers a power cut. */
+  cutPower(): void {
+    this.power.cut();
+  }
+
   /** Ask the run loop to return at the current instant (from a scheduled event). */
   stop(): void {
     this.stopRequested = true;
@@ -285,11 +304,11 @@ export class Machine {
     const inst = this.instance;
     if (!inst) return;
     const n = inst.instructions;
-    const delta = Number(n - this.lastInstructions);
+    const delta = n - this.lastInstructions;
     this.lastInstructions = n;
-    if (delta > 0) {
-      this.cpuNsExact += delta * this.nsPerInstruction;
-      const target = Math.floor(this.cpuNsExact);
+    if (delta > 0n) {
+      this.instructionsCharged += delta;
+      const target = this.cpuTime.ns(this.instructionsCharged);
       const advance = target - this.cpuNsCharged;
       this.cpuNsCharged = target;
       this.computeSinceWaitNs += advance;

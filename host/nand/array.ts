@@ -320,6 +320,31 @@ export class NandArray {
     this.powerChanged();
   }
 
+  /** The cells themselves, for copy-on-write forks and state fingerprints (power-cut campaigns).
+   * Changing them behind the array's back bypasses timing; only untimed tools should. */
+  get cells(): NandMedia {
+    return this.media;
+  }
+
+  /** The operations a power cut at this instant would interrupt in the cells: those in their
+   * array phase (tR, tPROG, tBERS), with the records a PROGRAM is writing. */
+  arrayOps(): {
+    die: number;
+    kind: number;
+    planes: readonly number[];
+    block: number;
+    page: number;
+    records: readonly Uint8Array[] | null;
+  }[] {
+    const out = [];
+    for (let die = 0; die < this.ops.length; die++) {
+      const d = this.ops[die];
+      if (d && d.phase === "array")
+        out.push({ die, kind: d.kind, planes: d.planes, block: d.block, page: d.page, records: d.records });
+    }
+    return out;
+  }
+
   // ---- untimed access (tests, offline tools, firmware-less checks) -------------------------------
   // These ignore operations in flight and take no virtual time. Addresses out of range throw.
 

@@ -173,6 +173,12 @@ export class NandMedia {
     }
   }
 
+  /** Pages whose state is more than "GOOD with a record" or "ERASED without one" (FADING,
+   * GARBLED, BLANK, OVERWRITTEN, injected bit errors), in no particular order. */
+  hiddenPages(): IterableIterator<[number, Readonly<PageMeta>]> {
+    return this.meta.entries();
+  }
+
   /** Keys of every page that has a record or hidden state, ascending. */
   keysWithState(): number[] {
     const a = this.store.keys();

@@ -15,9 +15,9 @@
 //   t(w0 → w1) = C·[ (w0² − w1²)/(8·P') − R·ln(w0/w1) ],
 // which for R = 0 is the ideal-bank law V(t) = sqrt(V0² − 2·P·t/(η·C)).
 
-/** Why the board lost power: the bank ran down, could not deliver the load, or the firmware
- * switched itself off the bank after a save ("shutdown"). */
-export type DeathReason = "undervoltage" | "max-power-transfer" | "shutdown";
+/** Why the board lost power: the bank ran down, could not deliver the load, the firmware
+ * switched itself off the bank after a save ("shutdown"), or all power was cut at once ("cut"). */
+export type DeathReason = "undervoltage" | "max-power-transfer" | "shutdown" | "cut";
 
 /** The bank as the discharge sees it. */
 export interface Bank {

@@ -330,6 +330,18 @@ export class PowerSystem {
     this.die("shutdown", this.cellV);
   }
 
+  /** Everything loses power at this instant (a pulled connector, a failed converter): AC is gone,
+   * the rail falls to 0 V at once and the bank is disconnected, so the board dies now whatever
+   * its charge (reason "cut"). The bank keeps its charge for the next power-up. */
+  cut(): void {
+    this.acPresent = false;
+    this.setRail(RailProfile.constant(this.clock.now, 0));
+    if (!this.alive) return;
+    this.sync();
+    this.clock.cancel(this.deathEvent);
+    this.die("cut", this.cellV);
+  }
+
   private die(reason: DeathReason, endV: number): void {
     this.sync();
     // The event sits on the whole nanosecond at or after the exact instant; pin the cell to the

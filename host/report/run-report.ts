@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { BoardSpec } from "../board/types.ts";
 import type { RunResult } from "../scenario/runner.ts";
 import { formatNs } from "../scenario/units.ts";
@@ -11,7 +12,8 @@ import { formatNs } from "../scenario/units.ts";
 const require = createRequire(import.meta.url);
 let chartJs: string | null = null;
 function chartLibrary(): string {
-  chartJs ??= readFileSync(require.resolve("chart.js/dist/chart.umd.js"), "utf8");
+  // chart.js does not export its UMD file; take it from beside the package's main entry.
+  chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.js"), "utf8");
   return chartJs;
 }
 

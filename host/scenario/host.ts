@@ -3,7 +3,7 @@
 // still booting), in which case the runner retries as a BIOS would.
 
 import type { Machine } from "../harness/machine.ts";
-import { HostDriver } from "../mgmt/driver.ts";
+import { HostDriver, type ControllerStatus } from "../mgmt/driver.ts";
 
 export interface ManagementHost {
   provisionKey(tenant: number, key: Uint8Array): boolean;
@@ -15,6 +15,9 @@ export interface ManagementHost {
   erase(): boolean;
   abort(): boolean;
   factoryDefault(): boolean;
+  /** The controller's register window, decoded; null when it does not answer (absent: the
+   * controller has no such window). */
+  status?(): ControllerStatus | null;
 }
 
 /** The management host over the machine's mailbox and register window. */
@@ -34,5 +37,6 @@ export function defaultHost(m: Machine): ManagementHost {
     erase: () => ok(driver.erase()),
     abort: () => ok(driver.abort()),
     factoryDefault: () => ok(driver.factoryDefault()),
+    status: () => driver.status(),
   };
 }

@@ -41,7 +41,9 @@ export type Action =
   | "wait"
   | "wait-for"
   | "verify"
-  | "inject";
+  | "inject"
+  | "power-cut"
+  | "read-status";
 
 export interface Step {
   action: Action;
@@ -51,7 +53,8 @@ export interface Step {
   delayNs: number;
   index: number;
   tenant: number;
-  key: "generated" | "cli" | "withheld";
+  /** provision-key: where the BIOS gets the key ("tpm", "tpm:REF": unsealed from a TPM). */
+  key: "generated" | "cli" | "withheld" | "tpm" | `tpm:${string}`;
   lengthNs: number;
   lengthBytes: number | null;
   base: number | null;
@@ -59,7 +62,8 @@ export interface Step {
   rampNs: number;
   toV: number;
   timeoutNs: number;
-  expect: "ok" | "refused" | "failed" | "any";
+  /** verify: "sealed" checks that no page of the ranges was restored (a tenant without its key). */
+  expect: "ok" | "refused" | "failed" | "any" | "sealed";
   kind: string | null;
   writesPerSecond: number;
   bytes: number;
@@ -73,6 +77,10 @@ export interface Step {
   page: number;
   bits: number;
   rate: number;
+  /** verify: only this tenant's ranges (null: every registered range). */
+  onlyTenant: number | null;
+  /** read-status: the name the status is kept under in RunResult.statuses. */
+  as: string | null;
 }
 
 export interface Scenario {
@@ -82,6 +90,8 @@ export interface Scenario {
   board: string | null;
   seed: number | null;
   initialCapV: number | null;
+  /** The bank as installed, where it departs from the board's nominal figures (ageing). */
+  bank: { capacitanceF?: number; esrOhm?: number } | null;
   endAfterNs: number;
   expect: {
     saveCompleted?: boolean;
@@ -89,9 +99,23 @@ export interface Scenario {
     saves?: number;
     armRefused?: boolean;
     noTraps?: boolean;
+    /** Further checks: a dotted path into the run's result (RunResult, with `status.<name>` for
+     * the controller status read by read-status steps and at the end) and what it must match. */
+    checks?: Record<string, CheckMatcher>;
   };
+  /** Board figures this scenario changes ("capacitor.capacitanceF": 0.376, ...). */
+  boardOverrides: Record<string, number> | null;
   steps: Step[];
 }
+
+/** A value the checked path must equal (deep), or bounds and membership. */
+export type CheckMatcher =
+  | string
+  | number
+  | boolean
+  | null
+  | unknown[]
+  | { min?: number; max?: number; includes?: unknown; excludes?: unknown; equals?: unknown };
 
 export function scenarioPath(nameOrPath: string): string {
   if (!nameOrPath.includes("/") && !nameOrPath.endsWith(".json")) return join(SCENARIO_DIR, `${nameOrPath}.json`);
@@ -159,8 +183,10 @@ export function parseScenario(text: string, shown: string): Scenario {
     board: (r.board as string | undefined) ?? null,
     seed: (r.seed as number | undefined) ?? null,
     initialCapV: (r.initialCapV as number | undefined) ?? null,
+    bank: (r.bank as Scenario["bank"] | undefined) ?? null,
     endAfterNs: endAfter,
     expect: (r.expect as Scenario["expect"] | undefined) ?? {},
+    boardOverrides: (r.boardOverrides as Record<string, number> | undefined) ?? null,
     steps,
   };
 }
@@ -231,9 +257,11 @@ function parseStep(s: Record<string, unknown>, i: number, shown: string): Step {
     page: (s.page as number | undefined) ?? 0,
     bits: (s.bits as number | undefined) ?? 0,
     rate: (s.rate as number | undefined) ?? 0,
+    onlyTenant: action === "verify" ? ((s.tenant as number | undefined) ?? null) : null,
+    as: (s.as as string | undefined) ?? null,
   };
-  if (!["generated", "cli", "withheld"].includes(step.key))
-    throw new InputError(where("key"), "must be generated, cli or withheld");
+  if (!["generated", "cli", "withheld", "tpm"].includes(step.key) && !/^tpm:./.test(step.key))
+    throw new InputError(where("key"), "must be generated, cli, withheld, tpm or tpm:<sealed-key file|0x81… handle>");
   switch (action) {
     case "glitch":
       step.lengthNs = dur("length", null);

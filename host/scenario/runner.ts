@@ -12,8 +12,13 @@ import type { PreparedFirmware } from "../firmware/loader.ts";
 import { saveLowerBound, restoreLowerBound, type LowerBound } from "../budget/lower-bound.ts";
 import { usableEnergyJ, deliverableEnergyJ } from "../power/capacitor.ts";
 import { Rng } from "../sim/rng.ts";
+import { withOverrides } from "../board/load.ts";
+import { InputError } from "../errors.ts";
 import type { Scenario, Step } from "./load.ts";
 import type { ManagementHost } from "./host.ts";
+import { jsonSafe, runChecks } from "./checks.ts";
+import { ScenarioTpm, isTpmKeySpec } from "../keys/scenario-tpm.ts";
+import type { TpmEndpoint } from "../keys/tpm.ts";
 
 export interface RunOptions {
   scenario: Scenario;
@@ -22,6 +27,9 @@ export interface RunOptions {
   seed: number;
   /** The key file's bytes, for steps that say key: "cli". */
   cliKey?: Uint8Array;
+  /** The TPM that steps with key "tpm" / "tpm:REF" unseal from (default: tpm2-tools' default,
+   * TPM2TOOLS_TCTI from the environment). */
+  tpm?: TpmEndpoint;
   nandSpill?: boolean;
   /** Start from the NAND contents of a dump (a previous run's --nand-out). */
   nandDump?: string;
@@ -38,6 +46,8 @@ export interface RunOptions {
   limitNs?: number;
   /** Called with the machine before the run starts (dumps, extra probes). */
   onMachine?: (m: Machine) => void;
+  /** Machine options beyond the board's (power-cut campaigns hand in forked NAND cells). */
+  machine?: Pick<MachineOptions, "makeNand" | "watchdogNs" | "bootDelayNs">;
 }
 
 export interface SaveResult {
@@ -79,7 +89,13 @@ export interface RunResult {
   save: SaveResult;
   saves: number;
   restore: RestoreResult;
-  arm: { armed: boolean; refusals: { atNs: number; reasonBits: number }[] };
+  /** Arm refusals: how many, and each distinct reason set with when it was first and last seen
+   * (a BIOS retrying while the bank charges would otherwise list thousands). */
+  arm: {
+    armed: boolean;
+    refusalCount: number;
+    refusals: { reasonBits: number; firstNs: number; lastNs: number; count: number }[];
+  };
   holdup: { usableEnergyJ: number; remainingEnergyJ: number | null; marginPct: number | null };
   host: { writes: number; droppedWrites: number; droppedBytes: number };
   deaths: { atNs: number; reason: string }[];
@@ -88,6 +104,9 @@ export interface RunResult {
   steps: { index: number; action: string; atNs: number; outcome: string }[];
   traces: { atNs: number; event: string; arg: number }[];
   instructions: number;
+  /** Controller status (register window) read by read-status steps, and at the end as "end";
+   * null where the controller did not answer. */
+  statuses: Record<string, unknown>;
   expectations: { name: string; expected: unknown; actual: unknown; ok: boolean }[];
   ok: boolean;
   /** Phase boundaries for reports. */
@@ -103,10 +122,18 @@ export function generatedKey(seed: number, tenant: number): Uint8Array {
 }
 
 export function runScenario(opts: RunOptions): RunResult {
-  const { scenario, board, seed } = opts;
-  const mopts: MachineOptions = { board, firmware: opts.firmware, seed, nandSpill: opts.nandSpill ?? false };
+  const { scenario, seed } = opts;
+  const board = scenarioBoard(scenario, opts.board);
+  const mopts: MachineOptions = {
+    ...opts.machine,
+    board,
+    firmware: opts.firmware,
+    seed,
+    nandSpill: opts.nandSpill ?? false,
+  };
   if (opts.nandDump) mopts.nandDump = opts.nandDump;
   if (scenario.initialCapV !== null) mopts.initialCapV = scenario.initialCapV;
+  if (scenario.bank) mopts.bank = scenario.bank;
   const m = new Machine(mopts);
   const host = opts.makeHost(m);
   opts.onMachine?.(m);
@@ -121,6 +148,11 @@ export function runScenario(opts: RunOptions): RunResult {
   let firstMismatch: number | null = null;
   let endScheduled = false;
   const limitNs = opts.limitNs ?? 3600e9;
+  const statuses: Record<string, unknown> = {};
+  const readStatus = (): unknown => {
+    const st = host.status?.() ?? null;
+    return st === null ? null : jsonSafe(st);
+  };
 
   // Energy and voltage at every trace marker, so save energy is exact at its boundaries.
   m.onSignal((name) => {
@@ -177,7 +209,10 @@ export function runScenario(opts: RunOptions): RunResult {
 
   const finish = (): void => {
     endScheduled = true;
-    m.clock.after(scenario.endAfterNs, "scenario-end", () => m.stop());
+    m.clock.after(scenario.endAfterNs, "scenario-end", () => {
+      statuses.end = readStatus();
+      m.stop();
+    });
   };
 
   const next = (i: number): void => {
@@ -218,8 +253,15 @@ export function runScenario(opts: RunOptions): RunResult {
     attempt();
   };
 
+  // Keys the BIOS unseals from a TPM; a "tpm" key is sealed there before anything runs.
+  const tpm = scenario.steps.some((s) => s.action === "provision-key" && isTpmKeySpec(s.key))
+    ? new ScenarioTpm(opts.tpm ?? {}, scenario.file, (t) => generatedKey(seed, t))
+    : null;
+  tpm?.prepare(scenario.steps.filter((s) => s.action === "provision-key"));
+
   const keyFor = (step: Step): Uint8Array | null => {
     if (step.key === "withheld") return null;
+    if (tpm && isTpmKeySpec(step.key)) return tpm.unseal(step);
     if (step.key === "cli") return opts.cliKey ?? generatedKey(seed, step.tenant);
     return generatedKey(seed, step.tenant);
   };
@@ -374,10 +416,26 @@ export function runScenario(opts: RunOptions): RunResult {
           }
         });
       }
+      case "power-cut":
+        m.cutPower();
+        return done(step, i, "ok");
+      case "read-status":
+        statuses[step.as ?? `step${i}`] = readStatus();
+        return done(step, i, "ok");
       case "verify": {
-        const list = ranges.length ? ranges : [{ tenant: 0, base: 0, length: m.dimm.bytes }];
+        const registered = ranges.length ? ranges : [{ tenant: 0, base: 0, length: m.dimm.bytes }];
+        const list = step.onlyTenant === null ? registered : registered.filter((r) => r.tenant === step.onlyTenant);
         let bad = -1;
         const snap = m.saveSnapshot ?? m.dimm.snapshot;
+        if (step.expect === "sealed") {
+          // A tenant whose key was withheld: none of its pages may have come back.
+          const pb = m.dimm.pageBytes;
+          let back = -1;
+          for (const r of list)
+            for (let a = r.base; snap && back < 0 && a < r.base + r.length; a += pb)
+              if (m.dimm.compareWithSnapshot(a, Math.min(pb, r.base + r.length - a), snap) < 0) back = a;
+          return done(step, i, snap && back < 0 ? "sealed" : snap ? `restored at ${back}` : "no snapshot");
+        }
         if (!snap) bad = list[0]!.base;
         for (const r of list) {
           if (bad >= 0) break;
@@ -420,7 +478,18 @@ export function runScenario(opts: RunOptions): RunResult {
   next(0);
   m.run(limitNs);
 
-  return collect(m, opts, stepLog, energyAt, vcapAt, cellAt, verified, firstMismatch, timeline);
+  return collect(m, { ...opts, board }, stepLog, energyAt, vcapAt, cellAt, verified, firstMismatch, timeline, statuses);
+}
+
+/** The board as the scenario runs it: the given one with the scenario's boardOverrides. */
+export function scenarioBoard(scenario: Scenario, board: BoardSpec): BoardSpec {
+  if (!scenario.boardOverrides) return board;
+  try {
+    return withOverrides(board, scenario.boardOverrides);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${scenario.file}: boardOverrides`, e.message);
+    throw e;
+  }
 }
 
 function collect(
@@ -433,6 +502,7 @@ function collect(
   verified: boolean | null,
   firstMismatch: number | null,
   timeline: RunResult["timeline"],
+  statuses: Record<string, unknown>,
 ): RunResult {
   const { board, scenario, seed } = opts;
   const tr = m.traces;
@@ -561,7 +631,15 @@ function collect(
     marginPct: remaining === null ? null : (100 * remaining) / usable,
   };
 
-  const refusals = tr.filter((r) => r.id === Trace.ARM_REFUSED).map((r) => ({ atNs: r.atNs, reasonBits: r.arg }));
+  const refusalTraces = tr.filter((r) => r.id === Trace.ARM_REFUSED);
+  const refusals: RunResult["arm"]["refusals"] = [];
+  for (const r of refusalTraces) {
+    const same = refusals.find((x) => x.reasonBits === r.arg);
+    if (same) {
+      same.lastNs = r.atNs;
+      same.count++;
+    } else refusals.push({ reasonBits: r.arg, firstNs: r.atNs, lastNs: r.atNs, count: 1 });
+  }
   const armed = tr.some((r) => r.id === Trace.ARMED);
 
   const expectations: RunResult["expectations"] = [];
@@ -578,7 +656,7 @@ function collect(
   if (ex.restoreVerified === undefined && rIdx >= 0) check("restore.verified", true, restore.verified);
   if (ex.noTraps !== false) check("no firmware traps", 0, m.traps.length);
 
-  return {
+  const result: RunResult = {
     scenario: scenario.name,
     board: board.name,
     seed,
@@ -587,7 +665,7 @@ function collect(
     save,
     saves,
     restore,
-    arm: { armed, refusals },
+    arm: { armed, refusalCount: refusalTraces.length, refusals },
     holdup,
     host: { writes: m.dimm.hostWrites, droppedWrites: m.dimm.droppedWrites, droppedBytes: m.dimm.droppedBytes },
     deaths: m.deaths,
@@ -596,10 +674,19 @@ function collect(
     steps: stepLog,
     traces: tr.map((r) => ({ atNs: r.atNs, event: TRACE_NAMES[r.id] ?? String(r.id), arg: r.arg })),
     instructions: m.instructionsTotal,
+    statuses,
     expectations,
-    ok: expectations.every((e) => e.ok),
+    ok: false,
     timeline,
   };
+  if (ex.checks) {
+    const { timeline: _t, expectations: _e, ...observed } = result;
+    void _t;
+    void _e;
+    expectations.push(...runChecks({ ...observed, status: statuses }, ex.checks));
+  }
+  result.ok = expectations.every((e) => e.ok);
+  return result;
 }
 
 /** DETECT trace argument: what started the save. */

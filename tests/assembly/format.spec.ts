@@ -43,11 +43,11 @@ describe("sealed data record", () => {
     writeHeader(rec + P + HDR_OFF, PAGE_TYPE_DATA, 1, 1, 7, 42, 0x123456000, 512, 0, 0, 0x1122334455667788);
     const tw = buf(16);
     writeTweak(tw, 0x123456000, 7, 1);
-    swSeal(tenantBase(1), rec, P, tw);
+    swSeal(1, rec, P, tw);
     expect(toHex(rec, 32)).toBe("b84d0522f4a23efb355d2c9ddfe2d8e5f01d1ba2c2d749849207f4515ef33fa9");
     expect(toHex(rec + P - 16, 16)).toBe("369e91a37f4d83501abcf8ad7f8a4755");
     expect(toHex(rec + P + TAG_OFF, 16)).toBe("429b8753b54995765cf01dcbe286f197");
-    expect(swOpen(tenantBase(1), rec, P, tw)).toBe(true);
+    expect(swOpen(1, rec, P, tw)).toBe(true);
     expect(load<u8>(rec + 5)).toBe(<u8>((5 * 7 + 3) & 0xff));
   });
   it("refuses a record whose header was changed (a moved page)", () => {
@@ -58,9 +58,9 @@ describe("sealed data record", () => {
     writeHeader(rec + P + HDR_OFF, PAGE_TYPE_DATA, 1, 0, 3, 0, 0, 512, 0, 0, 9);
     const tw = buf(16);
     writeTweak(tw, 0, 3, 1);
-    swSeal(tenantBase(1), rec, P, tw);
+    swSeal(1, rec, P, tw);
     store<u32>(rec + P + HDR_OFF + 12, 1); // seq 0 -> 1
-    expect(swOpen(tenantBase(1), rec, P, tw)).toBe(false);
+    expect(swOpen(1, rec, P, tw)).toBe(false);
   });
 });
 

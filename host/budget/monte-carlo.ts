@@ -1,0 +1,254 @@
+// Monte Carlo over component tolerances and ageing. Each trial has its own 32-bit seed; every
+// figure is drawn from its own stream of that seed (Rng.fork), so a trial is a pure function of
+// (board, seed, age) and `trialBoard` turns it into a board file that `lastgasp run --seed` replays.
+//
+// Distributions (docs/budget.md lists them with their reasons):
+//   capacitance     uniform within ±capacitor.tolerancePct of nominal, then aged
+//   ESR             uniform 0.6…1.0 × the board figure (a datasheet maximum), then aged
+//   ageing          age a ∈ [0, 1]: C × (1 − a·eolCapacitanceLossPct/100), ESR × (1 + a·(eolEsrFactor − 1))
+//   tPROG           uniform between nand.tProgUs (typical) and nand.tProgMaxUs
+//   bad blocks      factory bad-block rate uniform 0…nand.factoryBadBlockRate (a datasheet maximum)
+//   PSU             hold-up and rail decay (the warning after PWR_GOOD falls) uniform 0.5…1.5 ×
+//   ADC noise       σ uniform 0.5…1.5 × power.adcNoiseMv; it enters the firmware's arm-time
+//                   capacitor test, not the save (the save reads no ADC)
+//
+// The save of a trial comes from the calibrated model (model.ts), the bank from closed form
+// (discharge.ts). A trial fails when its save cannot finish on its bank; separately, a model of
+// the firmware's arm check says whether the module would have armed at all.
+
+import type { BoardSpec } from "../board/types.ts";
+import { Rng } from "../sim/rng.ts";
+import { evaluateBank, type BankVerdict } from "./discharge.ts";
+import { predictionSteps } from "./evaluate.ts";
+import type { SaveModel } from "./model.ts";
+import { clopperPearson, wilson } from "./stats.ts";
+
+export interface TrialParams {
+  seed: number;
+  capacitanceF: number;
+  esrOhm: number;
+  tProgUs: number;
+  factoryBadBlockRate: number;
+  holdupMs: number;
+  railDecayMs: number;
+  adcNoiseMv: number;
+}
+
+export interface TrialResult {
+  params: TrialParams;
+  timeUs: number;
+  loadEnergyJ: number;
+  /** The part of the save the bank carries (after the PSU's warning time). */
+  bankTimeUs: number;
+  bank: BankVerdict;
+  /** Would the firmware have armed (its capacitor test and energy estimate, with ADC noise)? */
+  armed: boolean;
+  armReason: string | null;
+}
+
+const uniform = (r: Rng, a: number, b: number): number => a + (b - a) * r.float();
+
+export function drawTrial(board: BoardSpec, seed: number, age: number): TrialParams {
+  const rng = new Rng(seed);
+  const c = board.capacitor;
+  const n = board.nand;
+  const p = board.power;
+  const tol = c.tolerancePct / 100;
+  const capacitanceF =
+    c.capacitanceF * uniform(rng.fork("capacitance"), 1 - tol, 1 + tol) * (1 - (age * c.eolCapacitanceLossPct) / 100);
+  const esrOhm = c.esrOhm * uniform(rng.fork("esr"), 0.6, 1.0) * (1 + age * (c.eolEsrFactor - 1));
+  return {
+    seed,
+    capacitanceF,
+    esrOhm,
+    tProgUs: uniform(rng.fork("tprog"), n.tProgUs, n.tProgMaxUs),
+    factoryBadBlockRate: uniform(rng.fork("bad-blocks"), 0, n.factoryBadBlockRate),
+    holdupMs: p.holdupMs * uniform(rng.fork("holdup"), 0.5, 1.5),
+    railDecayMs: p.railDecayMs * uniform(rng.fork("rail-decay"), 0.5, 1.5),
+    adcNoiseMv: p.adcNoiseMv * uniform(rng.fork("adc-noise"), 0.5, 1.5),
+  };
+}
+
+/** The board a trial describes (for a replay with `lastgasp run --board <file> --seed <seed>`). */
+export function trialBoard(board: BoardSpec, t: TrialParams): BoardSpec {
+  return {
+    ...board,
+    nand: { ...board.nand, tProgUs: t.tProgUs, factoryBadBlockRate: t.factoryBadBlockRate },
+    power: { ...board.power, holdupMs: t.holdupMs, railDecayMs: t.railDecayMs, adcNoiseMv: t.adcNoiseMv },
+    capacitor: { ...board.capacitor, capacitanceF: t.capacitanceF, esrOhm: t.esrOhm },
+  };
+}
+
+/** The firmware's arm-time energy check (docs/firmware.md, "Arm"), with the capacitor test's
+ * ADC noise: C from the drop over the test time, ESR from the step when the load goes off, both
+ * from 32-sample averages; usable energy down to Vmin plus the ESR drop at the estimated load. */
+export function armCheck(
+  board: BoardSpec,
+  t: TrialParams,
+  neededJ: number,
+  estimateUs: number,
+  rng: Rng,
+): { armed: boolean; reason: string | null } {
+  const c = board.capacitor;
+  const iA = c.testLoadA;
+  if (!(iA > 0)) return { armed: true, reason: null };
+  // The test time is sized from the board's nominal capacitance (a trial's board file carries the
+  // trial's value, as the replay does).
+  const testS = Math.min(5, Math.max(0.2, (t.capacitanceF * 0.1) / iA));
+  const sigmaV = t.adcNoiseMv / 1000 / Math.sqrt(32);
+  const drop = (iA * testS) / t.capacitanceF + Math.SQRT2 * sigmaV * rng.normal();
+  const measuredC = drop > 0 ? (iA * testS) / drop : 0;
+  const measuredR = Math.max(0, t.esrOhm + (Math.SQRT2 * sigmaV * rng.normal()) / iA);
+  const v0 = c.chargedV + (t.adcNoiseMv / 1000 / 4) * rng.normal();
+  if (measuredC <= 0) return { armed: false, reason: "capacitor test failed" };
+  const eta = c.efficiency;
+  const pIn = estimateUs > 0 ? neededJ / (estimateUs / 1e6) / eta : 0;
+  const vcMin = c.minV + (measuredR * pIn) / c.minV;
+  const avail = v0 <= vcMin ? 0 : 0.5 * measuredC * (v0 * v0 - vcMin * vcMin) * eta;
+  const margin = neededJ > 0 ? Math.floor(((avail - neededJ) / neededJ) * 100) : 100;
+  return margin >= 10 ? { armed: true, reason: null } : { armed: false, reason: "not enough energy" };
+}
+
+/** Does the save fit in the good blocks of every die? (bad blocks change where pages go, not how
+ * long they take). A multi-plane group is lost when any of its planes' blocks is bad. */
+function capacityOk(board: BoardSpec, bytes: number, rate: number, rng: Rng): boolean {
+  const n = board.nand;
+  const dies = n.channels * n.diesPerChannel;
+  const ops = Math.ceil(Math.ceil(bytes / n.pageBytes) / n.planes);
+  const needed = Math.ceil(Math.ceil(ops / dies) / n.pagesPerBlock) + 2 + 2;
+  const pGroup = 1 - (1 - rate) ** n.planes;
+  for (let d = 0; d < dies; d++) if (n.blocksPerPlane - rng.binomial(n.blocksPerPlane, pGroup) < needed) return false;
+  return true;
+}
+
+export function runTrial(board: BoardSpec, model: SaveModel, bytes: number, params: TrialParams): TrialResult {
+  const pred = model.predict(bytes, params.tProgUs);
+  const { steps, warningNs } = predictionSteps(board, pred, params);
+  const c = board.capacitor;
+  const verdict = evaluateBank(
+    {
+      capacitanceF: params.capacitanceF,
+      esrOhm: params.esrOhm,
+      efficiency: c.efficiency,
+      minV: c.minV,
+      v0: c.chargedV,
+    },
+    steps,
+  );
+  const rng = new Rng(params.seed).fork("arm");
+  let arm: { armed: boolean; reason: string | null } = { armed: true, reason: null };
+  if (!capacityOk(board, bytes, params.factoryBadBlockRate, rng.fork("capacity")))
+    arm = { armed: false, reason: "NAND capacity" };
+  else if (pred.firmwareNeededJ !== null && pred.firmwareEstimateUs !== null)
+    arm = armCheck(board, params, pred.firmwareNeededJ, pred.firmwareEstimateUs, rng);
+  return {
+    params,
+    timeUs: pred.timeUs,
+    loadEnergyJ: pred.loadEnergyJ,
+    bankTimeUs: pred.timeUs - warningNs / 1000,
+    bank: verdict,
+    armed: arm.armed,
+    armReason: arm.reason,
+  };
+}
+
+/** The seeds of trials 0 … n−1 for a base seed. */
+export function trialSeeds(baseSeed: number, n: number): number[] {
+  const rng = new Rng(baseSeed).fork("monte-carlo");
+  return Array.from({ length: n }, () => rng.u32());
+}
+
+export interface MonteCarloSummary {
+  trials: number;
+  age: number;
+  failures: number;
+  failureProbability: number;
+  /** Clopper–Pearson 95 % interval of the failure probability. */
+  ci95: [number, number];
+  ci95Method: "clopper-pearson";
+  wilson95: [number, number];
+  armRefused: number;
+  armRefusedProbability: number;
+  /** Trials that armed but whose save would not finish: the data-loss case. */
+  armedButFailed: number;
+  armedButFailedProbability: number;
+  armedButFailedCi95: [number, number];
+  marginPct: { min: number; p1: number; p5: number; median: number; mean: number; max: number };
+  saveTimeUs: { min: number; median: number; max: number };
+  histogram: { fromPct: number; toPct: number; trials: number }[];
+  worst: { seed: number; params: TrialParams; marginPct: number; reason: string | null; armed: boolean };
+  wallMs: number;
+}
+
+export function runMonteCarlo(
+  board: BoardSpec,
+  model: SaveModel,
+  bytes: number,
+  n: number,
+  baseSeed: number,
+  age: number,
+): { summary: MonteCarloSummary; results: TrialResult[] } {
+  const t0 = Date.now();
+  const results = trialSeeds(baseSeed, n).map((seed) => runTrial(board, model, bytes, drawTrial(board, seed, age)));
+  const failures = results.filter((r) => !r.bank.survived).length;
+  const refused = results.filter((r) => !r.armed).length;
+  const silent = results.filter((r) => r.armed && !r.bank.survived).length;
+  const margins = results.map((r) => r.bank.marginPct).sort((a, b) => a - b);
+  const times = results.map((r) => r.timeUs).sort((a, b) => a - b);
+  const q = (xs: number[], f: number): number => xs[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
+  let worst = results[0]!;
+  for (const r of results) if (r.bank.marginPct < worst.bank.marginPct) worst = r;
+  return {
+    results,
+    summary: {
+      trials: n,
+      age,
+      failures,
+      failureProbability: failures / n,
+      ci95: clopperPearson(failures, n),
+      ci95Method: "clopper-pearson",
+      wilson95: wilson(failures, n),
+      armRefused: refused,
+      armRefusedProbability: refused / n,
+      armedButFailed: silent,
+      armedButFailedProbability: silent / n,
+      armedButFailedCi95: clopperPearson(silent, n),
+      marginPct: {
+        min: margins[0]!,
+        p1: q(margins, 0.01),
+        p5: q(margins, 0.05),
+        median: q(margins, 0.5),
+        mean: margins.reduce((s, v) => s + v, 0) / n,
+        max: margins[margins.length - 1]!,
+      },
+      saveTimeUs: { min: times[0]!, median: q(times, 0.5), max: times[times.length - 1]! },
+      histogram: histogram(margins, 40),
+      worst: {
+        seed: worst.params.seed,
+        params: worst.params,
+        marginPct: worst.bank.marginPct,
+        reason: worst.bank.reason,
+        armed: worst.armed,
+      },
+      wallMs: Date.now() - t0,
+    },
+  };
+}
+
+/** Equal-width bins over the margins, with 0 % on a bin edge so that failing trials (negative
+ * margin) never share a bin with passing ones. */
+function histogram(sorted: number[], bins: number): { fromPct: number; toPct: number; trials: number }[] {
+  const lo = sorted[0]!;
+  const hi = sorted[sorted.length - 1]!;
+  if (!(hi > lo)) return [{ fromPct: lo, toPct: hi, trials: sorted.length }];
+  const width = (hi - lo) / bins;
+  const start = lo < 0 && hi > 0 ? -Math.ceil(-lo / width) * width : lo;
+  const count = Math.max(1, Math.ceil((hi - start) / width - 1e-9));
+  const out = Array.from({ length: count }, (_, i) => ({
+    fromPct: start + i * width,
+    toPct: start + (i + 1) * width,
+    trials: 0,
+  }));
+  for (const v of sorted) out[Math.min(count - 1, Math.max(0, Math.floor((v - start) / width)))]!.trials++;
+  return out;
+}

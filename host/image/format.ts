@@ -1,0 +1,124 @@
+// Records and page headers of the image format (docs/image-format.md, sections 1.1, 2 and 3),
+// written from the document alone: this is the second, independent reader of the format.
+
+export const PAGE_MAGIC = 0x3150474c; // "LGP1"
+export const COMMIT_MAGIC = 0x3143474c; // "LGC1"
+export const FORMAT_VERSION = 1;
+export const PAGE_TYPE_DATA = 1;
+export const PAGE_TYPE_COMMIT = 2;
+export const TENANT_NONE = 0xff;
+export const MAX_TENANTS = 4;
+/** Spare bytes the format uses: 4 × FF, 44-byte header, 16-byte tag. */
+export const SPARE_USED = 64;
+export const HEADER_AT = 4;
+export const HEADER_BYTES = 44;
+export const TAG_AT = 48;
+export const TAG_BYTES = 16;
+export const COMMIT_MAX_BYTES = 4096;
+export const RANGE_ALIGN = 4096;
+
+export interface PageHeader {
+  magic: number;
+  version: number;
+  type: number;
+  tenant: number;
+  slot: number;
+  generation: number;
+  seq: number;
+  address: bigint;
+  validBytes: number;
+  baseGeneration: number;
+  flags: number;
+  saveId: bigint;
+}
+
+/** The header bytes of a record (`record[P + 4 : P + 48]`). */
+export function headerBytes(record: Uint8Array, pageBytes: number): Uint8Array {
+  return record.subarray(pageBytes + HEADER_AT, pageBytes + HEADER_AT + HEADER_BYTES);
+}
+
+export function tagBytes(record: Uint8Array, pageBytes: number): Uint8Array {
+  return record.subarray(pageBytes + TAG_AT, pageBytes + TAG_AT + TAG_BYTES);
+}
+
+export function parseHeader(record: Uint8Array, pageBytes: number): PageHeader {
+  const h = headerBytes(record, pageBytes);
+  const v = new DataView(h.buffer, h.byteOffset, HEADER_BYTES);
+  return {
+    magic: v.getUint32(0, true),
+    version: v.getUint8(4),
+    type: v.getUint8(5),
+    tenant: v.getUint8(6),
+    slot: v.getUint8(7),
+    generation: v.getUint32(8, true),
+    seq: v.getUint32(12, true),
+    address: v.getBigUint64(16, true),
+    validBytes: v.getUint32(24, true),
+    baseGeneration: v.getUint32(28, true),
+    flags: v.getUint32(32, true),
+    saveId: v.getBigUint64(36, true),
+  };
+}
+
+export function encodeHeader(h: PageHeader): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, h.magic, true);
+  v.setUint8(4, h.version);
+  v.setUint8(5, h.type);
+  v.setUint8(6, h.tenant);
+  v.setUint8(7, h.slot);
+  v.setUint32(8, h.generation, true);
+  v.setUint32(12, h.seq, true);
+  v.setBigUint64(16, h.address, true);
+  v.setUint32(24, h.validBytes, true);
+  v.setUint32(28, h.baseGeneration, true);
+  v.setUint32(32, h.flags, true);
+  v.setBigUint64(36, h.saveId, true);
+  return out;
+}
+
+/** The four bytes before the header: the bad-block marker position and its neighbours. */
+export function markerIsErased(record: Uint8Array, pageBytes: number): boolean {
+  for (let i = 0; i < HEADER_AT; i++) if (record[pageBytes + i] !== 0xff) return false;
+  return true;
+}
+
+/** Section 3: the 16-byte XTS tweak of a data page. */
+export function xtsTweak(address: bigint, generation: number, tenant: number): Buffer {
+  const t = Buffer.alloc(16);
+  t.writeBigUInt64LE(address, 0);
+  t.writeUInt32LE(generation, 8);
+  t[12] = tenant;
+  return t;
+}
+
+/** Section 1.1: blocks of half h are [1 + h·H, 1 + (h + 1)·H), H = floor((B − 1) / 2). */
+export function halfBlocks(blocksPerPlane: number): number {
+  return Math.floor((blocksPerPlane - 1) / 2);
+}
+
+export function halfOf(block: number, blocksPerPlane: number): number | null {
+  const H = halfBlocks(blocksPerPlane);
+  if (block < 1 || block >= 1 + 2 * H) return null;
+  return block < 1 + H ? 0 : 1;
+}
+
+/** Block of region index i for an image of `slot` (wide regions continue in the other half). */
+export function regionBlock(slot: number, wide: boolean, i: number, blocksPerPlane: number): number {
+  const H = halfBlocks(blocksPerPlane);
+  if (i < H) return 1 + slot * H + i;
+  if (wide && i < 2 * H) return 1 + (1 - slot) * H + (i - H);
+  throw new RangeError(`region index ${i} outside the region`);
+}
+
+export function regionLength(wide: boolean, blocksPerPlane: number): number {
+  return (wide ? 2 : 1) * halfBlocks(blocksPerPlane);
+}
+
+/** Section 5: the die of the j-th position of the round-robin (every channel before a second die). */
+export function dieOrder(j: number, channels: number, diesPerChannel: number): number {
+  return (j % channels) * diesPerChannel + (Math.floor(j / channels) % diesPerChannel);
+}
+
+export const slotName = (slot: number): string => (slot === 0 ? "A" : slot === 1 ? "B" : String(slot));

@@ -1,0 +1,216 @@
+// Offline restore: pick the image (the current one, or a chosen generation), match the keys to
+// its tenants, check each tenant's commit MAC, then verify and decrypt every record wanted. The
+// plaintext goes to an output that is only kept when everything verified: a caller gets either a
+// complete, verified result or an error, never part of one.
+
+import { InputError } from "../errors.ts";
+import { ImageError } from "./errors.ts";
+import type { NandDump } from "./container.ts";
+import { wipeTenantKeys, type TenantKeys } from "./derive.ts";
+import { matchKeys, requireMatch, type GivenKey } from "./keyring.ts";
+import { ImageLayout } from "./locate.ts";
+import { survey, type CompleteImage, type Survey } from "./survey.ts";
+import { checkTenant, commitMacOk, tenantRanges, type TenantCheck, type Window } from "./verify.ts";
+import { slotName } from "./format.ts";
+
+export interface RestoreRequest {
+  keys: GivenKey[];
+  /** Restore only this tenant (default: every tenant the image holds, or that the window touches). */
+  tenant?: number;
+  /** Restore only [base, base + length) (default: every range of the tenants). */
+  window?: Window;
+  /** Restore this generation (default: the current image). */
+  generation?: number;
+}
+
+/** Where the plaintext goes: sized once, written piecewise, then kept or thrown away. */
+export interface RestoreOutput {
+  open(size: number): void;
+  write(offset: number, bytes: Uint8Array): void;
+  commit(): void;
+  discard(): void;
+}
+
+export interface RestoreResult {
+  generation: number;
+  slot: string;
+  saveId: string;
+  /** DIMM address of output offset 0. */
+  outputBase: number;
+  outputBytes: number;
+  /** Plaintext bytes verified and written. */
+  bytes: number;
+  verified: true;
+  tenants: (TenantCheck & { ranges: { base: number; length: number }[] })[];
+  /** Tenants of the image that were not restored (not asked for, or no key given). */
+  sealedTenants: number[];
+  /** Newer saves that did not finish (the image restored is the newest complete one). */
+  newerIncomplete: number[];
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** The image a restore works on: the current one, or `generation`. */
+export function chooseImage(dump: NandDump, s: Survey, generation: number | undefined): CompleteImage {
+  const completes = s.images.filter((i): i is CompleteImage => i.state === "complete");
+  if (generation !== undefined) {
+    const img = completes.find((i) => i.commit.generation === generation);
+    if (!img) {
+      const known = completes.map((i) => i.commit.generation).join(", ") || "none";
+      throw new InputError(`--generation ${generation}`, `no complete image of that generation (complete: ${known})`);
+    }
+    if (s.conflicts.includes(generation))
+      throw new ImageError(dump.name, `two different commit records claim generation ${generation}`);
+    return img;
+  }
+  if (!s.current) {
+    const newest = s.images.find((i) => i.state === "incomplete");
+    if (newest && newest.state === "incomplete")
+      throw new ImageError(
+        dump.name,
+        `no complete image: the newest save (generation ${newest.generation}, slot ${slotName(newest.slot)}) is incomplete ` +
+          `(${newest.dataPages} data pages, no intact commit record)`,
+      );
+    throw new ImageError(dump.name, "no image: the NAND holds no LastGasp image");
+  }
+  const cur = s.current.commit;
+  if (s.conflicts.includes(cur.generation))
+    throw new ImageError(dump.name, `two different commit records claim generation ${cur.generation}`);
+  // The newest save did not finish (a power cut during it, or its commit record was destroyed):
+  // restoring the image before it is a decision the user makes, never a silent rollback.
+  const newer = s.images.find((i) => i.state === "incomplete" && i.generation > cur.generation);
+  if (newer && newer.state === "incomplete")
+    throw new ImageError(
+      dump.name,
+      `the newest save (generation ${newer.generation}, slot ${slotName(newer.slot)}) is incomplete ` +
+        `(${newer.dataPages} data pages, no intact commit record); the newest complete image is generation ` +
+        `${cur.generation}: restore it with --generation ${cur.generation}`,
+    );
+  return s.current;
+}
+
+export function restoreImage(dump: NandDump, req: RestoreRequest, output: RestoreOutput): RestoreResult {
+  const s = survey(dump);
+  const img = chooseImage(dump, s, req.generation);
+  const c = img.commit;
+  const gen = `image generation ${c.generation}`;
+  const imageTenants = c.tenants.map((t) => t.tenant);
+  if (req.tenant !== undefined && !imageTenants.includes(req.tenant))
+    throw new InputError(`--tenant ${req.tenant}`, `${gen} holds no data of it (tenants ${imageTenants.join(", ")})`);
+  const w = req.window ?? null;
+  let selected = req.tenant !== undefined ? [req.tenant] : imageTenants;
+  if (w) {
+    selected = selected.filter((t) => tenantRanges(c, t, w).length > 0);
+    checkCoverage(c.ranges, selected, w, gen);
+  }
+
+  const keys = requireMatch(matchKeys(c, req.keys));
+  try {
+    const missing = selected.filter((t) => !keys.has(t));
+    if (missing.length)
+      throw new InputError(
+        "--key",
+        `no key for tenant ${missing.join(", ")} of ${gen} (give --key ${missing[0]}=FILE` +
+          (req.tenant === undefined ? ", or --tenant to restore only the tenants whose keys you have)" : ")"),
+      );
+    for (const t of selected)
+      if (!commitMacOk(c, keys.get(t)!))
+        throw new ImageError(
+          dump.name,
+          `${gen}: the commit record fails tenant ${t}'s MAC although the key check value matches: the record was changed`,
+        );
+
+    const layout = new ImageLayout(dump.geometry, c);
+    const mine = c.ranges.filter((r) => selected.includes(r.tenant));
+    const outputBase = w ? w.base : 0;
+    const outputBytes = w ? w.length : Math.max(...mine.map((r) => r.base + r.length));
+    output.open(outputBytes);
+    let kept = false;
+    try {
+      const checks = selected.map((t) =>
+        checkTenant(dump, c, layout, keys.get(t)! as TenantKeys, w, (address, bytes) =>
+          output.write(address - outputBase, bytes),
+        ),
+      );
+      const bad = checks.filter((k) => k.failedPages > 0);
+      if (bad.length) {
+        const failed = bad.reduce((n, k) => n + k.failedPages, 0);
+        const total = checks.reduce((n, k) => n + k.records, 0);
+        const first = bad.reduce((a, b) => (a.firstBadAddress! <= b.firstBadAddress! ? a : b));
+        throw new ImageError(
+          dump.name,
+          `${gen}: ${failed} of ${total} pages failed verification, first at DIMM address ${hex(first.firstBadAddress!)} ` +
+            `(tenant ${first.tenant}: ${first.firstProblem}); nothing written`,
+        );
+      }
+      const chainBad = checks.find((k) => k.chain === "mismatch");
+      if (chainBad)
+        throw new ImageError(
+          dump.name,
+          `${gen}: tenant ${chainBad.tenant}'s chain digest does not match its pages' tags; nothing written`,
+        );
+      output.commit();
+      kept = true;
+      return {
+        generation: c.generation,
+        slot: slotName(c.slot),
+        saveId: `0x${c.saveId.toString(16)}`,
+        outputBase,
+        outputBytes,
+        bytes: checks.reduce((n, k) => n + k.bytes, 0),
+        verified: true,
+        tenants: checks.map((k) => ({
+          ...k,
+          ranges: tenantRanges(c, k.tenant, w).map((r) => ({ base: r.base, length: r.length })),
+        })),
+        sealedTenants: imageTenants.filter((t) => !selected.includes(t)),
+        newerIncomplete: s.images
+          .filter((i) => i.state === "incomplete" && i.generation > c.generation)
+          .map((i) => (i.state === "incomplete" ? i.generation : 0)),
+      };
+    } finally {
+      if (!kept) output.discard();
+    }
+  } finally {
+    for (const k of keys.values()) wipeTenantKeys(k);
+  }
+}
+
+/** Every byte of the window must belong to a range of the selected tenants. */
+function checkCoverage(
+  ranges: { tenant: number; base: number; length: number }[],
+  tenants: number[],
+  w: Window,
+  gen: string,
+): void {
+  const where = `--range ${hex(w.base)}:${hex(w.length)}`;
+  if (!tenants.length) throw new InputError(where, `no range of ${gen} lies in this window`);
+  let at = w.base;
+  const mine = ranges.filter((r) => tenants.includes(r.tenant)).sort((a, b) => a.base - b.base);
+  for (const r of mine) {
+    if (r.base > at) break;
+    at = Math.max(at, r.base + r.length);
+  }
+  if (at < w.base + w.length)
+    throw new InputError(where, `${hex(at)} is not in any range of ${gen} for tenant ${tenants.join(", ")}`);
+}
+
+/** An in-memory output (tests, and callers that want the bytes). */
+export class MemoryOutput implements RestoreOutput {
+  bytes: Buffer | null = null;
+  private pending: Buffer | null = null;
+  open(size: number): void {
+    this.pending = Buffer.alloc(size);
+  }
+  write(offset: number, bytes: Uint8Array): void {
+    this.pending!.set(bytes, offset);
+  }
+  commit(): void {
+    this.bytes = this.pending;
+    this.pending = null;
+  }
+  discard(): void {
+    this.pending?.fill(0);
+    this.pending = null;
+  }
+}

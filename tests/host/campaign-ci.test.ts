@@ -1,0 +1,50 @@
+// The bounded power-cut campaign CI runs on every change (npm test), on the product firmware:
+// tests/scenarios/campaign-ci.json protects 64 KiB and saves twice, so power is cut after and in
+// the middle of every NAND operation of a first save (no image yet), a second save (over a
+// previous image), the restore and the erase-ahead, and of both boots' scans; then a few fuzz
+// cases perturb the HAL. After every cut and reboot the new image must be complete and exact, or
+// reported incomplete with the previous image intact — and the firmware must never trap or hang.
+// The full campaign (sim-small, default scenario, tens of thousands of cut points) is
+// `lastgasp campaign --jobs N`; docs/campaigns.md.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { ROOT } from "./helpers/compile.ts";
+import { runCampaign } from "../../host/campaign/campaign.ts";
+
+if (!existsSync(join(ROOT, "build", "firmware.wasm")))
+  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
+
+test("CI campaign: every NAND operation of two saves, a restore and the erase-ahead cut; HAL fuzz", async () => {
+  const r = await runCampaign(
+    {
+      scenario: "campaign-ci",
+      board: null,
+      seed: null,
+      firmware: null,
+      keyFile: null,
+      host: "product",
+      cuts: { mode: "linear" },
+      fuzz: 12,
+      shard: null,
+      phases: null,
+    },
+    { jobs: 1 },
+  );
+  const failures = r.failures.slice(0, 5).map((f) => `${f.outcome} at case ${f.id}: ${f.detail} (${f.replay})`);
+  assert.deepEqual(failures, []);
+  assert.equal(r.silentCorruptions, 0);
+  assert.equal(r.traps, 0);
+  assert.equal(r.hangs, 0);
+  assert.equal(r.trunksMatchReference, true);
+  // Both saves, cut in the middle of and just after each of their 32 programs (and transfers).
+  assert.ok(r.phases.save!.cases >= 2 * 4 * 32, `save cut points: ${r.phases.save!.cases}`);
+  assert.ok((r.phases.restore?.cases ?? 0) > 0 && (r.phases["erase-ahead"]?.cases ?? 0) > 0);
+  // Cuts landed on both sides of each commit, with and without a previous image.
+  for (const o of ["complete", "previous", "incomplete-reported", "no-image"])
+    assert.ok((r.outcomes[o] ?? 0) > 0, `${o}: ${JSON.stringify(r.outcomes)}`);
+  assert.equal(r.phases.fuzz!.cases, 12);
+});

@@ -1,0 +1,77 @@
+// The scenario library (tests/scenarios/*.json) as regression tests: each scenario runs end to
+// end with the product firmware on its board, and every property in its `expect` block must hold
+// (the same check `lastgasp run` makes for its exit status).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { ROOT } from "./helpers/compile.ts";
+import { loadBoard } from "../../host/board/load.ts";
+import { listScenarios, loadScenario } from "../../host/scenario/load.ts";
+import { runScenario } from "../../host/scenario/runner.ts";
+import { defaultHost } from "../../host/scenario/host.ts";
+import { prepareFirmware } from "../../host/firmware/loader.ts";
+
+const wasmPath = join(ROOT, "build", "firmware.wasm");
+if (!existsSync(wasmPath))
+  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
+const firmware = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
+
+/** Expectations the firmware does not meet yet: each is a finding, kept visible as a todo until
+ * the firmware is fixed (the test still runs and reports). */
+const KNOWN_FINDINGS: Record<string, string> = {
+  "failure-during-host-boot":
+    "firmware: a power failure while disarmed raises only the 'power fail seen' event; SAVE_FAIL_INFO bit 7 (not armed) stays clear",
+};
+
+const names = listScenarios();
+
+test("the library covers what the issue asks for", () => {
+  for (const n of [
+    "default",
+    "clean-save-restore",
+    "glitch-below-debounce",
+    "brownout-slow",
+    "power-returns-mid-save",
+    "failure-during-restore",
+    "failure-during-host-boot",
+    "cap-end-of-life",
+    "cap-undercharged",
+    "factory-bad-blocks",
+    "block-goes-bad-mid-save",
+    "bit-errors-at-ecc-limit",
+    "bit-errors-beyond-ecc",
+    "host-writes-during-isolation",
+    "two-tenants-one-withheld",
+    "abort",
+    "erase",
+    "no-key",
+  ])
+    assert.ok(names.includes(n), `tests/scenarios/${n}.json is missing`);
+});
+
+for (const name of names) {
+  const todo = KNOWN_FINDINGS[name];
+  test(`scenario ${name}`, todo ? { todo } : {}, () => {
+    const scenario = loadScenario(name);
+    assert.ok(
+      Object.keys(scenario.expect).length > 0,
+      `${name}: a regression scenario states what it checks (expect block)`,
+    );
+    const r = runScenario({
+      scenario,
+      board: loadBoard(scenario.board ?? "sim-small"),
+      firmware,
+      seed: scenario.seed ?? 1,
+      makeHost: defaultHost,
+    });
+    const failed = r.expectations.filter((e) => !e.ok);
+    assert.deepEqual(
+      failed.map((e) => `${e.name}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`),
+      [],
+    );
+    assert.equal(r.ok, true);
+  });
+}
