@@ -10,6 +10,7 @@ import { parseScenario } from "../host/scenario/load.ts";
 import { runScenario } from "../host/scenario/runner.ts";
 import type { Machine } from "../host/harness/machine.ts";
 import { compileFixture } from "../tests/host/helpers/compile.ts";
+import { plainHost } from "../host/campaign/context.ts";
 
 const boardName = process.argv[2] ?? "nvdimm-16g";
 const board = loadBoard(boardName);
@@ -28,21 +29,7 @@ const scenario = parseScenario(
   }),
   "full-save.json",
 );
-const miniHost = (m: Machine) => {
-  const cmd = (c: number): boolean => m.hostWrite(0, new Uint8Array([c]));
-  const yes = (): boolean => true;
-  return {
-    provisionKey: yes,
-    registerRange: yes,
-    unregisterRange: yes,
-    arm: () => cmd(1),
-    save: () => cmd(2),
-    restore: () => cmd(3),
-    erase: () => cmd(4),
-    abort: yes,
-    factoryDefault: yes,
-  };
-};
+const miniHost = plainHost;
 // A bank that cannot run out, so the measurement is of the harness, not of the board's sizing.
 board.capacitor.capacitanceF = 1e6;
 const t0 = process.hrtime.bigint();

@@ -15,27 +15,13 @@ import { Machine } from "../../host/harness/machine.ts";
 import { Trace } from "../../host/harness/hal-abi.ts";
 import { parseScenario } from "../../host/scenario/load.ts";
 import { runScenario } from "../../host/scenario/runner.ts";
-import type { ManagementHost } from "../../host/scenario/host.ts";
+import { plainHost } from "../../host/campaign/context.ts";
 import { VcdWriter } from "../../host/trace/vcd.ts";
 
 const miniSaver = prepareFirmware(await compileFixture("tests/fixtures/firmware/mini-saver.ts"));
 const probe = prepareFirmware(await compileFixture("tests/fixtures/firmware/timing-probe.ts"));
 
-/** The mini-saver's one-byte command protocol. */
-function miniHost(m: Machine): ManagementHost {
-  const cmd = (c: number): boolean => m.hostWrite(0, new Uint8Array([c]));
-  return {
-    provisionKey: () => true,
-    registerRange: () => true,
-    unregisterRange: () => true,
-    arm: () => cmd(1),
-    save: () => cmd(2),
-    restore: () => cmd(3),
-    erase: () => cmd(4),
-    abort: () => true,
-    factoryDefault: () => true,
-  };
-}
+const miniHost = plainHost;
 
 /** sim-small shrunk to a 256 KiB DIMM so a save takes milliseconds. */
 function smallBoard(extra: Record<string, number> = {}) {
