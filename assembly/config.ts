@@ -81,6 +81,12 @@ export const C_ERASE_COUNT_B: u32 = 108;
 export const C_SAVE_US: u32 = 112;
 export const C_TRIGGER: u32 = 116;
 export const C_RETAINED: u32 = 117;
+// the other slot's image is held (tenants left sealed by a restore): tenant mask (0 = no hold),
+// its slot and generation
+export const C_HELD_TENANTS: u32 = 118;
+export const C_HELD_SLOT: u32 = 119;
+export const C_HELD_GENERATION: u32 = 120;
+export const C_PROGRAM_FAILS: u32 = 124; // blocks retired during saves, over the module's life
 export const C_HEADER_BYTES: u32 = 128;
 export const C_FLAG_WIDE: u32 = 1;
 export const C_FLAG_DELTA: u32 = 2;

@@ -21,7 +21,7 @@ import { swSeal } from "./seal";
 import { writeTweak } from "./format";
 import { setSerial } from "./save";
 import { pollIdle, hasDeferred } from "./mgmt/commands";
-import { gArmed, save, setState, state, publishImage, configDefaults } from "./ops";
+import { gArmed, save, setState, state, publishImage, configDefaults, loadImageCounters } from "./ops";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, HMAC_CTX_BYTES, hmac_init, hmac_update,
   hmac_final, ct_equal,
@@ -135,10 +135,15 @@ let glitches: u32 = 0;
  */
 function onPowerFail(): void {
   const t0 = now_ns();
-  if (!gArmed) { raiseEvent(R.Evt.POWER_FAIL_SEEN); return; }
   wait(0, t0 + gDebounceNs);
   if (gpio_read(Pin.PWR_GOOD) != 0) {
     w32(R.R_GLITCHES_REJECTED, ++glitches);
+    return;
+  }
+  if (!gArmed) {
+    // an unprotected failure (the host had not armed): reported while the board still runs
+    raiseEvent(R.Evt.POWER_FAIL_SEEN);
+    save(R.Trigger.PWR_FAIL);
     return;
   }
   gpio_write(Pin.DIMM_ISOLATE, 1);
@@ -216,6 +221,7 @@ export function main(): void {
     w32(R.R_RESTORE_OK, load<u32>(IMG + C_RESTORE_OK));
     w32(R.R_RESTORE_FAIL, load<u32>(IMG + C_RESTORE_FAIL));
     w32(R.R_POWER_CYCLES, load<u32>(IMG + C_POWER_CYCLES));
+    loadImageCounters();
   }
   inc32(R.R_POWER_CYCLES);
   if (gIncomplete) {

@@ -6,7 +6,7 @@ import {
   SPARE_USED, HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, COMMIT_MAX, COMMIT_MAGIC,
   FORMAT_VERSION, H_TYPE, H_GENERATION, H_SEQ, H_VALID_BYTES, H_SLOT, H_SAVE_ID, C_MAGIC, C_VERSION, C_TOTAL,
   C_CHANNELS, C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_GENERATION,
-  C_SLOT, C_FLAGS, C_FLAG_WIDE, C_SAVE_ID, C_HEADER_BYTES,
+  C_SLOT, C_FLAGS, C_FLAG_WIDE, C_SAVE_ID, C_HEADER_BYTES, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION,
 } from "./config";
 import {
   gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, gChannels, gDiesPerChannel, gBlocksPerPlane,
@@ -14,7 +14,7 @@ import {
 } from "./layout";
 import {
   gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, IMG, nowNs, setReadTiming, setImage, noteGen, inc32,
-  DIE_A, DIE_B, DIE_C, gCand, MAX_CAND,
+  DIE_A, DIE_B, DIE_C, gCand, MAX_CAND, setHeld,
 } from "./state";
 import { isPageMagic } from "./format";
 import { R_ERASE_FAILS } from "./mgmt/regs";
@@ -230,6 +230,24 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
   return gen == 0 ? 0 : gen;
 }
 
+/**
+ * Loads the commit record of generation `gen` in `slot` (from its metadata block on the first die
+ * that has an intact copy) into `dst`. False when no die has it.
+ */
+export function loadSlotCommit(slot: u32, gen: u32, dst: usize): bool {
+  const tmp = gPool + gRecBytes;
+  ensureRegionScanned(slot, 1);
+  for (let d: u32 = 0; d < gDies; d++) {
+    const b = metaBlock(d, slot);
+    if (b == 0xffffffff) continue;
+    if (loadCommit(d, b, tmp) != gen) continue;
+    if (<u32>load<u8>(tmp + C_SLOT) != slot) continue;
+    memory.copy(dst, tmp, load<u32>(tmp + C_TOTAL));
+    return true;
+  }
+  return false;
+}
+
 /** After the scan: picks the newest intact commit record into IMG and notes unfinished saves. */
 export function findImage(): void {
   const tmp = gPool + gRecBytes;
@@ -254,7 +272,14 @@ export function findImage(): void {
   }
   if (bestGen != 0) {
     const slot = <u32>load<u8>(IMG + C_SLOT);
-    setImage(true, slot, (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) != 0, bestGen);
+    const wide = (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
+    setImage(true, slot, wide, bestGen);
+    // the image names a held one in the other slot: it is held while it is still there
+    const hm = <u32>load<u8>(IMG + C_HELD_TENANTS);
+    const hs = <u32>load<u8>(IMG + C_HELD_SLOT);
+    const hg = load<u32>(IMG + C_HELD_GENERATION);
+    setHeld(0, 0, 0);
+    if (hm != 0 && !wide && hs == (slot ^ 1) && hg != 0 && hg < bestGen && loadSlotCommit(hs, hg, gPool + gRecBytes)) setHeld(hm, hs, hg);
   } else setImage(false, 0, false, 0);
   // data pages newer than the image, or of another save in the image's slot: a save did not finish
   const imgId = bestGen != 0 ? load<u64>(IMG + C_SAVE_ID) : 0;

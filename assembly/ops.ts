@@ -5,12 +5,13 @@ import {
   gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param,
 } from "./hal";
 import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES } from "./config";
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_SLOT, C_FLAGS,
+  C_FLAG_WIDE, C_GENERATION } from "./config";
 import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
 import {
   REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, gImgValid, gImgSlot, gImgWide,
   gImgGen, gMaxGenSeen, gTarget, gErasedSlot, gErasedWide, gErasedBlocks, setErased, setImage, gKeyOk, setKeyOk,
-  gHasEngine, gEngineOk, superGood, logStr, gBootNs,
+  gHasEngine, gEngineOk, superGood, logStr, gBootNs, gHeldMask, gHeldSlot, gHeldGen, setHeld, gSealedMask, setSealed,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
@@ -21,13 +22,14 @@ import {
   R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
   R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
   R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
-  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS,
+  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT,
+  R_HELD_TENANTS, R_SEALED_TENANTS, R_PROGRAM_FAILS,
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
-import { regionNeed, eraseRegion, regionIsMeta, sha } from "./nand";
+import { regionNeed, eraseRegion, regionIsMeta, sha, loadSlotCommit } from "./nand";
 import { tenantMac } from "./seal";
-import { runSave, setPlan, setEraseCounts, pSlot, pWide, pGen, pRecords, pTrigger } from "./save";
+import { runSave, setPlan, setEraseCounts, setTrigger, setHeldPlan, pSlot, pWide, pGen } from "./save";
 import { runRestore, imageTenantMask, imageCovers, resVerifiedBytes, resFailedPages, resFirstBad } from "./restore";
 import { capTest, estimateSave, energyMargin, gV0, gCapUf, gCapTested, gCapTestAt, readCellMv, setV0 } from "./power";
 import { ct_equal } from "./crypto/index";
@@ -88,8 +90,6 @@ export function publishImage(): void {
     const ro = IMG + load<u32>(IMG + 64);
     for (let i: u32 = 0; i < rc; i++) bytes += load<u64>(ro + i * CR_BYTES + 16);
     w64(R_IMAGE_BYTES, bytes);
-    eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A);
-    eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
   } else {
     w32(R_IMAGE_GENERATION, 0);
     w32(R_IMAGE_PAGES, 0);
@@ -102,7 +102,21 @@ export function publishImage(): void {
   w8(R_IMAGE_SLOT, gImgValid ? gImgSlot : 0xff);
   w8(R_TARGET_SLOT, gTarget);
   w8(R_IMAGE_TENANTS, tm);
+  w8(R_SEALED_TENANTS, gImgValid ? gSealedMask : 0);
+  w32(R_HELD_GENERATION, gHeldMask != 0 ? gHeldGen : 0);
+  w8(R_HELD_SLOT, gHeldMask != 0 ? gHeldSlot : 0xff);
+  w8(R_HELD_TENANTS, gHeldMask);
   publishNvm();
+}
+
+/** At boot, with the image found: counters that live in its commit record. Erase counts are
+ * taken from it only here (and after a save), so that erases since then are never lost. */
+export function loadImageCounters(): void {
+  if (!gImgValid) return;
+  eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A);
+  eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
+  w32(R_LAST_SAVE_US, load<u32>(IMG + C_SAVE_US));
+  w32(R_PROGRAM_FAILS, load<u32>(IMG + C_PROGRAM_FAILS));
 }
 
 function publishNvm(): void {
@@ -120,8 +134,9 @@ function publishNvm(): void {
 
 export function provisionKey(t: u32, key: usize): u8 {
   if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
+  const wasArmed = gArmed;
   if (gArmed) disarm();
-  if (!deriveTenant(t, key)) return CmdResult.REFUSED;
+  if (!deriveTenant(t, key)) { if (wasArmed) arm(); return CmdResult.REFUSED; }
   if (gHasEngine) {
     const b = tenantBase(t);
     crypto_key(t * 2, <u32>(b + K_XTS), 64);
@@ -129,16 +144,32 @@ export function provisionKey(t: u32, key: usize): u8 {
   }
   verifyKey(t);
   publishImage();
+  if (wasArmed) arm();
   return CmdResult.OK;
 }
 
 export function clearKey(t: u32): u8 {
   if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
+  const wasArmed = gArmed;
   if (gArmed) disarm();
   clearTenant(t);
   verifyKey(t);
   publishImage();
+  if (wasArmed) arm();
   return CmdResult.OK;
+}
+
+/**
+ * The protected set changed while armed: arm again for the new set, at once. The erased region
+ * and the bank's last measurement are reused when they still suffice, so this costs only the
+ * estimate; when the new set does not fit (no key for a new tenant, too little energy, more blocks
+ * than were erased and cannot be erased ahead) the controller stays disarmed with the reason in
+ * ARM_REFUSAL and the ARM_CHANGED event, as any refused arm.
+ */
+function rearm(): void {
+  if (!gArmed) return;
+  disarm();
+  arm();
 }
 
 // ---- ranges -------------------------------------------------------------------------------------------
@@ -159,7 +190,7 @@ export function registerRange(t: u32, base: u64, len: u64): u8 {
   store<u64>(e + 8, base);
   store<u64>(e + 16, len);
   w8(R_RANGE_COUNT, n + 1);
-  if (gArmed) disarm();
+  rearm();
   return CmdResult.OK;
 }
 
@@ -171,7 +202,7 @@ export function unregisterRange(t: u32, base: u64, len: u64): u8 {
       memory.copy(e, e + RANGE_ENTRY_BYTES, (n - 1 - i) * RANGE_ENTRY_BYTES);
       memory.fill(REGS + R_RANGES + (n - 1) * RANGE_ENTRY_BYTES, 0, RANGE_ENTRY_BYTES);
       w8(R_RANGE_COUNT, n - 1);
-      if (gArmed) disarm();
+      rearm();
       return CmdResult.OK;
     }
   }
@@ -181,7 +212,7 @@ export function unregisterRange(t: u32, base: u64, len: u64): u8 {
 export function clearRanges(): u8 {
   memory.fill(REGS + R_RANGES, 0, MAX_RANGES * RANGE_ENTRY_BYTES);
   w8(R_RANGE_COUNT, 0);
-  if (gArmed) disarm();
+  rearm();
   return CmdResult.OK;
 }
 
@@ -226,6 +257,9 @@ export function arm(): u8 {
     wide = true;
     need = regionNeed(slot, true, ops);
   }
+  // an image with sealed tenants in the target (or under a wide save) is kept until they are
+  // restored or the host discards it
+  if (gHeldMask != 0 && (slot == gHeldSlot || wide)) why |= ArmRefusal.IMAGE_HELD;
   if (need == 0xffffffff) why |= ArmRefusal.NVM_SPACE;
   else {
     if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
@@ -329,7 +363,9 @@ function restoreBytes(mask: u32, base: u64, len: u64): u64 {
 /** Runs a save (the DIMM is already isolated for a power failure). Leaves the DIMM isolated. */
 export function save(trigger: u8): bool {
   w8(R_SAVE_TRIGGER, trigger);
+  setTrigger(trigger);
   if (!gArmed) {
+    w8(R_SAVE_STATUS, OpStatus.FAILED);
     or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
     trace(Tr.SAVE_FAIL, SaveFail.NOT_ARMED);
     return false;
@@ -342,6 +378,11 @@ export function save(trigger: u8): bool {
   w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
   w32(R_SAVE_FAIL_INFO, 0);
   gArmed = false;
+  // the image this save moves past keeps the tenants a restore left sealed: it becomes held
+  const heldMask = gImgValid && !pWide ? gSealedMask : 0;
+  const oldSlot = gImgSlot;
+  const oldGen = gImgGen;
+  setHeldPlan(heldMask, oldSlot, oldGen);
   const r = runSave();
   w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
   gpio_write(Pin.NAND_WP_N, 0);
@@ -351,6 +392,8 @@ export function save(trigger: u8): bool {
     inc32(R_SAVE_OK);
     w8(R_SAVE_STATUS, OpStatus.SUCCESS);
     setImage(true, pSlot, pWide, pGen);
+    setHeld(heldMask, oldSlot, oldGen);
+    setSealed(0);
     if (pSlot == 0) eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A); else eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
     setKeyOk(imageTenantMask());
     for (let t: u32 = 0; t < MAX_TENANTS; t++) if (tenantLoaded(t)) w8(R_KEY_STATE + t, (gKeyOk & (1 << t)) != 0 ? KeyState.MATCHES_IMAGE : KeyState.LOADED);
@@ -372,19 +415,41 @@ export function save(trigger: u8): bool {
 
 // ---- restore ------------------------------------------------------------------------------------------------
 
-export function restore(tenant: u32, base: u64, len: u64): u8 {
+/** Re-checks every tenant's loaded key against the image now in IMG. */
+function verifyKeys(): void {
+  for (let t: u32 = 0; t < MAX_TENANTS; t++) verifyKey(t);
+}
+
+/** Puts the current image's commit record back into IMG after a restore from the held one. */
+function reloadCurrent(): bool {
+  return gImgValid && loadSlotCommit(gImgSlot, gImgGen, IMG);
+}
+
+/**
+ * RESTORE: the tenants `tenant` (0xff: every tenant of the image) of generation `gen` (0: the
+ * current image; otherwise the current or the held one), the whole ranges or the window
+ * [base, base + len). Tenants without a key stay sealed: when every tenant with a key restored
+ * and verified, the status is PARTIAL (fail info KEY_MISSING) and the image is kept for them.
+ */
+export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   if (state() != State.DISARMED && state() != State.SAVED) return CmdResult.BUSY;
   const t0 = now_ns();
   let why: u32 = 0;
+  let restored: u32 = 0;
+  let sealed: u32 = 0;
   w32(R_RESTORE_FAIL_INFO, 0);
+  const fromHeld = gen != 0 && gImgValid && gen != gImgGen;
   if (!gImgValid) why = RestoreFail.NO_IMAGE;
-  else {
+  else if (fromHeld && (gHeldMask == 0 || gen != gHeldGen || !loadSlotCommit(gHeldSlot, gHeldGen, IMG))) {
+    why = RestoreFail.NO_SUCH_GENERATION;
+  } else {
+    if (fromHeld) verifyKeys();
     const present = imageTenantMask();
     let mask = tenant == 0xff ? present : (1 << tenant) & present;
     if (tenant != 0xff && (tenant >= MAX_TENANTS || mask == 0)) why |= RestoreFail.RANGE_NOT_IN_IMAGE;
     for (let t: u32 = 0; t < MAX_TENANTS; t++) {
       if ((mask & (1 << t)) == 0) continue;
-      if (!tenantLoaded(t)) why |= RestoreFail.KEY_MISSING;
+      if (!tenantLoaded(t)) { why |= RestoreFail.KEY_MISSING; sealed |= 1 << t; }
       else if ((gKeyOk & (1 << t)) == 0) why |= RestoreFail.KEY_MISMATCH;
     }
     mask &= gKeyOk;
@@ -397,35 +462,49 @@ export function restore(tenant: u32, base: u64, len: u64): u8 {
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
-      why |= runRestore(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+      const r = runRestore(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+      why |= r;
+      if (r == 0) restored = mask;
       if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
       w64(R_RESTORE_VERIFIED_BYTES, resVerifiedBytes);
       w32(R_RESTORE_FAILED_PAGES, resFailedPages);
       w64(R_RESTORE_FIRST_BAD_ADDR, resFirstBad);
       setState(State.DISARMED);
     } else if (mask == 0 && why == 0) why = RestoreFail.KEY_MISSING;
+    if (fromHeld && !reloadCurrent()) setImage(false, 0, false, 0);
+    if (fromHeld) verifyKeys();
   }
+  // what stays sealed, and what a whole-range restore has now given back
+  if (len == 0) {
+    if (fromHeld) setHeld(gHeldMask & ~restored, gHeldSlot, gHeldGen);
+    else if (gImgValid && why != RestoreFail.NO_IMAGE) setSealed((gSealedMask & ~restored) | sealed);
+  }
+  const partial = why == RestoreFail.KEY_MISSING && restored != 0;
   w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
   w32(R_RESTORE_FAIL_INFO, why);
-  if (why == 0) {
+  if (why == 0 || partial) {
     inc32(R_RESTORE_OK);
-    w8(R_RESTORE_STATUS, OpStatus.SUCCESS);
+    w8(R_RESTORE_STATUS, partial ? OpStatus.PARTIAL : OpStatus.SUCCESS);
     raiseEvent(Evt.RESTORE_DONE);
     trace(Tr.RESTORE_DONE, <i64>resVerifiedBytes);
-    // a complete, verified restore of everything: prepare the other half for the next save
-    if (len == 0 && tenant == 0xff && !gImgWide) erase(false);
   } else {
     inc32(R_RESTORE_FAIL);
     w8(R_RESTORE_STATUS, (why & RestoreFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
     raiseEvent(Evt.RESTORE_FAILED);
     trace(Tr.RESTORE_FAIL, <i64>why);
   }
-  return why == 0 ? CmdResult.OK : CmdResult.FAILED;
+  publishImage();
+  // the other half is erased ahead for the next save once nothing in it is still needed: after a
+  // complete restore of the current image, or when the held image's last sealed tenant came back
+  if (why == 0 && len == 0 && !gImgWide && gHeldMask == 0) {
+    if (fromHeld || (tenant == 0xff && gSealedMask == 0)) erase(false);
+  }
+  return why == 0 ? CmdResult.OK : partial ? CmdResult.PARTIAL : CmdResult.FAILED;
 }
 
 // ---- erase ------------------------------------------------------------------------------------------------------
 
-export function erase(allowWide: bool = true): u8 {
+export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   const st = state();
   if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
   if (gArmed) disarm();
@@ -436,7 +515,13 @@ export function erase(allowWide: bool = true): u8 {
   let need = regionNeed(slot, false, ops);
   if (need == 0xffffffff && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
   w32(R_ERASE_FAIL_INFO, 0);
-  if (need == 0xffffffff) {
+  // a held image is given up only on the host's word
+  const touchesHeld = gHeldMask != 0 && (slot == gHeldSlot || wide);
+  if (touchesHeld && discardHeld && need != 0xffffffff) {
+    logStr("held image discarded by the host");
+    setHeld(0, 0, 0);
+  }
+  if (need == 0xffffffff || (touchesHeld && !discardHeld)) {
     w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);
     w8(R_ERASE_STATUS, OpStatus.FAILED);
     trace(Tr.ERASE_DONE, -1);

@@ -12,7 +12,7 @@ import {
   C_RANGE_COUNT, C_GENERATION, C_BASE_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_SERIAL, C_CHANNELS,
   C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF,
   C_EXC_OFF, C_EXC_COUNT, C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, C_SAVE_US, C_TRIGGER, C_RETAINED, C_HEADER_BYTES, C_FLAG_WIDE, CR_BYTES,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, C_SAVE_US, C_TRIGGER, C_RETAINED, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION, C_PROGRAM_FAILS, C_HEADER_BYTES, C_FLAG_WIDE, CR_BYTES,
   CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV, CT_CHAIN,
   COMMIT_MAX,
 } from "./config";
@@ -69,6 +69,12 @@ export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u
   pSlot = slot; pWide = wide; pGen = gen; pSaveId = saveId; pRecords = records; pOps = opCount(records); pLimit = limit;
 }
 export function setEraseCounts(a: u32, b: u32): void { pEraseA = a; pEraseB = b; }
+export function setTrigger(t: u32): void { pTrigger = t; }
+// the image this save moves past, when a restore left tenants of it sealed (it becomes held)
+let pHeldMask: u32 = 0;
+let pHeldSlot: u32 = 0;
+let pHeldGen: u32 = 0;
+export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { pHeldMask = mask; pHeldSlot = slot; pHeldGen = gen; }
 
 // ---- per-die write streams ----------------------------------------------------------------------------
 // DIE_A = write location (block << 16 | page), DIE_B = region index of that block,
@@ -424,7 +430,11 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   store<u32>(c + C_ERASE_COUNT_B, pEraseB);
   store<u32>(c + C_SAVE_US, saveUs);
   store<u8>(c + C_TRIGGER, <u8>pTrigger);
-  store<u8>(c + C_RETAINED, 1);
+  store<u8>(c + C_RETAINED, pHeldMask != 0 ? 2 : 1);
+  store<u8>(c + C_HELD_TENANTS, <u8>pHeldMask);
+  store<u8>(c + C_HELD_SLOT, pHeldMask != 0 ? <u8>pHeldSlot : 0);
+  store<u32>(c + C_HELD_GENERATION, pHeldMask != 0 ? pHeldGen : 0);
+  store<u32>(c + C_PROGRAM_FAILS, r32(R_PROGRAM_FAILS));
   // ranges
   let p: u32 = C_HEADER_BYTES;
   store<u32>(c + C_RANGE_OFF, p);

@@ -228,6 +228,18 @@ export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
   if (gen > gMaxGenSeen) gMaxGenSeen = gen;
   gTarget = valid ? slot ^ 1 : 0;
 }
+// A held image: the other slot's image, kept because tenants in it were left sealed by a restore
+// (their key was missing) and have not been restored since. Arm and erase leave it alone until
+// every such tenant is restored from it or the host discards it (ERASE with the discard flag).
+export let gHeldMask: u32 = 0;
+export let gHeldSlot: u32 = 0;
+export let gHeldGen: u32 = 0;
+export function setHeld(mask: u32, slot: u32, gen: u32): void { gHeldMask = mask; gHeldSlot = slot; gHeldGen = gen; }
+// tenants of the current image the last restore left sealed: the image becomes held when a save
+// moves past it
+export let gSealedMask: u32 = 0;
+export function setSealed(mask: u32): void { gSealedMask = mask; }
+
 export function noteGen(gen: u32): void { if (gen > gMaxGenSeen) gMaxGenSeen = gen; }
 export function setErased(slot: i32, wide: bool, blocks: u32): void { gErasedSlot = slot; gErasedWide = wide; gErasedBlocks = blocks; }
 

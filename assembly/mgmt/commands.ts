@@ -50,8 +50,8 @@ function apply(n: i32, busy: bool): bool {
   } else if (code == Cmd.ARM) res = arm();
   else if (code == Cmd.DISARM) disarm();
   else if (code == Cmd.SAVE) res = save(3) ? CmdResult.OK : CmdResult.FAILED;
-  else if (code == Cmd.RESTORE) res = len >= 20 ? restore(tenant, base, length) : restore(0xff, 0, 0);
-  else if (code == Cmd.ERASE) res = erase(true);
+  else if (code == Cmd.RESTORE) res = len >= 20 ? restore(tenant, base, length, len >= 24 ? load<u32>(d + 20) : 0) : restore(0xff, 0, 0);
+  else if (code == Cmd.ERASE) res = erase(true, (tenant & 1) != 0);
   else if (code == Cmd.FACTORY_DEFAULT) res = factoryDefault();
   else if (code == Cmd.PROVISION_KEY) res = len >= 66 ? provisionKey(tenant, d + 2) : CmdResult.BAD_ARGUMENT;
   else if (code == Cmd.CLEAR_KEY) res = clearKey(tenant);

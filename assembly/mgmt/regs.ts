@@ -64,6 +64,10 @@ export const R_DETECT_LATENCY_NS: u32 = 0x0d8;
 export const R_GLITCHES_REJECTED: u32 = 0x0dc;
 export const R_SAVE_BOUND_US: u32 = 0x0e0;
 export const R_RESTORE_BOUND_US: u32 = 0x0e4;
+export const R_HELD_GENERATION: u32 = 0x0e8; // generation of the held image (0 = none)
+export const R_HELD_SLOT: u32 = 0x0ec; // its slot, 0xff = none
+export const R_HELD_TENANTS: u32 = 0x0ed; // tenants of the held image not restored yet
+export const R_SEALED_TENANTS: u32 = 0x0ee; // tenants of the current image the last restore left sealed
 
 // counters
 export const R_LAST_SAVE_US: u32 = 0x100;
@@ -124,8 +128,8 @@ export namespace Cmd {
   export const ARM: u8 = 0x01;
   export const DISARM: u8 = 0x02;
   export const SAVE: u8 = 0x03;
-  export const RESTORE: u8 = 0x04; // tenant u8 @1 (0xff all), base u64 @4, length u64 @12 (0 = all)
-  export const ERASE: u8 = 0x05;
+  export const RESTORE: u8 = 0x04; // tenant u8 @1 (0xff all), base u64 @4, length u64 @12 (0 = all), generation u32 @20 (0 = current)
+  export const ERASE: u8 = 0x05; // flags u8 @1: bit 0 discard a held image
   export const ABORT: u8 = 0x06;
   export const FACTORY_DEFAULT: u8 = 0x07;
   export const PROVISION_KEY: u8 = 0x08; // tenant u8 @1, key[64] @2
@@ -145,6 +149,7 @@ export namespace CmdResult {
   export const BUSY: u8 = 3;
   export const REFUSED: u8 = 4;
   export const FAILED: u8 = 5;
+  export const PARTIAL: u8 = 6; // restore: done for the tenants with keys; the others stay sealed
 }
 
 export namespace State {
@@ -165,6 +170,7 @@ export namespace OpStatus {
   export const SUCCESS: u8 = 2;
   export const FAILED: u8 = 3;
   export const ABORTED: u8 = 4;
+  export const PARTIAL: u8 = 5; // restore: every tenant with a key restored and verified, the others stay sealed
 }
 
 export namespace ArmRefusal {
@@ -180,6 +186,7 @@ export namespace ArmRefusal {
   export const LAYOUT_TOO_LARGE: u32 = 1 << 9;
   export const INJECTED: u32 = 1 << 10;
   export const INTERNAL: u32 = 1 << 11;
+  export const IMAGE_HELD: u32 = 1 << 12; // the target slot holds an image with sealed tenants
 }
 
 // JESD245's save-fail causes first (bits 0..7), then this firmware's finer detail.
@@ -234,6 +241,7 @@ export namespace RestoreFail {
   export const ABORTED: u32 = 1 << 8;
   export const TIMEOUT: u32 = 1 << 9;
   export const BUSY: u32 = 1 << 10;
+  export const NO_SUCH_GENERATION: u32 = 1 << 11;
 }
 
 export namespace EraseFail {

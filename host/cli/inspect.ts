@@ -84,6 +84,11 @@ function renderImage(img: ImageReport): string[] {
         (img.damagedCommitCopies!.length ? `, ${img.damagedCommitCopies!.length} damaged` : "")
       : `, ${img.dataPages} data pages found, no intact commit record`);
   const out = [head];
+  if (img.holds)
+    out.push(
+      `    keeps generation ${img.holds.generation} (slot ${img.holds.slot}) for sealed tenants ${img.holds.tenants.join(", ")}`,
+    );
+  if (img.heldFor) out.push(`    held: tenants ${img.heldFor.join(", ")} were left sealed and not restored since`);
   for (const t of img.tenants) {
     const ranges = img.ranges
       .filter((x) => x.tenant === t.tenant)

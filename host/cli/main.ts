@@ -29,6 +29,11 @@ export async function main(argv: string[]): Promise<void> {
     .option("--board <name|path>", "board name (boards/<name>.json) or path; default: the scenario's, else sim-small")
     .option("--seed <n>", "seed for every random model (DIMM content, bit errors, noise)")
     .option("--key <file>", '64-byte key file the scenario provisions (steps with key: "cli")')
+    .option(
+      "--tcti <conf>",
+      'TPM the BIOS unseals keys from (steps with key "tpm", "tpm:…"), in tpm2-tools\' TCTI syntax',
+    )
+    .option("--swtpm <dir>", "start an emulated TPM (swtpm) with its state in <dir> for the run, and stop it after")
     .option("--vcd <file>", "write a VCD trace of GPIO, rail and capacitor voltage")
     .option("--nand-out <file>", "write the NAND contents at the end (docs/nand-dump-format.md)")
     .option("--nand-in <file>", "start from the NAND contents of a dump (a previous run's --nand-out)")

@@ -1,6 +1,8 @@
 // `lastgasp run`: one scenario end to end, a human summary or one JSON object, and the optional
 // VCD trace, NAND dump and HTML report — each written whole or not at all.
 
+import { isTpmKeySpec } from "../keys/scenario-tpm.ts";
+import { withTpm } from "../keys/endpoint.ts";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,21 +70,29 @@ export async function runCommand(
       ? new VcdWriter("lastgasp", `scenario ${scenario.name} on ${board.name}, seed ${seed}`)
       : null;
   let nandDump: ((path: string) => void) | null = null;
-  const result: RunResult = runScenario({
-    scenario,
-    board,
-    firmware: prepared,
-    seed,
-    makeHost: defaultHost,
-    ...(cliKey ? { cliKey } : {}),
-    nandSpill: opts.spill === true,
-    ...(typeof opts.nandIn === "string" ? { nandDump: opts.nandIn } : {}),
-    softwareCryptoNsPerPage: swNs,
-    ...(vcd ? { onSignal: (n: string, v: number, t: number) => vcd.change(n, v, t) } : {}),
-    onMachine: (m) => {
-      nandDump = (p: string) => m.nand.dump(p);
-    },
-  });
+  const usesTpm = scenario.steps.some((s) => s.action === "provision-key" && isTpmKeySpec(s.key));
+  const tpmOpts = {
+    tcti: typeof opts.tcti === "string" ? opts.tcti : undefined,
+    swtpm: typeof opts.swtpm === "string" ? opts.swtpm : undefined,
+  };
+  const result: RunResult = await withTpm(tpmOpts, usesTpm, (tpm) =>
+    runScenario({
+      tpm,
+      scenario,
+      board,
+      firmware: prepared,
+      seed,
+      makeHost: defaultHost,
+      ...(cliKey ? { cliKey } : {}),
+      nandSpill: opts.spill === true,
+      ...(typeof opts.nandIn === "string" ? { nandDump: opts.nandIn } : {}),
+      softwareCryptoNsPerPage: swNs,
+      ...(vcd ? { onSignal: (n: string, v: number, t: number) => vcd.change(n, v, t) } : {}),
+      onMachine: (m) => {
+        nandDump = (p: string) => m.nand.dump(p);
+      },
+    }),
+  );
 
   if (typeof opts.nandOut === "string") {
     const dump = nandDump as ((path: string) => void) | null;

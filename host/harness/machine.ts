@@ -93,6 +93,8 @@ export class Machine {
   /** The DIMM as it was at the isolation that began the latest save: what a restore must
    * reproduce (a restore may isolate the DIMM again, which must not replace it). */
   saveSnapshot: DimmSnapshot | null = null;
+  /** The isolation snapshot of every save that committed, by the generation it made. */
+  readonly snapshotsByGeneration = new Map<number, DimmSnapshot>();
 
   private readonly firmware: PreparedFirmware;
   private readonly adcRng: Rng;
@@ -482,6 +484,7 @@ export class Machine {
       },
       trace: (id: number, arg: bigint): void => {
         if (id === Trace.SAVE_START) this.saveSnapshot = this.dimm.snapshot;
+        if (id === Trace.SAVE_DONE && this.saveSnapshot) this.snapshotsByGeneration.set(Number(arg), this.saveSnapshot);
         this.traces.push({ atNs: this.clock.now, id, arg: Number(arg) });
         this.emit("TRACE", id);
       },

@@ -75,9 +75,12 @@ export interface CommitRecord {
     eraseCountHalf0: number;
     eraseCountHalf1: number;
     saveDurationUs: number;
+    programFails: number;
   };
   trigger: number;
   retainedGenerations: number;
+  /** The other slot's image this one keeps for tenants a restore left sealed (section 4.1). */
+  held: { tenants: number[]; slot: number; generation: number } | null;
 }
 
 export type CommitRead = { ok: true; commit: CommitRecord } | { ok: false; reason: string };
@@ -295,9 +298,14 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
       eraseCountHalf0: u32(104),
       eraseCountHalf1: u32(108),
       saveDurationUs: u32(112),
+      programFails: u32(124),
     },
     trigger: u8(116),
     retainedGenerations: u8(117),
+    held:
+      u8(118) === 0
+        ? null
+        : { tenants: [0, 1, 2, 3, 4, 5, 6, 7].filter((t) => u8(118) & (1 << t)), slot: u8(119), generation: u32(120) },
   };
 }
 

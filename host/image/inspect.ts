@@ -48,6 +48,10 @@ export interface ImageReport {
   counters?: Record<string, number>;
   tornCommits?: { die: number; block: number; reason: string }[];
   superseded?: boolean;
+  /** This image keeps an older one for tenants a restore left sealed. */
+  holds?: { generation: number; slot: string; tenants: number[] };
+  /** An older image the current one keeps: these tenants were left sealed and not restored since. */
+  heldFor?: number[];
 }
 
 export interface InspectReport {
@@ -128,6 +132,9 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
       trigger: TRIGGERS[c.trigger] ?? `trigger-${c.trigger}`,
       serial: `0x${c.serial.toString(16)}`,
       counters: { ...c.counters },
+      ...(c.held
+        ? { holds: { generation: c.held.generation, slot: slotName(c.held.slot), tenants: c.held.tenants } }
+        : {}),
     };
   };
   const incomplete = (img: IncompleteImage): ImageReport => ({
@@ -154,6 +161,11 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
         ? incomplete(img)
         : { generation: null, state: "erased" as const, slot: slotName(img.slot), bytes: 0, ranges: [], tenants: [] },
   );
+  const held = s.current?.commit.held;
+  if (held)
+    for (const r of images)
+      if (r.state === "complete" && r.generation === held.generation && r.slot === slotName(held.slot))
+        r.heldFor = held.tenants;
   if (withKeys) {
     const unmatched = keys.find((g) => !matchedAnywhere.has(g));
     if (unmatched) {

@@ -69,7 +69,11 @@ export interface ControllerStatus {
     pages: number;
     bytes: bigint;
     tenants: number[];
+    /** Tenants of this image the last restore left sealed (no key): kept when a save moves on. */
+    sealedTenants: number[];
   };
+  /** The other slot's image, kept because tenants in it were left sealed and not restored since. */
+  held: { generation: number; slot: number; tenants: number[] } | null;
   keys: string[];
   engine: string;
   progress: { done: number; total: number };
@@ -166,14 +170,20 @@ export class HostDriver {
   save(): boolean {
     return this.command(Cmd.SAVE);
   }
-  /** Full restore (all tenants with keys), or one window [base, base + length) of one or all tenants. */
-  restore(opts?: { base?: number; length?: number; tenant?: number }): boolean {
-    if (!opts || opts.length === undefined || opts.length === 0)
-      return this.command(Cmd.RESTORE, this.rangeArgs(opts?.tenant ?? 0xff, 0, 0));
-    return this.command(Cmd.RESTORE, this.rangeArgs(opts.tenant ?? 0xff, opts.base ?? 0, opts.length));
+  /** Full restore (all tenants with keys), or one window [base, base + length) of one or all
+   * tenants; of the current image, or of `generation` (the current or the held one). */
+  restore(opts?: { base?: number; length?: number; tenant?: number; generation?: number }): boolean {
+    const whole = !opts || opts.length === undefined || opts.length === 0;
+    const range = this.rangeArgs(opts?.tenant ?? 0xff, whole ? 0 : (opts?.base ?? 0), whole ? 0 : opts!.length!);
+    if (!opts?.generation) return this.command(Cmd.RESTORE, range);
+    const a = new Uint8Array(23);
+    a.set(range);
+    new DataView(a.buffer).setUint32(19, opts.generation >>> 0, true);
+    return this.command(Cmd.RESTORE, a);
   }
-  erase(): boolean {
-    return this.command(Cmd.ERASE);
+  /** ERASE the next save's target; `discardHeld` gives up a held image (tenants left sealed) there. */
+  erase(opts?: { discardHeld?: boolean }): boolean {
+    return opts?.discardHeld ? this.command(Cmd.ERASE, Uint8Array.of(1)) : this.command(Cmd.ERASE);
   }
   abort(): boolean {
     return this.command(Cmd.ABORT);
@@ -272,7 +282,16 @@ export class HostDriver {
         pages: u32(Reg.IMAGE_PAGES),
         bytes: u64(Reg.IMAGE_BYTES),
         tenants: [0, 1, 2, 3, 4, 5, 6, 7].filter((t) => tenantsMask & (1 << t)),
+        sealedTenants: [0, 1, 2, 3].filter((t) => u8(Reg.SEALED_TENANTS) & (1 << t)),
       },
+      held:
+        u8(Reg.HELD_TENANTS) === 0
+          ? null
+          : {
+              generation: u32(Reg.HELD_GENERATION),
+              slot: u8(Reg.HELD_SLOT),
+              tenants: [0, 1, 2, 3].filter((t) => u8(Reg.HELD_TENANTS) & (1 << t)),
+            },
       keys: Array.from({ length: maxTenants }, (_, t) => KEY_STATE_NAMES[u8(Reg.KEY_STATE + t)] ?? "unknown"),
       engine: ENGINE_STATUS_NAMES[u8(Reg.ENGINE_STATUS)] ?? "unknown",
       progress: { done: u32(Reg.PROGRESS_DONE), total: u32(Reg.PROGRESS_TOTAL) },

@@ -62,6 +62,10 @@ export const Reg = {
   GLITCHES_REJECTED: 0x0dc,
   SAVE_BOUND_US: 0x0e0,
   RESTORE_BOUND_US: 0x0e4,
+  HELD_GENERATION: 0x0e8,
+  HELD_SLOT: 0x0ec,
+  HELD_TENANTS: 0x0ed,
+  SEALED_TENANTS: 0x0ee,
 
   LAST_SAVE_US: 0x100,
   LAST_RESTORE_US: 0x104,
@@ -132,7 +136,15 @@ export const Cmd = {
   INJECT_ERROR: 0x0f,
 } as const;
 
-export const CmdResult = { OK: 0, BAD_COMMAND: 1, BAD_ARGUMENT: 2, BUSY: 3, REFUSED: 4, FAILED: 5 } as const;
+export const CmdResult = {
+  OK: 0,
+  BAD_COMMAND: 1,
+  BAD_ARGUMENT: 2,
+  BUSY: 3,
+  REFUSED: 4,
+  FAILED: 5,
+  PARTIAL: 6,
+} as const;
 
 export const STATE_NAMES = [
   "boot",
@@ -145,7 +157,7 @@ export const STATE_NAMES = [
   "energy-test",
   "fault",
 ] as const;
-export const OP_STATUS_NAMES = ["idle", "in-progress", "success", "failed", "aborted"] as const;
+export const OP_STATUS_NAMES = ["idle", "in-progress", "success", "failed", "aborted", "partial"] as const;
 export const TRIGGER_NAMES = ["none", "power-fail", "save-pin", "host-command", "rail-adc"] as const;
 export const KEY_STATE_NAMES = ["none", "loaded", "matches-image", "mismatch"] as const;
 export const ENGINE_STATUS_NAMES = ["none", "ok", "self-test-failed"] as const;
@@ -165,6 +177,7 @@ export const ARM_REFUSAL_BITS = [
   "layout too large",
   "injected",
   "internal",
+  "image held",
 ] as const;
 
 export const SAVE_FAIL_BITS = [
@@ -194,6 +207,7 @@ export const RESTORE_FAIL_BITS = [
   "aborted",
   "timeout",
   "busy",
+  "no such generation",
 ] as const;
 
 export const ERASE_FAIL_BITS = ["NVM error", "aborted", "timeout", "refused"] as const;

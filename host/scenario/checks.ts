@@ -23,8 +23,17 @@ export function valueAt(root: unknown, path: string): unknown {
   return v;
 }
 
+const MATCHER_KEYS = new Set(["equals", "min", "max", "includes", "excludes"]);
+
+/** An object whose keys are all matcher keys; any other object is a value compared deeply. */
 function isBoundsMatcher(m: CheckMatcher): m is Exclude<CheckMatcher, unknown[] | string | number | boolean | null> {
-  return m !== null && typeof m === "object" && !Array.isArray(m);
+  return (
+    m !== null &&
+    typeof m === "object" &&
+    !Array.isArray(m) &&
+    Object.keys(m).length > 0 &&
+    Object.keys(m).every((k) => MATCHER_KEYS.has(k))
+  );
 }
 
 /** Whether `actual` satisfies the matcher. Bounds need a number; includes/excludes an array or a

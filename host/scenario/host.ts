@@ -11,8 +11,10 @@ export interface ManagementHost {
   unregisterRange(tenant: number, base: number, length: number): boolean;
   arm(): boolean;
   save(): boolean;
-  restore(range?: { base: number; length: number }): boolean;
-  erase(): boolean;
+  /** Whole image (no options), or one tenant, one window, another generation (the held image). */
+  restore(opts?: { base?: number; length?: number; tenant?: number; generation?: number }): boolean;
+  /** ERASE the next save's target; `discardHeld` gives up a held image there. */
+  erase(opts?: { discardHeld?: boolean }): boolean;
   abort(): boolean;
   factoryDefault(): boolean;
   /** The controller's register window, decoded; null when it does not answer (absent: the
@@ -33,8 +35,8 @@ export function defaultHost(m: Machine): ManagementHost {
     unregisterRange: (t, b, l) => ok(driver.unregisterRange(t, b, l)),
     arm: () => ok(driver.arm()),
     save: () => ok(driver.save()),
-    restore: (r) => ok(r ? driver.restore(r) : driver.restore()),
-    erase: () => ok(driver.erase()),
+    restore: (r) => ok(driver.restore(r)),
+    erase: (o) => ok(driver.erase(o)),
     abort: () => ok(driver.abort()),
     factoryDefault: () => ok(driver.factoryDefault()),
     status: () => driver.status(),

@@ -79,6 +79,10 @@ export interface Step {
   rate: number;
   /** verify: only this tenant's ranges (null: every registered range). */
   onlyTenant: number | null;
+  /** restore: the generation (a number, or "held": the held image's); null = the current image. */
+  generation: number | "held" | null;
+  /** erase: give up a held image in the target. */
+  discardHeld: boolean;
   /** read-status: the name the status is kept under in RunResult.statuses. */
   as: string | null;
 }
@@ -257,7 +261,10 @@ function parseStep(s: Record<string, unknown>, i: number, shown: string): Step {
     page: (s.page as number | undefined) ?? 0,
     bits: (s.bits as number | undefined) ?? 0,
     rate: (s.rate as number | undefined) ?? 0,
-    onlyTenant: action === "verify" ? ((s.tenant as number | undefined) ?? null) : null,
+    onlyTenant: action === "verify" || action === "restore" ? ((s.tenant as number | undefined) ?? null) : null,
+    generation:
+      action === "restore" || action === "verify" ? ((s.generation as number | "held" | undefined) ?? null) : null,
+    discardHeld: action === "erase" ? s.discardHeld === true : false,
     as: (s.as as string | undefined) ?? null,
   };
   if (!["generated", "cli", "withheld", "tpm"].includes(step.key) && !/^tpm:./.test(step.key))

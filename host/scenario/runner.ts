@@ -349,17 +349,24 @@ export function runScenario(opts: RunOptions): RunResult {
           () => done(step, i, "ok"),
         );
       case "restore": {
-        const range =
-          step.base !== null && step.lengthBytes !== null ? { base: step.base, length: step.lengthBytes } : undefined;
+        const opts: { base?: number; length?: number; tenant?: number; generation?: number } = {};
+        if (step.base !== null && step.lengthBytes !== null)
+          Object.assign(opts, { base: step.base, length: step.lengthBytes });
+        if (step.onlyTenant !== null) opts.tenant = step.onlyTenant;
+        if (step.generation === "held") opts.generation = host.status?.()?.held?.generation ?? 0xffffffff;
+        else if (step.generation !== null) opts.generation = step.generation;
         return command(
           step,
           i,
-          () => host.restore(range),
+          () => host.restore(Object.keys(opts).length > 0 ? opts : undefined),
           (t) =>
             poll(step, i, () => {
               const r = lastTraceSince(t, [Trace.RESTORE_DONE, Trace.RESTORE_FAIL]);
               if (!r) return null;
-              return r.id === Trace.RESTORE_DONE ? "restored" : `failed:${r.arg}`;
+              if (r.id === Trace.RESTORE_FAIL) return `failed:${r.arg}`;
+              // every tenant with a key restored; the others stay sealed
+              const st = host.status?.();
+              return st?.ops.restore === "partial" ? `partial:${st.restoreFailBits}` : "restored";
             }),
         );
       }
@@ -367,7 +374,7 @@ export function runScenario(opts: RunOptions): RunResult {
         return command(
           step,
           i,
-          () => host.erase(),
+          () => host.erase(step.discardHeld ? { discardHeld: true } : undefined),
           (t) => poll(step, i, () => (tracesSince(t, [Trace.ERASE_DONE]) ? "erased" : null)),
         );
       case "abort":
@@ -426,7 +433,11 @@ export function runScenario(opts: RunOptions): RunResult {
         const registered = ranges.length ? ranges : [{ tenant: 0, base: 0, length: m.dimm.bytes }];
         const list = step.onlyTenant === null ? registered : registered.filter((r) => r.tenant === step.onlyTenant);
         let bad = -1;
-        const snap = m.saveSnapshot ?? m.dimm.snapshot;
+        if (step.generation === "held") return done(step, i, "verify takes a generation number");
+        const snap =
+          step.generation !== null
+            ? (m.snapshotsByGeneration.get(step.generation) ?? null)
+            : (m.saveSnapshot ?? m.dimm.snapshot);
         if (step.expect === "sealed") {
           // A tenant whose key was withheld: none of its pages may have come back.
           const pb = m.dimm.pageBytes;

@@ -67,3 +67,35 @@ test("offline: tenant 1's data was sealed, not lost: its key opens it", () => {
   restoreImage(NandDump.fromBytes(d.bytes), { keys: [{ where: "k1", tenant: 1, key: d.key(1) }], tenant: 1 }, out);
   assert.ok(out.bytes!.subarray(T1.base).equals(d.expected(0, T1.base, T1.length)));
 });
+
+// The held image: the library scenario in which the withheld tenant's image outlives the next
+// save, cut short right after the third power-up (before the key arrives and the hold ends).
+const heldFile = join(ROOT, "tests", "scenarios", "sealed-tenant-held.json");
+const heldScenario = JSON.parse(readFileSync(heldFile, "utf8")) as { seed: number; steps: object[] };
+const third = heldScenario.steps.findIndex((s, i) => i > 20 && (s as { action: string }).action === "power-on");
+const h = firmwareDump({
+  scenarioText: JSON.stringify({ ...heldScenario, expect: {}, steps: heldScenario.steps.slice(0, third + 3) }),
+  scenarioFile: heldFile,
+  seed: heldScenario.seed,
+  board: "sim-small",
+});
+
+test("offline: the new image names the one it keeps for the sealed tenant", () => {
+  assert.equal(h.saves.length, 2);
+  const r = inspectDump(NandDump.fromBytes(h.bytes), []);
+  const byGen = new Map(r.images.map((i) => [i.generation, i]));
+  assert.equal(r.current, 2);
+  assert.deepEqual(byGen.get(2)!.holds, { generation: 1, slot: "A", tenants: [1] });
+  assert.deepEqual(byGen.get(1)!.heldFor, [1]);
+  assert.equal(byGen.get(1)!.state, "complete");
+});
+
+test("offline: the held generation restores the sealed tenant as it was at the first save", () => {
+  const out = new MemoryOutput();
+  restoreImage(
+    NandDump.fromBytes(h.bytes),
+    { keys: [{ where: "k1", tenant: 1, key: h.key(1) }], tenant: 1, generation: 1 },
+    out,
+  );
+  assert.ok(out.bytes!.subarray(T1.base, T1.base + T1.length).equals(h.expected(0, T1.base, T1.length)));
+});

@@ -308,3 +308,22 @@ test("a scenario whose TPM is not there stops before it runs, naming the step", 
     inputError(/tpm-boot\.json: steps\[1\]\.key: TPM not reachable/),
   );
 });
+
+test(
+  "lastgasp run --swtpm: the scenario's BIOS unseals its keys from an emulated TPM started for the run",
+  { skip: tpmSkip },
+  () => {
+    const scenario = JSON.parse(readFileSync(join(ROOT, "tests", "scenarios", "default.json"), "utf8")) as {
+      steps: { action: string; key?: string }[];
+    };
+    for (const s of scenario.steps) if (s.action === "provision-key") s.key = "tpm";
+    const file = join(dir, "default-tpm.json");
+    writeFileSync(file, JSON.stringify({ ...scenario, $schema: undefined }));
+    const r = lastgasp(["run", file, "--swtpm", join(dir, "run-tpm-state"), "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { ok: boolean; steps: { action: string; outcome: string }[] };
+    assert.equal(out.ok, true);
+    assert.ok(out.steps.filter((s) => s.action === "provision-key").every((s) => s.outcome === "ok"));
+    oneLine(lastgasp(["run", file, "--swtpm", join(dir, "x"), "--tcti", "swtpm:port=1"]), 2, "--swtpm");
+  },
+);

@@ -21,10 +21,7 @@ const firmware = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
 
 /** Expectations the firmware does not meet yet: each is a finding, kept visible as a todo until
  * the firmware is fixed (the test still runs and reports). */
-const KNOWN_FINDINGS: Record<string, string> = {
-  "failure-during-host-boot":
-    "firmware: a power failure while disarmed raises only the 'power fail seen' event; SAVE_FAIL_INFO bit 7 (not armed) stays clear",
-};
+const KNOWN_FINDINGS: Record<string, string> = {};
 
 const names = listScenarios();
 
@@ -48,6 +45,9 @@ test("the library covers what the issue asks for", () => {
     "abort",
     "erase",
     "no-key",
+    "sealed-tenant-held",
+    "sealed-tenant-discarded",
+    "ranges-change-while-armed",
   ])
     assert.ok(names.includes(n), `tests/scenarios/${n}.json is missing`);
 });
