@@ -494,11 +494,12 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     trace(Tr.RESTORE_FAIL, <i64>why);
   }
   publishImage();
-  // the other half is erased ahead for the next save once nothing in it is still needed: after a
-  // complete restore of the current image, or when the held image's last sealed tenant came back
-  if (why == 0 && len == 0 && !gImgWide && gHeldMask == 0) {
-    if (fromHeld || (tenant == 0xff && gSealedMask == 0)) erase(false);
-  }
+  // The other half is erased ahead for the next save once nothing in it is still needed: after a
+  // complete restore of the current image. Not when the held image's last sealed tenant came
+  // back: until a save holds that tenant's data again the held image is its only copy outside
+  // DRAM, so it is released in RAM only (a reboot brings the hold back) and erased by the next ARM.
+  if (why == 0 && len == 0 && !gImgWide && gHeldMask == 0 && !fromHeld && tenant == 0xff && gSealedMask == 0)
+    erase(false);
   return why == 0 ? CmdResult.OK : partial ? CmdResult.PARTIAL : CmdResult.FAILED;
 }
 

@@ -16,7 +16,7 @@ import { Clock } from "../sim/clock.ts";
 import { Rng } from "../sim/rng.ts";
 import { runScenario } from "../scenario/runner.ts";
 import { linearPoints, type CaseDef } from "./cases.ts";
-import type { CampaignContext } from "./context.ts";
+import type { CampaignContext, ProtectedRange } from "./context.ts";
 import { stateKeys, type StateKeys } from "./fingerprint.ts";
 import { forkAsIfCut, type CutOutcome } from "./fork.ts";
 import { judge, type Candidates, type Observation, type Outcome } from "./judge.ts";
@@ -171,15 +171,16 @@ export class Engine {
         pending: at.pending ? log.saves.indexOf(at.pending) : null,
       };
       const snaps = snapshotsOf(log, idx);
+      const judged = rangesOf(this.ctx, log, idx);
       const cutSeed = `${this.ctx.seed}/cut/${c.id}`;
       const makeNand = (clock: Clock, rng: Rng): NandArray =>
         forkAsIfCut(m.nand, clock, rng, new Rng(cutSeed), c.outcome).nand;
       const probe = forkAsIfCut(m.nand, new Clock(), new Rng(0), new Rng(cutSeed), c.outcome);
       const context: SaveContext = { ...at, pendingProgrammed: at.pendingProgrammed || probe.leftReadablePage };
 
-      if (this.opts.depth >= 2) return this.evaluateNested(c, makeNand, context, idx, snaps);
+      if (this.opts.depth >= 2) return this.evaluateNested(c, makeNand, context, idx, snaps, judged);
 
-      const { obs, reused } = this.recover(stateKeys(probe.nand), snaps, makeNand);
+      const { obs, reused } = this.recover(stateKeys(probe.nand), snaps, makeNand, judged);
       this.opts.onObservation?.(c, obs);
       return [this.result(c, obs, context, idx, reused)];
     } catch (e) {
@@ -191,6 +192,7 @@ export class Engine {
     keys: StateKeys,
     snaps: Map<number, DimmSnapshot>,
     makeNand: (clock: Clock, rng: Rng) => NandArray,
+    judgedRanges: Map<number, ProtectedRange[]>,
   ): { obs: Observation; reused: boolean } {
     const hit = this.memo.find(keys, snaps.keys());
     if (hit) {
@@ -198,7 +200,7 @@ export class Engine {
       return { obs: hit, reused: true };
     }
     this.recoveries++;
-    const obs = runRecovery(this.ctx, { makeNand, snapshots: snaps });
+    const obs = runRecovery(this.ctx, { makeNand, snapshots: snaps, ranges: judgedRanges });
     this.memo.add(keys, obs);
     return { obs, reused: false };
   }
@@ -226,6 +228,7 @@ export class Engine {
     at: SaveContext,
     idx: Candidates,
     snaps: Map<number, DimmSnapshot>,
+    judged: Map<number, ProtectedRange[]>,
   ): CaseResult[] {
     // A first pass to learn the recovery's operations (its own cut points), then the pass that cuts.
     const tailNs = 500e6;
@@ -233,6 +236,7 @@ export class Engine {
     const first = runRecovery(this.ctx, {
       makeNand,
       snapshots: snaps,
+      ranges: judged,
       tailNs,
       onMachine: (rm) => (firstLog = new RunLog(rm)),
     });
@@ -246,6 +250,7 @@ export class Engine {
     runRecovery(this.ctx, {
       makeNand,
       snapshots: snaps,
+      ranges: judged,
       tailNs,
       onMachine: (rm) => {
         points.forEach((p, j) =>
@@ -262,7 +267,7 @@ export class Engine {
               const make2 = (clock: Clock, rng: Rng): NandArray =>
                 forkAsIfCut(rm.nand, clock, rng, new Rng(seed2)).nand;
               const probe = forkAsIfCut(rm.nand, new Clock(), new Rng(0), new Rng(seed2));
-              const { obs, reused } = this.recover(stateKeys(probe.nand), snaps, make2);
+              const { obs, reused } = this.recover(stateKeys(probe.nand), snaps, make2, judged);
               this.opts.onObservation?.(sub, obs);
               results.push(this.result(sub, obs, { ...at, pending: null, pendingProgrammed: false }, after, reused));
             } catch (e) {
@@ -289,6 +294,19 @@ function snapshotsOf(log: RunLog, idx: Candidates): Map<number, DimmSnapshot> {
     if (i === null) continue;
     const s = log.saves[i]!.snapshot;
     if (s) out.set(i, s);
+  }
+  return out;
+}
+
+/** What each candidate save's image holds for the tenants the recovery has keys for: the ranges
+ * registered when that save began (a hypervisor changes them between saves). */
+function rangesOf(ctx: CampaignContext, log: RunLog, idx: Candidates): Map<number, ProtectedRange[]> {
+  const keyed = new Set(ctx.keyedTenants.map((t) => t.tenant));
+  const out = new Map<number, ProtectedRange[]>();
+  for (const i of [idx.committed, idx.pending]) {
+    if (i === null) continue;
+    const r = log.saves[i]!.ranges;
+    if (r) out.set(i, ctx.spec.host === "plain" ? r : r.filter((x) => keyed.has(x.tenant)));
   }
   return out;
 }

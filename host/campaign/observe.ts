@@ -7,6 +7,8 @@ import type { DimmSnapshot } from "../dimm/dimm.ts";
 import { NandOp, Trace } from "../harness/hal-abi.ts";
 import type { Machine } from "../harness/machine.ts";
 import type { NandActivity } from "../nand/array.ts";
+import { Reg } from "../mgmt/registers.ts";
+import type { ProtectedRange } from "./context.ts";
 
 export interface SaveRecord {
   /** SAVE_START trace instant. */
@@ -17,6 +19,9 @@ export interface SaveRecord {
   doneNs: number | null;
   failNs: number | null;
   generation: number | null;
+  /** The ranges the controller had registered when the save began (null: no register window,
+   * the plain test firmware): what this save's image holds. */
+  ranges: ProtectedRange[] | null;
 }
 
 export type Phase = "boot" | "save" | "restore" | "erase-ahead" | "other";
@@ -62,6 +67,22 @@ export class RunLog {
     });
   }
 
+  /** The ranges in the register window (none registered: the whole module, tenant 0). */
+  private registeredRanges(): ProtectedRange[] | null {
+    const count = this.m.hostRead(Reg.RANGE_COUNT, 1);
+    if (!count) return null;
+    const n = count[0]!;
+    if (n === 0) return [{ tenant: 0, base: 0, length: this.m.dimm.bytes }];
+    const raw = this.m.hostRead(Reg.RANGES, n * 24);
+    if (!raw) return null;
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Array.from({ length: n }, (_, i) => ({
+      tenant: raw[i * 24]!,
+      base: Number(v.getBigUint64(i * 24 + 8, true)),
+      length: Number(v.getBigUint64(i * 24 + 16, true)),
+    }));
+  }
+
   private onTrace(atNs: number): void {
     const t = this.m.traces[this.m.traces.length - 1]!;
     this.hash.update(`${t.atNs}:${t.id}:${t.arg};`);
@@ -76,6 +97,7 @@ export class RunLog {
           doneNs: null,
           failNs: null,
           generation: null,
+          ranges: this.registeredRanges(),
         });
         this.begin("save", atNs);
         break;

@@ -10,7 +10,7 @@ import type { Clock } from "../sim/clock.ts";
 import type { Rng } from "../sim/rng.ts";
 import { parseScenario, type Scenario } from "../scenario/load.ts";
 import { runScenario } from "../scenario/runner.ts";
-import type { CampaignContext } from "./context.ts";
+import type { CampaignContext, ProtectedRange } from "./context.ts";
 import type { Observation } from "./judge.ts";
 
 /** Longest a restore may take before the controller counts as hung (virtual time). */
@@ -20,6 +20,8 @@ export interface RecoveryOptions {
   makeNand: (clock: Clock, rng: Rng) => NandArray;
   /** Snapshots to compare the DIMM with, by the save's index in the trunk. */
   snapshots: Map<number, DimmSnapshot>;
+  /** What each of those saves' images holds (default: the scenario's ranges). */
+  ranges?: Map<number, ProtectedRange[]>;
   /** Keep running this long after the restore (nested cuts reach the erase-ahead). */
   tailNs?: number;
   onMachine?: (m: Machine) => void;
@@ -106,7 +108,7 @@ export function runRecovery(ctx: CampaignContext, opts: RecoveryOptions): Observ
     touchedCells: touched,
     verdictUs: verdictNs === null ? null : (verdictNs as number) / 1000,
   };
-  compareDimm(ctx, m, written, opts.snapshots, o);
+  compareDimm(ctx, m, written, opts.snapshots, opts.ranges ?? new Map(), o);
   return o;
 }
 
@@ -134,15 +136,17 @@ function compareDimm(
   m: Machine,
   writes: [number, number][],
   snapshots: Map<number, DimmSnapshot>,
+  rangesBySave: Map<number, ProtectedRange[]>,
   o: Observation,
 ): void {
   const dimm = m.dimm;
   const written = mergeRanges(writes);
   o.writtenRanges = written.length;
-  const inJudged = written.every(([a, n]) => ctx.ranges.some((r) => a >= r.base && a + n <= r.base + r.length));
   const matchedEverywhere = new Set<number>();
   for (const [i, snap] of snapshots) {
-    const full = written.length > 0 && ctx.ranges.every((r) => dimm.compareWithSnapshot(r.base, r.length, snap) < 0);
+    const judged = rangesBySave.get(i) ?? ctx.ranges;
+    const inJudged = written.every(([a, n]) => judged.some((r) => a >= r.base && a + n <= r.base + r.length));
+    const full = written.length > 0 && judged.every((r) => dimm.compareWithSnapshot(r.base, r.length, snap) < 0);
     o.matchesFull[i] = full;
     if (full && inJudged) {
       o.writtenMismatch[i] = [];

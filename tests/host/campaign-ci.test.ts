@@ -48,3 +48,29 @@ test("CI campaign: every NAND operation of two saves, a restore and the erase-ah
     assert.ok((r.outcomes[o] ?? 0) > 0, `${o}: ${JSON.stringify(r.outcomes)}`);
   assert.equal(r.phases.fuzz!.cases, 12);
 });
+
+test("CI campaign: tenants come and go, one stays sealed in a held image — every cut of it passes", async () => {
+  // sealed-tenant-held: save 1 holds tenants 0 and 1, save 2 tenant 0 only and names save 1's
+  // image as held; each cut is judged on the ranges registered when its save began.
+  const r = await runCampaign(
+    {
+      scenario: "sealed-tenant-held",
+      board: null,
+      seed: null,
+      firmware: null,
+      keyFile: null,
+      host: "product",
+      cuts: { mode: "linear" },
+      fuzz: 0,
+      shard: null,
+      phases: null,
+    },
+    { jobs: 2 },
+  );
+  const failures = r.failures.slice(0, 5).map((f) => `${f.outcome} at case ${f.id}: ${f.detail} (${f.replay})`);
+  assert.deepEqual(failures, []);
+  assert.equal(r.traps, 0);
+  assert.ok(r.cases > 5000, `cut points: ${r.cases}`);
+  for (const o of ["complete", "previous", "incomplete-reported", "no-image"])
+    assert.ok((r.outcomes[o] ?? 0) > 0, `${o}: ${JSON.stringify(r.outcomes)}`);
+});

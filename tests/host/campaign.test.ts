@@ -194,7 +194,14 @@ const obs = (o: Partial<Observation>): Observation => ({
   verdictUs: 1,
   ...o,
 });
-const save = (startNs: number) => ({ startNs, snapshot: null, doneNs: null, failNs: null, generation: null });
+const save = (startNs: number) => ({
+  startNs,
+  snapshot: null,
+  doneNs: null,
+  failNs: null,
+  generation: null,
+  ranges: null,
+});
 
 test("the invariant: what passes, and what is a silent corruption", () => {
   const both = { committed: 0, pending: 1 };
