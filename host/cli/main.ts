@@ -10,6 +10,8 @@ import { registerInspect } from "./inspect.ts";
 import { registerRestore } from "./restore.ts";
 import { registerKey } from "./key.ts";
 import { registerCampaign } from "./campaign.ts";
+import { registerMcu } from "./mcu.ts";
+import { registerBundle } from "./bundle.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -50,6 +52,8 @@ export async function main(argv: string[]): Promise<void> {
   registerRestore(program);
   registerKey(program);
   registerCampaign(program);
+  registerMcu(program);
+  registerBundle(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

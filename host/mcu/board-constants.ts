@@ -61,7 +61,8 @@ export function boardParams(board: BoardSpec): number[] {
 
 function int(v: number, where: string, min = 0): number {
   const n = Math.round(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new InputError(where, `must come to an integer of at least ${min} for the MCU port, got ${v}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new InputError(where, `must come to an integer of at least ${min} for the MCU port, got ${v}`);
   return n;
 }
 
@@ -72,7 +73,10 @@ function int(v: number, where: string, min = 0): number {
 export function boardConstants(board: BoardSpec, wasmMemPages: number): BoardConstants {
   const where = `board ${board.name}`;
   if (board.crypto)
-    throw new InputError(where, "has a crypto engine; the MCU port's functional board models none (software crypto only)");
+    throw new InputError(
+      where,
+      "has a crypto engine; the MCU port's functional board models none (software crypto only)",
+    );
   const n = board.nand;
   const dies = n.channels * n.diesPerChannel;
   const planeBlocks = dies * n.planes * n.blocksPerPlane;

@@ -124,7 +124,8 @@ function findFeatures(bytes: Uint8Array, m: WasmModuleInfo): { features: ModuleR
     const fn = `function ${body.index}`;
     const { locals } = readLocals(bytes, body);
     if (locals.includes("v128")) note("simd", `a v128 local in ${fn}`);
-    if (locals.includes("funcref") || locals.includes("externref")) note("reference-types", `a reference local in ${fn}`);
+    if (locals.includes("funcref") || locals.includes("externref"))
+      note("reference-types", `a reference local in ${fn}`);
     walkBody(bytes, body, (ins) => {
       count++;
       const at = `${fn} at byte ${hex(ins.at)}`;
@@ -159,7 +160,10 @@ export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: B
   const problems: ModuleProblem[] = [];
   for (const [f, where] of Object.entries(features) as [Feature, string][]) {
     if (!runtime.supports.includes(f))
-      problems.push({ feature: f, message: `uses ${FEATURE_NAMES[f]} (${where}), which ${runtime.name} does not support` });
+      problems.push({
+        feature: f,
+        message: `uses ${FEATURE_NAMES[f]} (${where}), which ${runtime.name} does not support`,
+      });
   }
 
   const limit = board.cpu.memoryPages;
@@ -191,7 +195,10 @@ export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: B
     imports.push({ module: imp.module, name: imp.name, type });
     const want = imp.module === "hal" && imp.kind === "function" ? HAL_IMPORTS[imp.name] : undefined;
     if (want === undefined)
-      problems.push({ feature: "import", message: `imports ${imp.module}.${imp.name} (${type}), which ${hal} does not define` });
+      problems.push({
+        feature: "import",
+        message: `imports ${imp.module}.${imp.name} (${type}), which ${hal} does not define`,
+      });
     else if (want !== type)
       problems.push({ feature: "import", message: `imports hal.${imp.name} as ${type}, but ${hal} defines ${want}` });
   }

@@ -29,13 +29,15 @@ function blockType(r: ByteReader): void {
   r.skipLeb(); // 0x40, a value type, or a type index: all one s33
 }
 
-/** SIMD sub-opcodes and their immediates (the SIMD proposal's binary encoding). */
+/** SIMD sub-opcodes and their immediates (the SIMD proposal's binary encoding): loads and stores
+ * take a memarg, v128.const and i8x16.shuffle 16 bytes, extract/replace_lane a lane byte, and
+ * load/store_lane both. */
 function simdImmediate(r: ByteReader, sub: number): void {
   if (sub <= 11 || sub === 92 || sub === 93) memarg(r);
-  else if (sub === 12 || sub === 13) r.bytes(16); // v128.const, i8x16.shuffle
-  else if (sub >= 21 && sub <= 34) r.u8(); // extract_lane / replace_lane
+  else if (sub === 12 || sub === 13) r.bytes(16);
+  else if (sub >= 21 && sub <= 34) r.u8();
   else if (sub >= 84 && sub <= 91) {
-    memarg(r); // load/store lane
+    memarg(r);
     r.u8();
   }
 }
@@ -133,16 +135,20 @@ export function decodeInstruction(r: ByteReader, out?: Instruction): number {
       break;
     case PREFIX.ATOMIC:
       sub = r.u32();
-      if (sub === 3) r.u8(); // atomic.fence
+      if (sub === 3)
+        r.u8(); // atomic.fence
       else memarg(r);
       break;
     case PREFIX.GC:
       sub = r.u32();
       break;
     default:
-      if (op >= 0x20 && op <= 0x26) r.u32(); // local/global get/set/tee, table.get/set
-      else if (op >= 0x28 && op <= 0x3e) memarg(r); // loads and stores
-      else if (op >= 0x45 && op <= 0xc4) break; // numeric, conversions, sign extension
+      if (op >= 0x20 && op <= 0x26)
+        r.u32(); // local/global get/set/tee, table.get/set
+      else if (op >= 0x28 && op <= 0x3e)
+        memarg(r); // loads and stores
+      else if (op >= 0x45 && op <= 0xc4)
+        break; // numeric, conversions, sign extension
       else throw new WasmFormatError(`unknown opcode 0x${op.toString(16).padStart(2, "0")}`, at);
   }
   if (out) {
@@ -176,7 +182,8 @@ export function walkBody(bytes: Uint8Array, body: FunctionBody, visit: (ins: Rea
     const op = decodeInstruction(r, ins);
     visit(ins);
     if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06 || op === 0x1f) depth++;
-    else if (op === 0x18) depth--; // delegate closes its try
+    else if (op === 0x18)
+      depth--; // delegate closes its try
     else if (op === 0x0b) {
       if (depth === 0) {
         if (!r.done) throw new WasmFormatError("code after the end of the function", r.pos);

@@ -1,0 +1,321 @@
+/*
+ * The built-in self-test (docs/mcu.md, "The self-test"): the board plays the host. It fills the
+ * DIMM region from the seed, boots the firmware, provisions a key, arms and saves through the
+ * management mailbox, then resets — unwinding the firmware with longjmp, as a power loss does in
+ * the harness — boots a fresh instance on the same NAND with a cleared DIMM, provisions the key,
+ * restores, and checks the region against the fill. It prints the digests that
+ * host/mcu/selftest.ts computes for the same seed on the TypeScript functional board.
+ *
+ * The host acts only at the firmware's wait() calls and only on what the register window shows,
+ * so its actions fall at the same HAL call on both sides.
+ */
+#include <setjmp.h>
+#include <string.h>
+
+#include "board.h"
+#include "bsp.h"
+#include "console.h"
+#include "firmware.h"
+#include "sha256.h"
+
+/* Registers (docs/register-map.md, host/mgmt/registers.ts) */
+#define R_FACTORY_BAD_BLOCKS 0x058
+#define R_CMD 0x080
+#define R_CMD_RESULT 0x081
+#define R_CMD_SEQ 0x082
+#define R_STATE 0x084
+#define R_ARM_REFUSAL 0x08c
+#define R_SAVE_FAIL_INFO 0x090
+#define R_RESTORE_FAIL_INFO 0x094
+#define R_IMAGE_FLAGS 0x09d
+#define R_IMAGE_GENERATION 0x0a0
+#define R_IMAGE_PAGES 0x0a4
+#define R_KEY_STATE 0x0b0
+#define R_RESTORE_VERIFIED_BYTES 0x0c0
+#define R_LAST_SAVE_US 0x100
+#define R_LAST_RESTORE_US 0x104
+#define R_CAP_MEASURED_UF 0x140
+#define R_CAP_ESR_UOHM 0x144
+#define R_ENERGY_MARGIN_PCT 0x158
+#define STATE_DISARMED 1
+#define CMD_ARM 0x01
+#define CMD_SAVE 0x03
+#define CMD_RESTORE 0x04
+#define CMD_PROVISION_KEY 0x08
+#define RESULT_OK 0
+#define KEY_MATCHES_IMAGE 2
+#define IMAGE_VALID 1
+#define TRACE_BOOT 13
+
+static const char* const TRACE_NAMES[] = {"?",           "DETECT",      "SAVE_START",  "SAVE_DONE",  "SAVE_FAIL",
+                                          "RESTORE_START", "RESTORE_DONE", "RESTORE_FAIL", "ARMED",
+                                          "ARM_REFUSED",   "ERASE_START",  "ERASE_DONE",   "PHASE",      "BOOT"};
+
+/* ---- the seeded stream: splitmix64 -------------------------------------------------------------- */
+static uint64_t prng_state;
+
+static uint64_t splitmix64(void) {
+  uint64_t z = (prng_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void put_le64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- state ------------------------------------------------------------------------------------------ */
+enum { S_BOOT1, S_KEY1, S_ARM, S_SAVE, S_BOOT2, S_KEY2, S_RESTORE };
+static int step = S_BOOT1;
+static uint16_t expect_seq;
+static bool boot_seen;
+static uint32_t boots;
+static uint8_t key[64];
+static uint8_t fill_digest[32];
+static uint8_t nand_after_save[32];
+/* timer ticks from the first boot, and those the host's own digests took in between */
+static uint32_t ticks_at_boot, ticks_host;
+static jmp_buf reset_point;
+static Z_fw_instance_t instance;
+/* The HAL keeps its state in bsp.c; the generated code only passes this pointer through. */
+static struct Z_hal_instance_t* hal_instance;
+
+/* CMSDK APB timer 0 (hw/arm/mps2.c: 0x40000000, 25 MHz): counts down from 0xffffffff for the
+ * whole self-test. Under `-icount shift=0` QEMU's clock advances 1 ns per instruction, so one
+ * tick is 40 instructions. */
+#define TIMER0 ((volatile uint32_t*)0x40000000)
+#define TIMER_HZ 25000000u
+
+static void timer_start(void) {
+  TIMER0[0] = 0;
+  TIMER0[2] = 0xffffffffu; /* RELOAD */
+  TIMER0[1] = 0xffffffffu; /* VALUE */
+  TIMER0[0] = 1;           /* CTRL: enable */
+}
+
+static uint32_t timer_ticks(void) {
+  return 0xffffffffu - TIMER0[1];
+}
+
+static uint32_t win8(const uint8_t* w, uint32_t off) {
+  return w[off];
+}
+static uint32_t win16(const uint8_t* w, uint32_t off) {
+  return (uint32_t)w[off] | (uint32_t)w[off + 1] << 8;
+}
+static uint32_t win32(const uint8_t* w, uint32_t off) {
+  return win16(w, off) | win16(w, off + 2) << 16;
+}
+static uint64_t win64(const uint8_t* w, uint32_t off) {
+  return (uint64_t)win32(w, off) | (uint64_t)win32(w, off + 4) << 32;
+}
+
+void selftest_fail(const char* why) {
+  lg_fault("fail", why, LG_EXIT_FAIL);
+}
+
+static void fail_with(const char* what, uint32_t bits) {
+  con_str("fail: ");
+  con_str(what);
+  con_str(" 0x");
+  uint8_t b[4] = {(uint8_t)(bits >> 24), (uint8_t)(bits >> 16), (uint8_t)(bits >> 8), (uint8_t)bits};
+  con_hex(b, 4);
+  con_str("\n");
+  con_line("result", "fail");
+  lg_exit(LG_EXIT_FAIL);
+}
+
+/* One command: CMD register, code, arguments; the host then waits for CMD_SEQ to move. */
+static void command(const uint8_t* w, const uint8_t* data, uint32_t len) {
+  expect_seq = (uint16_t)(win16(w, R_CMD_SEQ) + 1);
+  if (!bsp_host_write(R_CMD, data, len)) selftest_fail("the controller does not answer the mailbox");
+}
+
+static void provision_key(const uint8_t* w) {
+  uint8_t c[66];
+  c[0] = CMD_PROVISION_KEY;
+  c[1] = 0;
+  memcpy(c + 2, key, 64);
+  command(w, c, sizeof c);
+}
+
+static void check_result(const uint8_t* w, uint32_t code, const char* what, uint32_t reason_reg) {
+  if (win8(w, R_CMD) != code) selftest_fail("the command that completed is not the one sent");
+  if (win8(w, R_CMD_RESULT) != RESULT_OK) fail_with(what, reason_reg ? win32(w, reason_reg) : win8(w, R_CMD_RESULT));
+}
+
+static void digest_dimm(uint8_t out[32]) {
+  sha256_ctx c;
+  sha256_init(&c);
+  sha256_update(&c, bsp_dimm(), LG_DIMM_BYTES);
+  sha256_final(&c, out);
+}
+
+static void finish(const uint8_t* w) {
+  uint32_t firmware_ticks = timer_ticks() - ticks_at_boot - ticks_host;
+  uint8_t dimm_digest[32], nand_final[32];
+  digest_dimm(dimm_digest);
+  bsp_nand_digest(nand_final);
+  con_line_u64("restore-bytes", win64(w, R_RESTORE_VERIFIED_BYTES));
+  con_line_u64("restore-us", win32(w, R_LAST_RESTORE_US));
+  con_line_hex("nand-sha256", nand_after_save, 32);
+  con_line_hex("dimm-sha256", dimm_digest, 32);
+  con_line_hex("nand-final-sha256", nand_final, 32);
+  con_line_u64("programmed-pages", bsp_programmed_pages());
+  con_line_u64("boots", boots);
+  con_line_u64("virtual-ns", bsp_now_ns());
+  con_line_u64("hal-calls", bsp_hal_calls());
+  extern uint32_t lg_stack_used(void);
+  con_line_u64("stack-bytes", lg_stack_used());
+  con_line_u64("timer-ticks", timer_ticks());
+  con_line_u64("firmware-ticks", firmware_ticks);
+  con_line_u64("timer-hz", TIMER_HZ);
+  bool same = memcmp(dimm_digest, fill_digest, 32) == 0;
+  con_line("verify", same ? "ok" : "the restored region differs from the fill");
+  con_line("result", same ? "pass" : "fail");
+  lg_exit(same ? LG_EXIT_PASS : LG_EXIT_FAIL);
+}
+
+void selftest_trace(uint32_t id, uint64_t arg) {
+  con_str("trace: ");
+  con_str(id < sizeof TRACE_NAMES / sizeof TRACE_NAMES[0] ? TRACE_NAMES[id] : "?");
+  con_str(" ");
+  con_u64(arg);
+  con_str("\n");
+  if (id == TRACE_BOOT) boot_seen = true;
+}
+
+void selftest_host_step(void) {
+  uint32_t wlen;
+  const uint8_t* w = bsp_window(&wlen);
+  if (!w || wlen < 0x400) return;
+  if (step == S_BOOT1 || step == S_BOOT2) {
+    if (!boot_seen || win8(w, R_STATE) != STATE_DISARMED) return;
+    if (step == S_BOOT2 && !(win8(w, R_IMAGE_FLAGS) & IMAGE_VALID)) selftest_fail("no valid image after the reset");
+    provision_key(w);
+    step++;
+    return;
+  }
+  if (win16(w, R_CMD_SEQ) != expect_seq) return;
+  switch (step) {
+    case S_KEY1: {
+      check_result(w, CMD_PROVISION_KEY, "provision key refused", 0);
+      const uint8_t c[1] = {CMD_ARM};
+      command(w, c, 1);
+      step = S_ARM;
+      break;
+    }
+    case S_ARM: {
+      check_result(w, CMD_ARM, "arm refused", R_ARM_REFUSAL);
+      con_line_u64("cap-uf", win32(w, R_CAP_MEASURED_UF));
+      con_line_u64("esr-uohm", win32(w, R_CAP_ESR_UOHM));
+      con_line_u64("margin-pct", win32(w, R_ENERGY_MARGIN_PCT));
+      const uint8_t c[1] = {CMD_SAVE};
+      command(w, c, 1);
+      step = S_SAVE;
+      break;
+    }
+    case S_SAVE:
+      check_result(w, CMD_SAVE, "save failed", R_SAVE_FAIL_INFO);
+      con_line_u64("factory-bad-blocks", win32(w, R_FACTORY_BAD_BLOCKS));
+      con_line_u64("save-generation", win32(w, R_IMAGE_GENERATION));
+      con_line_u64("save-pages", win32(w, R_IMAGE_PAGES));
+      con_line_u64("save-us", win32(w, R_LAST_SAVE_US));
+      {
+        uint32_t t = timer_ticks();
+        bsp_nand_digest(nand_after_save);
+        ticks_host += timer_ticks() - t;
+      }
+      step = S_BOOT2;
+      longjmp(reset_point, 1);
+    case S_KEY2: {
+      check_result(w, CMD_PROVISION_KEY, "provision key refused", 0);
+      if (win8(w, R_KEY_STATE) != KEY_MATCHES_IMAGE) fail_with("key does not match the image", win8(w, R_KEY_STATE));
+      uint8_t c[20];
+      memset(c, 0, sizeof c);
+      c[0] = CMD_RESTORE;
+      c[1] = 0xff; /* every tenant with a key; base 0 and length 0: the whole image */
+      command(w, c, sizeof c);
+      step = S_RESTORE;
+      break;
+    }
+    case S_RESTORE:
+      check_result(w, CMD_RESTORE, "restore failed", R_RESTORE_FAIL_INFO);
+      finish(w);
+  }
+}
+
+/* ---- set-up -------------------------------------------------------------------------------------------- */
+static uint32_t parse_seed(const char* s) {
+  const char* p = strstr(s, "seed=");
+  if (!p) return 1;
+  uint64_t v = 0;
+  for (p += 5; *p >= '0' && *p <= '9'; p++) v = v * 10 + (uint64_t)(*p - '0');
+  return (uint32_t)v;
+}
+
+static void check_sha256(void) {
+  static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                  0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                  0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+  uint8_t d[32];
+  sha256_ctx c;
+  sha256_init(&c);
+  sha256_update(&c, "abc", 3);
+  sha256_final(&c, d);
+  if (memcmp(d, abc, 32) != 0) selftest_fail("SHA-256 does not match the FIPS 180-2 'abc' vector");
+  con_line("sha256-kat", "ok");
+}
+
+/* The seeded stream, in this order: the key (8 words), the factory bad blocks, the DIMM fill. */
+static void seed_board(uint32_t seed) {
+  prng_state = seed;
+  for (int i = 0; i < 8; i++) put_le64(key + 8 * i, splitmix64());
+  uint32_t plane_blocks = LG_NAND_CHANNELS * LG_NAND_DIES_PER_CHANNEL * LG_NAND_PLANES * LG_NAND_BLOCKS_PER_PLANE;
+  uint32_t bad[LG_FACTORY_BAD_BLOCKS + 1];
+  con_str("bad-blocks: ");
+  for (uint32_t n = 0; n < LG_FACTORY_BAD_BLOCKS;) {
+    uint32_t pb = (uint32_t)(splitmix64() % plane_blocks);
+    bool again = pb % LG_NAND_BLOCKS_PER_PLANE == 0; /* block 0 of a plane is good (ONFI) */
+    for (uint32_t i = 0; i < n; i++) again |= bad[i] == pb;
+    if (again) continue;
+    bad[n++] = pb;
+    bsp_mark_factory_bad(pb);
+    if (n > 1) con_str(",");
+    con_u64(pb);
+  }
+  con_str(LG_FACTORY_BAD_BLOCKS ? "\n" : "none\n");
+  uint8_t* d = bsp_dimm();
+  for (uint32_t i = 0; i < LG_DIMM_BYTES; i += 8) put_le64(d + i, splitmix64());
+  digest_dimm(fill_digest);
+  con_line_hex("fill-sha256", fill_digest, 32);
+}
+
+int main(void) {
+  timer_start();
+  con_line("board", LG_BOARD_NAME);
+  uint32_t seed = parse_seed(con_cmdline());
+  con_line_u64("seed", seed);
+  check_sha256();
+  bsp_init();
+  seed_board(seed);
+  wasm_rt_init();
+  Z_fw_init_module();
+  ticks_at_boot = timer_ticks();
+  for (;;) {
+    bsp_power_up();
+    boots++;
+    boot_seen = false;
+    if (setjmp(reset_point) == 0) {
+      Z_fw_instantiate(&instance, hal_instance);
+      bsp_attach(Z_fwZ_memory(&instance));
+      Z_fwZ_main(&instance);
+      selftest_fail("main() returned");
+    }
+    /* the reset unwound the firmware: its wasm call depth goes with it */
+    wasm_rt_call_stack_depth = 0;
+    Z_fw_free(&instance);
+    bsp_power_down();
+  }
+}
