@@ -7,7 +7,7 @@
 import type { BoardSpec } from "../board/types.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
 import { maxDeliverablePowerW } from "../power/capacitor.ts";
-import { runBudgetSims, DEFAULT_GRID_POINTS } from "./calibrate.ts";
+import { startBudgetSims, DEFAULT_GRID_POINTS } from "./calibrate.ts";
 import { evaluateBank, requiredCapacitance, type BankVerdict } from "./discharge.ts";
 import { boardBank, recordSteps, simulatedMarginPct } from "./evaluate.ts";
 import { componentEnergy, SaveModel } from "./model.ts";
@@ -154,7 +154,30 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
   const N = o.protectedBytes;
   const c = board.capacitor;
   o.progress?.(`budget of ${board.name}: ${N} bytes protected`);
-  const sims = await runBudgetSims(runner, o.firmware, board, N, o.seed, o.gridPoints ?? DEFAULT_GRID_POINTS);
+  const planned = startBudgetSims(runner, o.firmware, board, N, o.seed, o.gridPoints ?? DEFAULT_GRID_POINTS);
+  // Required capacitance at nominal conditions, checked by one more full simulation. It is found
+  // along the nominal simulation alone, so the check starts as soon as that one is done, ahead of
+  // the grid: it and the nominal one are the longest chain of the run. The other lanes run out of
+  // work during it, so its crypto engine's data path gets a thread of its own (offload.ts).
+  const checked = planned.nominal.then(async (nominal) => {
+    const req = requiredCapacitance(boardBank(board), recordSteps(nominal.record!), o.targetMarginPct);
+    if (req.capacitanceF === null || !(req.capacitanceF > 0)) return { req, check: null };
+    o.progress?.(`checking ${req.capacitanceF.toPrecision(4)} F by a full simulation`);
+    const checkBoard = { ...board, capacitor: { ...c, capacitanceF: req.capacitanceF } };
+    const [sim] = await runner.run([{ board: checkBoard, protectedBytes: N, bank: "installed", seed: o.seed }], {
+      first: true,
+      offloadCrypto: true,
+    });
+    const check: BudgetResult["holdup"]["check"] = {
+      capacitanceF: req.capacitanceF,
+      completed: sim!.completed,
+      marginPct: simulatedMarginPct(sim!, boardBank(checkBoard)),
+      timeUs: sim!.timeUs,
+      wallMs: sim!.wallMs,
+    };
+    return { req, check };
+  });
+  const [sims, { req, check }] = await Promise.all([planned.all, checked]);
   const model = new SaveModel(sims.calibration);
   const [nominal, tpMax] = sims.calibration.anchors;
   const installedNominal = sims.installed[0]!;
@@ -200,22 +223,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
     corner("tprog-max", `worst-case program time (tPROG ${tpMax.tProgUs} µs)`, tpMax, c.capacitanceF, c.esrOhm);
   const nom = corners[0]!;
 
-  // Required capacitance at nominal conditions, checked by one more full simulation.
   const nomSteps = recordSteps(nominal!.record!);
-  const req = requiredCapacitance(boardBank(board), nomSteps, o.targetMarginPct);
-  let check: BudgetResult["holdup"]["check"] = null;
-  if (req.capacitanceF !== null && req.capacitanceF > 0) {
-    o.progress?.(`checking ${req.capacitanceF.toPrecision(4)} F by a full simulation`);
-    const checkBoard = { ...board, capacitor: { ...c, capacitanceF: req.capacitanceF } };
-    const [sim] = await runner.run([{ board: checkBoard, protectedBytes: N, bank: "installed", seed: o.seed }]);
-    check = {
-      capacitanceF: req.capacitanceF,
-      completed: sim!.completed,
-      marginPct: simulatedMarginPct(sim!, boardBank(checkBoard)),
-      timeUs: sim!.timeUs,
-      wallMs: sim!.wallMs,
-    };
-  }
 
   // The save's energy by component and phase (load side), and where the rest of the cells' energy went.
   const rec = nominal!.record!;

@@ -53,6 +53,26 @@ export async function runBudgetSims(
   seed: number,
   gridPoints = DEFAULT_GRID_POINTS,
 ): Promise<BudgetSims> {
+  return startBudgetSims(runner, firmware, board, protectedBytes, seed, gridPoints).all;
+}
+
+export interface StartedBudgetSims {
+  /** The whole-size save at tPROG typical with its whole load (simulated again on an unlimited
+   * bank when the installed one cannot carry it): what the required capacitance is found along,
+   * ready before the rest. */
+  nominal: Promise<SaveSim>;
+  all: Promise<BudgetSims>;
+}
+
+/** runBudgetSims, with the nominal simulation on its own as soon as it is done. */
+export function startBudgetSims(
+  runner: SimRunner,
+  firmware: PreparedFirmware,
+  board: BoardSpec,
+  protectedBytes: number,
+  seed: number,
+  gridPoints = DEFAULT_GRID_POINTS,
+): StartedBudgetSims {
   const tps = tProgGrid(board, gridPoints);
   const anchorTps = tps.length > 1 ? [tps[0]!, tps[tps.length - 1]!] : [tps[0]!];
   const sizes = reducedSizes(board, protectedBytes);
@@ -66,26 +86,35 @@ export async function runBudgetSims(
     sizes.map((n): SimRequest => ({ board: withTProg(board, tp), protectedBytes: n, bank: "unlimited", seed })),
   );
   // The long ones first, so that the parallel lanes finish together.
-  const all = await runner.run([...anchorReqs, ...gridReqs]);
-  const installed = all.slice(0, anchorReqs.length);
-  const grid = all.slice(anchorReqs.length);
+  const started = runner.start([...anchorReqs, ...gridReqs]);
+  const installedP = started.slice(0, anchorReqs.length);
   // A save the installed bank cannot carry is simulated again on an unlimited bank, for its
   // whole load profile (the load does not depend on the bank).
-  const short: SimRequest[] = [];
-  installed.forEach((s, i) => {
-    if (!s.completed) short.push({ ...anchorReqs[i]!, bank: "unlimited" });
-  });
-  const again = await runner.run(short);
-  const anchors = installed.map((s) => (s.completed ? s : again.shift()!));
-  return {
-    installed,
-    calibration: {
-      board,
-      protectedBytes,
-      sizes,
-      softwareNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
-      anchors,
-      grid: tps.map((tp, i) => ({ tProgUs: tp, small: grid[2 * i]!, large: grid[2 * i + 1]! })),
-    },
-  };
+  const anchorP = installedP.map((p, i) =>
+    p.then(async (s) =>
+      s.completed ? s : (await runner.run([{ ...anchorReqs[i]!, bank: "unlimited" }], { first: true }))[0]!,
+    ),
+  );
+  const all = (async (): Promise<BudgetSims> => {
+    const [installed, grid, anchors] = await Promise.all([
+      Promise.all(installedP),
+      Promise.all(started.slice(anchorReqs.length)),
+      Promise.all(anchorP),
+    ]);
+    return {
+      installed,
+      calibration: {
+        board,
+        protectedBytes,
+        sizes,
+        softwareNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
+        anchors,
+        grid: tps.map((tp, i) => ({ tProgUs: tp, small: grid[2 * i]!, large: grid[2 * i + 1]! })),
+      },
+    };
+  })();
+  // The caller may wait on `nominal` first: a failure then surfaces through `all` alone.
+  const nominal = anchorP[0]!;
+  nominal.catch(() => {});
+  return { nominal, all };
 }

@@ -1,8 +1,8 @@
 // Full firmware simulations for the budget: each is cached under build/budget-cache by the
 // SHA-256 of everything it depends on (the firmware image's SHA-256, the board figures, the
 // protected size, the bank, the seed and the method version), and independent ones run in
-// parallel child processes, one per core. A 16 GiB save takes minutes of wall time, so a budget
-// run after the first one for a given firmware and board reuses them.
+// parallel child processes, one per core. A 16 GiB save takes over a minute of wall time, so a
+// budget run after the first one for a given firmware and board reuses them.
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -58,9 +58,30 @@ export interface SimStats {
   simulatedWallMs: number;
 }
 
+export interface StartOptions {
+  /** Ahead of the simulations already waiting. */
+  first?: boolean;
+  /** The crypto engine's data path on a second thread of the simulation (simulateSave): for
+   * the long chain of the run, which the other lanes leave a core to. Not part of the key: the
+   * results are the same. */
+  offloadCrypto?: boolean;
+}
+
+interface Waiting {
+  req: SimRequest;
+  key: string;
+  offloadCrypto: boolean;
+  done: (sim: SaveSim) => void;
+  fail: (e: unknown) => void;
+}
+
 export class SimRunner {
   readonly stats: SimStats = { simulated: 0, cached: 0, simulatedWallMs: 0 };
   private readonly memo = new Map<string, SaveSim>();
+  /** Simulations asked for and not finished, by key (asked twice, run once). */
+  private readonly pending = new Map<string, Promise<SaveSim>>();
+  private readonly queue: Waiting[] = [];
+  private running = 0;
 
   constructor(private readonly opts: SimRunnerOptions) {}
 
@@ -95,28 +116,80 @@ export class SimRunner {
   }
 
   /** The simulations for `reqs`, in order: cached ones at once, the rest in parallel. */
-  async run(reqs: SimRequest[]): Promise<SaveSim[]> {
-    const keys = reqs.map((r) => simKey(this.opts.firmware.sha256, r));
-    const todo: number[] = [];
+  run(reqs: SimRequest[], opts: StartOptions = {}): Promise<SaveSim[]> {
+    return Promise.all(this.start(reqs, opts));
+  }
+
+  /**
+   * Each simulation of `reqs` as a promise of its own, so that a caller can go on with one while
+   * the others still run (the budget's check simulation starts as soon as the nominal one is
+   * done). They run in at most `jobs` parallel child processes, shared by every call.
+   */
+  start(reqs: SimRequest[], opts: StartOptions = {}): Promise<SaveSim>[] {
     const seen = new Set<string>();
-    keys.forEach((k, i) => {
-      if (this.lookup(k)) {
-        if (!seen.has(k)) this.stats.cached++;
-      } else if (!seen.has(k)) todo.push(i);
-      seen.add(k);
+    const todo: Waiting[] = [];
+    const out = reqs.map((req) => {
+      const key = simKey(this.opts.firmware.sha256, req);
+      const hit = this.lookup(key);
+      if (hit) {
+        if (!seen.has(key)) this.stats.cached++;
+        seen.add(key);
+        return Promise.resolve(hit);
+      }
+      seen.add(key);
+      let p = this.pending.get(key);
+      if (!p) {
+        // With one job the run keeps to one core: no worker thread either.
+        const offloadCrypto = (opts.offloadCrypto ?? false) && this.jobs > 1;
+        p = new Promise<SaveSim>((done, fail) => todo.push({ req, key, offloadCrypto, done, fail }));
+        this.pending.set(key, p);
+      }
+      return p;
     });
-    const jobs = Math.max(1, Math.min(this.opts.jobs ?? availableParallelism(), todo.length));
-    if (jobs === 1) {
-      for (const i of todo) this.store(keys[i]!, this.simulate(reqs[i]!));
-    } else {
-      const queue = [...todo];
-      const lane = async (): Promise<void> => {
-        for (let i = queue.shift(); i !== undefined; i = queue.shift())
-          this.store(keys[i]!, await this.child(reqs[i]!));
+    if (opts.first) this.queue.unshift(...todo);
+    else this.queue.push(...todo);
+    this.pump();
+    return out;
+  }
+
+  private get jobs(): number {
+    return Math.max(1, this.opts.jobs ?? availableParallelism());
+  }
+
+  /** Start waiting simulations while fewer than `jobs` run. With one job they run in this
+   * process, one at a time; otherwise each in a child process. */
+  private pump(): void {
+    while (this.running < this.jobs && this.queue.length > 0) {
+      const w = this.queue.shift()!;
+      this.running++;
+      const finish = (sim: SaveSim | null, err?: unknown): void => {
+        this.running--;
+        this.pending.delete(w.key);
+        if (sim) {
+          this.store(w.key, sim);
+          w.done(sim);
+        } else w.fail(err);
+        // Let whoever waited on this one queue what follows from it before the next one starts.
+        setImmediate(() => this.pump());
       };
-      await Promise.all(Array.from({ length: jobs }, lane));
+      if (this.jobs === 1) {
+        // Out of the caller's turn, so that promises resolved meanwhile run first.
+        setImmediate(() => {
+          let sim: SaveSim;
+          try {
+            sim = this.simulate(w.req, w.offloadCrypto);
+          } catch (e) {
+            return finish(null, e);
+          }
+          finish(sim);
+        });
+      } else {
+        this.child(w.req, w.offloadCrypto).then(
+          (sim) => finish(sim),
+          (e: unknown) => finish(null, e),
+        );
+      }
     }
-    return keys.map((k) => this.memo.get(k)!);
   }
 
   private describe(req: SimRequest): string {
@@ -124,23 +197,26 @@ export class SimRunner {
     return `${req.board.name} ${mib} MiB, tPROG ${req.board.nand.tProgUs} µs, C ${req.board.capacitor.capacitanceF} F (${req.bank} bank)`;
   }
 
-  private simulate(req: SimRequest): SaveSim {
+  private simulate(req: SimRequest, offloadCrypto: boolean): SaveSim {
     this.opts.progress?.(`simulating ${this.describe(req)}`);
-    const sim = simulateSave(req, this.opts.firmware);
+    const sim = simulateSave(req, this.opts.firmware, { offloadCrypto });
     this.stats.simulated++;
     this.stats.simulatedWallMs += sim.wallMs;
     return sim;
   }
 
   /** One simulation in a child process (its own core and heap). */
-  private child(req: SimRequest): Promise<SaveSim> {
+  private child(req: SimRequest, offloadCrypto: boolean): Promise<SaveSim> {
     this.opts.progress?.(`simulating ${this.describe(req)}`);
     const dir = mkdtempSync(join(tmpdir(), "lg-budget-"));
     const reqPath = join(dir, "request.json");
     const outPath = join(dir, "result.json");
     const fwPath = join(dir, "firmware.wasm");
     writeFileAtomic(fwPath, this.opts.firmwareBytes);
-    writeFileAtomic(reqPath, JSON.stringify({ firmwarePath: fwPath, sha256: this.opts.firmware.sha256, req }));
+    writeFileAtomic(
+      reqPath,
+      JSON.stringify({ firmwarePath: fwPath, sha256: this.opts.firmware.sha256, req, offloadCrypto }),
+    );
     const tsx = import.meta.resolve("tsx");
     return new Promise((done, fail) => {
       const p = spawn(process.execPath, ["--import", tsx, WORKER, reqPath, outPath], {

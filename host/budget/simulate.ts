@@ -4,6 +4,10 @@
 // firmware saves on the PSU's warning time and then on the bank. The SaveRecorder follows the
 // load and the occupancy; nothing is restored (the budget is about the save).
 //
+// The NAND keeps which pages are programmed but not their bytes (WriteOnlyPageStore): nothing
+// reads a page back during a save, and writing a 16 GiB save's records to a temporary file cost a
+// tenth of its time; a read of a programmed page would stop the simulation with an error.
+//
 // The host writes ENERGY_MARGIN_MIN_PCT = −100 % before it arms, so the firmware saves on
 // whatever bank it has: the budget, not the firmware's arm-time estimate, judges the margin. The
 // firmware's own estimate (needed and available energy, its margin) is read from the register
@@ -15,10 +19,13 @@ import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
 import type { Machine } from "../harness/machine.ts";
 import { Trace } from "../harness/hal-abi.ts";
 import { HostDriver } from "../mgmt/driver.ts";
+import { NandArray } from "../nand/array.ts";
+import { Geometry } from "../nand/geometry.ts";
+import { WriteOnlyPageStore } from "../nand/store.ts";
 import { Reg } from "../mgmt/registers.ts";
 import { defaultHost } from "../scenario/host.ts";
 import { parseScenario, type Scenario } from "../scenario/load.ts";
-import { runScenario } from "../scenario/runner.ts";
+import { runScenario, type RunResult } from "../scenario/runner.ts";
 import { SaveRecorder, type SaveRecord } from "./recorder.ts";
 
 /** "installed": the board's bank. "unlimited": the bank made 1000 times larger and without ESR, so
@@ -122,42 +129,61 @@ function i16(v: number): Uint8Array {
   return b;
 }
 
-export function simulateSave(req: SimRequest, firmware: PreparedFirmware): SaveSim {
+/** `offloadCrypto`: the crypto engine's data path on a worker thread (MachineOptions; the same
+ * results, sooner when a core is free). */
+export function simulateSave(
+  req: SimRequest,
+  firmware: PreparedFirmware,
+  opts: { offloadCrypto?: boolean } = {},
+): SaveSim {
   const board = bankBoard(req.board, req.bank);
   const t0 = Date.now();
   let recorder: SaveRecorder | null = null;
+  let machine: Machine | null = null;
   let estimate: FirmwareEstimate | null = null;
-  const r = runScenario({
-    scenario: budgetScenario(board, req.protectedBytes),
-    board,
-    firmware,
-    seed: req.seed,
-    nandSpill: req.protectedBytes > 2 ** 30,
-    softwareCryptoNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
-    makeHost: (m: Machine) => {
-      const host = defaultHost(m);
-      const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
-      return { ...host, arm: () => driver.writeConfig(Reg.ENERGY_MARGIN_MIN_PCT, i16(-100)) && host.arm() };
-    },
-    onMachine: (m: Machine) => {
-      recorder = new SaveRecorder(m);
-      const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
-      m.onSignal((name) => {
-        if (name !== "TRACE" || estimate) return;
-        if (m.traces[m.traces.length - 1]!.id !== Trace.SAVE_START) return;
-        const e = driver.status()?.energy;
-        if (e)
-          estimate = {
-            neededJ: e.neededJ,
-            availableJ: e.availableJ,
-            marginPct: e.marginPct,
-            saveEstimateUs: e.saveEstimateUs,
-            measuredCapacitanceF: e.capacitanceF,
-            measuredEsrOhm: e.esrOhm,
-          };
-      });
-    },
-  });
+  let r: RunResult;
+  try {
+    r = runScenario({
+      scenario: budgetScenario(board, req.protectedBytes),
+      board,
+      firmware,
+      seed: req.seed,
+      machine: {
+        offloadCrypto: opts.offloadCrypto ?? false,
+        makeNand: (clock, rng) => {
+          const g = new Geometry(board.nand);
+          return new NandArray(board.nand, clock, rng, { store: new WriteOnlyPageStore(g.recordBytes, g.pageCount) });
+        },
+      },
+      softwareCryptoNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
+      makeHost: (m: Machine) => {
+        const host = defaultHost(m);
+        const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
+        return { ...host, arm: () => driver.writeConfig(Reg.ENERGY_MARGIN_MIN_PCT, i16(-100)) && host.arm() };
+      },
+      onMachine: (m: Machine) => {
+        machine = m;
+        recorder = new SaveRecorder(m);
+        const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
+        m.onSignal((name) => {
+          if (name !== "TRACE" || estimate) return;
+          if (m.traces[m.traces.length - 1]!.id !== Trace.SAVE_START) return;
+          const e = driver.status()?.energy;
+          if (e)
+            estimate = {
+              neededJ: e.neededJ,
+              availableJ: e.availableJ,
+              marginPct: e.marginPct,
+              saveEstimateUs: e.saveEstimateUs,
+              measuredCapacitanceF: e.capacitanceF,
+              measuredEsrOhm: e.esrOhm,
+            };
+        });
+      },
+    });
+  } finally {
+    (machine as Machine | null)?.close();
+  }
   const record = (recorder as SaveRecorder | null)?.record() ?? null;
   const s = r.save;
   const start = s.startNs ?? 0;

@@ -11,6 +11,11 @@ const CPI_SCALE = 1_000_000n;
 export class CpuTime {
   private readonly cpiMicro: bigint;
   private readonly hzInt: bigint;
+  /** ns per instruction as the reduced fraction num/den, for exact arithmetic in doubles. */
+  private readonly num: number;
+  private readonly den: number;
+  /** Largest count whose product with num (plus slack) stays below 2^53. */
+  private readonly safeCount: number;
 
   constructor(
     readonly hz: number,
@@ -22,6 +27,11 @@ export class CpuTime {
     this.hzInt = BigInt(Math.round(hz));
     this.cpiMicro = BigInt(Math.round(cyclesPerInstruction * 1e6));
     if (this.cpiMicro === 0n) throw new RangeError(`cyclesPerInstruction too small: ${cyclesPerInstruction}`);
+    const n = this.cpiMicro * 1000n;
+    const g = gcd(n, this.hzInt);
+    this.num = Number(n / g);
+    this.den = Number(this.hzInt / g);
+    this.safeCount = Math.max(0, Math.floor((Number.MAX_SAFE_INTEGER - 2 * this.den) / this.num));
   }
 
   /** Cycles taken by the first `instructions` instructions (rounded up). */
@@ -34,6 +44,31 @@ export class CpuTime {
     // ns = I × (cpiMicro / 1e6) × 1e9 / hz = I × cpiMicro × 1000 / hz
     return Number(ceilDiv(instructions * this.cpiMicro * 1000n, this.hzInt));
   }
+
+  /** ns(BigInt(instructions)) for a count held in a number (a whole number >= 0), without
+   * BigInt arithmetic while the products stay exact in doubles. */
+  nsOf(instructions: number): number {
+    if (instructions > this.safeCount) return this.ns(BigInt(instructions));
+    // ceil(I × num / den), every product below 2^53 and so exact; the quotient's rounding is
+    // corrected through the remainder.
+    const a = instructions * this.num;
+    let q = Math.floor(a / this.den);
+    let r = a - q * this.den;
+    while (r < 0) {
+      q--;
+      r += this.den;
+    }
+    while (r >= this.den) {
+      q++;
+      r -= this.den;
+    }
+    return r > 0 ? q + 1 : q;
+  }
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
 }
 
 function ceilDiv(a: bigint, b: bigint): bigint {

@@ -48,6 +48,11 @@ import { ByteReader, ByteWriter, WasmFormatError } from "./wasm-bytes.ts";
 
 export const ICOUNT_EXPORT = "__lg_icount";
 export const DEADLINE_EXPORT = "__lg_deadline";
+/** Exported function [] -> [f64]: the instruction count as a double (exact below 2^53). Reading a
+ * JS number through a call costs a tenth of reading the i64 global (a BigInt). */
+export const ICOUNT_F64_EXPORT = "__lg_icount_f64";
+/** Exported function [f64] -> []: set the deadline from a double (a whole number below 2^63). */
+export const SET_DEADLINE_F64_EXPORT = "__lg_set_deadline_f64";
 /** Export name of the start function when `exportStart` is set. */
 export const START_EXPORT = "__lg_start";
 export const TICK_MODULE = "lg";
@@ -817,22 +822,37 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   if (m.imports.some((i) => i.module === TICK_MODULE && i.name === TICK_FIELD))
     throw new WasmFormatError(`module already imports ${TICK_MODULE}.${TICK_FIELD} (instrumented twice?)`, 0);
 
-  // type of tick: [] -> []
+  // types: tick [] -> [] (an existing one if there is one), and for the two accessor functions
+  // [] -> [f64] and [f64] -> [] (appended)
   let tickType = m.types.findIndex((t) => t.params === 0 && t.results === 0);
-  let typePayload: Uint8Array | undefined;
-  if (tickType < 0) {
-    tickType = m.types.length;
+  const addTick = tickType < 0;
+  if (addTick) tickType = m.types.length;
+  const getType = m.types.length + (addTick ? 1 : 0);
+  const setType = getType + 1;
+  const typePayload = (() => {
     const w = new ByteWriter();
-    w.u32(m.types.length + 1);
+    w.u32(m.types.length + (addTick ? 3 : 2));
     const ts = m.byId.get(1);
     if (ts) {
       const r = new ByteReader(b, ts.start, ts.end);
       r.u32();
       w.bytes(b, r.pos, ts.end);
     }
-    w.u8(0x60).u32(0).u32(0);
-    typePayload = w.finish();
-  }
+    if (addTick) w.u8(0x60).u32(0).u32(0);
+    w.u8(0x60).u32(0).u32(1).u8(0x7c); // [] -> [f64]
+    w.u8(0x60).u32(1).u8(0x7c).u32(0); // [f64] -> []
+    return w.finish();
+  })();
+  // the accessor functions come after every defined function (the tick import shifts those by one)
+  const icountF64Idx = m.funcImports + 1 + m.definedFuncs;
+  const setDeadlineF64Idx = icountF64Idx + 1;
+  const funcPayload = (() => {
+    const w = new ByteWriter();
+    w.u32(m.definedFuncs + 2);
+    for (const t of m.funcTypes) w.u32(t);
+    w.u32(getType).u32(setType);
+    return w.finish();
+  })();
 
   const bulk = options.bulkBytesPerInstruction ?? DEFAULT_BULK_BYTES_PER_INSTRUCTION;
   if (!(bulk === 0 || (Number.isInteger(bulk) && bulk > 0 && (bulk & (bulk - 1)) === 0 && bulk <= 2 ** 30)))
@@ -903,13 +923,15 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   if (ss) startFunc = remap(rw, new ByteReader(b, ss.start, ss.end).u32());
   const moveStart = options.exportStart === true && startFunc >= 0;
 
-  // export section: renumbered + the two globals (+ start)
+  // export section: renumbered + the two globals, the two accessors (+ start)
   const exportPayload = (() => {
     const w = new ByteWriter();
     const es = m.byId.get(7);
     const added: [string, number, number][] = [
       [ICOUNT_EXPORT, 3, rw.icountIdx],
       [DEADLINE_EXPORT, 3, rw.deadlineIdx],
+      [ICOUNT_F64_EXPORT, 0, icountF64Idx],
+      [SET_DEADLINE_F64_EXPORT, 0, setDeadlineF64Idx],
     ];
     if (moveStart) added.push([START_EXPORT, 0, startFunc]);
     const entries = new ByteWriter();
@@ -937,30 +959,35 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
     return w.finish();
   })();
 
-  // code section
+  // code section: the rewritten bodies, then the accessors' (not counted: only the host calls them)
   const codePayload = (() => {
     const cs = m.byId.get(10);
-    if (!cs) return undefined;
-    const r = new ByteReader(b, cs.start, cs.end);
-    const count = r.u32();
+    const csStart = cs?.start ?? 0;
+    const csEnd = cs?.end ?? 0;
+    const r = new ByteReader(b, csStart, csEnd);
+    const count = cs ? r.u32() : 0;
     if (count !== m.definedFuncs)
-      throw new WasmFormatError(`code section has ${count} bodies for ${m.definedFuncs} functions`, cs.start);
-    const w = new ByteWriter(Math.ceil((cs.end - cs.start) * 1.5) + 64);
-    w.u32(count);
+      throw new WasmFormatError(`code section has ${count} bodies for ${m.definedFuncs} functions`, csStart);
+    const w = new ByteWriter(Math.ceil((csEnd - csStart) * 1.5) + 64);
+    w.u32(count + 2);
     const body = new ByteWriter(64 * 1024);
     const d = new Decoder(b);
     for (let i = 0; i < count; i++) {
       const size = r.u32();
       const start = r.pos;
       const end = start + size;
-      if (end > cs.end) throw new WasmFormatError("function body runs past the code section", start);
+      if (end > csEnd) throw new WasmFormatError("function body runs past the code section", start);
       d.where = ` in function ${m.funcImports + i}`;
       body.len = 0;
       rewriteBody(rw, d, start, end, m.types[m.funcTypes[i]!]!.params, body);
       w.sized(body);
       r.pos = end;
     }
-    if (r.pos !== cs.end) throw new WasmFormatError("trailing bytes in the code section", r.pos);
+    if (r.pos !== csEnd) throw new WasmFormatError("trailing bytes in the code section", r.pos);
+    // no locals; global.get icount, f64.convert_i64_u
+    w.sized(new ByteWriter().u32(0).u8(0x23).u32(rw.icountIdx).u8(0xba).u8(0x0b));
+    // no locals; local.get 0, i64.trunc_f64_u, global.set deadline
+    w.sized(new ByteWriter().u32(0).u8(0x20).u32(0).u8(0xb1).u8(0x24).u32(rw.deadlineIdx).u8(0x0b));
     return w.finish();
   })();
 
@@ -983,10 +1010,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
         }
         break;
       case 1:
-        if (typePayload) payload = typePayload;
+        payload = typePayload;
         break;
       case 2:
         payload = importPayload;
+        break;
+      case 3:
+        payload = funcPayload;
         break;
       case 6:
         payload = globalPayload;
@@ -1017,8 +1047,10 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   };
   ensure(1, typePayload);
   ensure(2, importPayload);
+  ensure(3, funcPayload);
   ensure(6, globalPayload);
   ensure(7, exportPayload);
+  ensure(10, codePayload);
 
   const total = 8 + out.reduce((a, s) => a + s.payload.length + 6, 0);
   const w = new ByteWriter(total);

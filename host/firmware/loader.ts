@@ -3,16 +3,19 @@
 //
 // Every HAL import (module "hal") is wrapped so that hooks.beforeHal(name, fw) runs before the
 // harness's implementation: that is where the harness reads fw.instructions and charges the
-// computation since the previous HAL call to virtual time. lg.tick (inserted at loop headers by
-// the instrumenter) calls hooks.tick(fw) once the count reaches the deadline set with
-// fw.setDeadline(). Exceptions thrown by either hook or by a HAL function (a power-loss signal,
-// a watchdog) unwind through the firmware unchanged; traps become FirmwareTrap.
+// computation since the previous HAL call to virtual time (a harness may leave beforeHal out and
+// do that in its HAL functions itself). lg.tick (inserted at loop headers by the instrumenter)
+// calls hooks.tick(fw) once the count reaches the deadline set with fw.setDeadline(). Exceptions
+// thrown by either hook or by a HAL function (a power-loss signal, a watchdog) unwind through the
+// firmware unchanged; traps become FirmwareTrap.
 
 import { createHash } from "node:crypto";
 import { FirmwareTrap, InputError } from "../errors.ts";
 import {
   DEADLINE_EXPORT,
   ICOUNT_EXPORT,
+  ICOUNT_F64_EXPORT,
+  SET_DEADLINE_F64_EXPORT,
   type ImportInfo,
   NO_DEADLINE,
   START_EXPORT,
@@ -42,8 +45,9 @@ export type HalFunction = (...args: any[]) => any;
 export type HalFunctions = Record<string, HalFunction>;
 
 export interface FirmwareHooks {
-  /** Runs before every HAL function, with the HAL function's name (without "hal."). */
-  beforeHal(name: string, fw: FirmwareInstance): void;
+  /** Runs before every HAL function, with the HAL function's name (without "hal."). Absent: the
+   * HAL functions are imported as they are (a harness that wraps them itself saves a call). */
+  beforeHal?(name: string, fw: FirmwareInstance): void;
   /** Runs when a loop header finds instructions >= deadline. Move the deadline or throw. */
   tick(fw: FirmwareInstance): void;
   /** Virtual time for FirmwareTrap.atNs (default 0). */
@@ -72,9 +76,13 @@ export interface FirmwareInstance {
   readonly memory: WasmMemory;
   /** WebAssembly instructions executed by this instance so far (see docs/virtual-time.md). */
   readonly instructions: bigint;
+  /** The same count as a number (exact below 2^53; a RangeError beyond): for hot paths. */
+  instructionCount(): number;
   readonly deadline: bigint;
   /** lg.tick fires at the next loop header where instructions >= n. */
   setDeadline(n: bigint): void;
+  /** setDeadline(BigInt(n)) for a whole number n >= 0 held in a number, without a BigInt. */
+  setDeadlineCount(n: number): void;
   /** Call an exported function; traps (and abort) become FirmwareTrap, other exceptions pass. */
   run(exportName: string, ...args: unknown[]): unknown;
   /** Copy of linear memory [ptr, ptr+len). Throws RangeError when out of bounds. */
@@ -165,6 +173,8 @@ export function instantiateFirmware(
   let memoryRef: WasmMemory | undefined;
   let icount: WasmGlobal | undefined;
   let deadline: WasmGlobal | undefined;
+  let icountF64: (() => number) | undefined;
+  let setDeadlineF64: ((n: number) => void) | undefined;
 
   const mem = (): WasmMemory => {
     if (!memoryRef) throw new FirmwareTrap("firmware has no linear memory", hooks.now?.(fw) ?? 0);
@@ -198,12 +208,22 @@ export function instantiateFirmware(
     get instructions(): bigint {
       return icount ? (icount.value as bigint) : 0n;
     },
+    instructionCount(): number {
+      if (!icount) return 0;
+      const n = icountF64 ? icountF64() : Number(icount.value as bigint);
+      if (n > Number.MAX_SAFE_INTEGER) throw new RangeError(`instruction count ${icount.value} beyond 2^53`);
+      return n;
+    },
     get deadline(): bigint {
       return deadline ? (deadline.value as bigint) : NO_DEADLINE;
     },
     setDeadline(n: bigint): void {
       if (!deadline) throw new Error("firmware instance is not ready");
       deadline.value = n > NO_DEADLINE ? NO_DEADLINE : n;
+    },
+    setDeadlineCount(n: number): void {
+      if (setDeadlineF64 && Number.isSafeInteger(n) && n >= 0) setDeadlineF64(n);
+      else fw.setDeadline(BigInt(n));
     },
     run(exportName: string, ...args: unknown[]): unknown {
       const f = fw.exports[exportName];
@@ -263,11 +283,7 @@ export function instantiateFirmware(
       const fn = hal[imp.name];
       if (typeof fn !== "function") throw new InputError(where, "the harness has no such HAL function");
       const name = imp.name;
-      set(
-        HAL_MODULE,
-        name,
-        wrapHal(imp.params ?? 0, () => hooks.beforeHal(name, fw), fn),
-      );
+      set(HAL_MODULE, name, hooks.beforeHal ? wrapHal(imp.params ?? 0, () => hooks.beforeHal!(name, fw), fn) : fn);
     } else if (imp.module === "env" && imp.name === "abort") {
       set("env", "abort", (msg: number, file: number, line: number, col: number) => {
         const at = file ? ` at ${fw.readString(file)}:${line >>> 0}:${col >>> 0}` : "";
@@ -293,6 +309,8 @@ export function instantiateFirmware(
   exportsRef = instanceRef.exports;
   icount = exportsRef[ICOUNT_EXPORT] as WasmGlobal;
   deadline = exportsRef[DEADLINE_EXPORT] as WasmGlobal;
+  icountF64 = exportsRef[ICOUNT_F64_EXPORT] as (() => number) | undefined;
+  setDeadlineF64 = exportsRef[SET_DEADLINE_F64_EXPORT] as ((n: number) => void) | undefined;
   if (!memoryRef) {
     const m = exportsRef.memory ?? Object.values(exportsRef).find(isMemory);
     if (isMemory(m)) memoryRef = m;

@@ -11,9 +11,10 @@ import { Clock, NS_PER_US, NS_PER_MS, secondsToNs } from "../sim/clock.ts";
 import { Rng } from "../sim/rng.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { Dimm, type DimmSnapshot } from "../dimm/dimm.ts";
-import { NandArray } from "../nand/array.ts";
+import { NandArray, type NandIo } from "../nand/array.ts";
 import { PowerSystem } from "../power/system.ts";
-import { FifoEngine, cryptoTransform, type CryptoOpName } from "./engines.ts";
+import { FifoEngine, cryptoTransform, type CryptoOpName, type EngineJob } from "./engines.ts";
+import { CryptoOffload } from "./offload.ts";
 import { instantiateFirmware, type FirmwareInstance, type PreparedFirmware } from "../firmware/loader.ts";
 import { CpuTime } from "../firmware/cpu-time.ts";
 import { FirmwareTrap } from "../errors.ts";
@@ -66,6 +67,9 @@ export interface MachineOptions {
   /** Build the NAND array on the machine's clock and NAND random stream (power-cut campaigns
    * hand in copy-on-write forks of another machine's cells); default: a fresh array. */
   makeNand?: (clock: Clock, rng: Rng) => NandArray;
+  /** Compute the crypto engine's jobs on a worker thread while they wait in the engine
+   * (offload.ts: same results; worth it for long simulations with a core to spare). */
+  offloadCrypto?: boolean;
 }
 
 export type SignalListener = (name: string, value: number, atNs: number) => void;
@@ -81,6 +85,7 @@ export class Machine {
   readonly dimm: Dimm;
   readonly dma: FifoEngine;
   readonly crypto: FifoEngine | null;
+  private readonly offload: CryptoOffload | null;
   readonly traces: TraceRecord[] = [];
   readonly logs: { atNs: number; text: string }[] = [];
   readonly traps: { atNs: number; message: string }[] = [];
@@ -108,10 +113,20 @@ export class Machine {
   private endNs = Infinity;
   private stopRequested = false;
   private readonly nsPerInstruction: number;
-  private lastInstructions = 0n;
+  /** The current instance's count at the last charge. Counts are held in numbers (exact below
+   * 2^53; the loader throws beyond): BigInt arithmetic at every HAL call costs more than the
+   * rest of a status poll. */
+  private lastInstructions = 0;
   /** Instructions charged so far, all instances: time is a function of this total alone, so
    * charging in few or many steps gives the same instants (docs/virtual-time.md). */
-  private instructionsCharged = 0n;
+  private instructionsCharged = 0;
+  /** The deadline last written to the current instance (-1: none yet). */
+  private deadlineSet = -1;
+  /** halWait's event mask, for the predicate below. */
+  private waitMask = 0;
+  private readonly offOrStopped = (): boolean => this.state === "off" || this.stopRequested;
+  private readonly waitOver = (): boolean =>
+    (this.pending & this.waitMask) !== 0 || this.state === "off" || this.stopRequested;
   private readonly cpuTime: CpuTime;
   private cpuNsCharged = 0;
   private computeSinceWaitNs = 0;
@@ -142,6 +157,7 @@ export class Machine {
     this.power = new PowerSystem(this.clock, b, { ...opts.bank, initialCapV: opts.initialCapV ?? 0, ioLoad: false });
     this.dma = new FifoEngine(this.clock, "dma", b.dimm.dmaQueueDepth);
     this.crypto = b.crypto ? new FifoEngine(this.clock, "crypto", 8) : null;
+    this.offload = this.crypto && opts.offloadCrypto ? CryptoOffload.tryCreate() : null;
     this.wire();
   }
 
@@ -218,6 +234,7 @@ export class Machine {
     this.nand.powerCut();
     this.dma.reset();
     this.crypto?.reset();
+    this.offload?.reset();
     this.dimm.losePower();
     this.cryptoKeys.clear();
     this.pending = 0;
@@ -246,6 +263,12 @@ export class Machine {
     }
   }
 
+  /** Let go of what the machine holds outside the JavaScript heap (the crypto offload's worker
+   * thread). The machine must not run afterwards. */
+  close(): void {
+    this.offload?.stop();
+  }
+
   /** All power is lost at this instant — rail and bank together, as with a pulled connector: the
    * board dies now, and whatever NAND operation is in flight suffers a power cut. */
   cutPower(): void {
@@ -260,12 +283,11 @@ export class Machine {
   private execute(): void {
     this.boots.push(this.clock.now);
     this.emit("POWERED", 1);
-    const inst = instantiateFirmware(this.firmware, this.halImports(), {
-      beforeHal: () => this.chargeCpu(),
-      tick: () => this.onTick(),
-    });
+    // No beforeHal hook: the HAL functions charge the CPU time themselves (halImports).
+    const inst = instantiateFirmware(this.firmware, this.halImports(), { tick: () => this.onTick() });
     this.instance = inst;
-    this.lastInstructions = inst.instructions;
+    this.lastInstructions = inst.instructionCount();
+    this.deadlineSet = -1;
     this.computeSinceWaitNs = 0;
     this.refreshDeadline();
     try {
@@ -305,12 +327,12 @@ export class Machine {
   private chargeCpu(): void {
     const inst = this.instance;
     if (!inst) return;
-    const n = inst.instructions;
+    const n = inst.instructionCount();
     const delta = n - this.lastInstructions;
     this.lastInstructions = n;
-    if (delta > 0n) {
+    if (delta > 0) {
       this.instructionsCharged += delta;
-      const target = this.cpuTime.ns(this.instructionsCharged);
+      const target = this.cpuTime.nsOf(this.instructionsCharged);
       const advance = target - this.cpuNsCharged;
       this.cpuNsCharged = target;
       this.computeSinceWaitNs += advance;
@@ -322,7 +344,9 @@ export class Machine {
 
   /** Move time forward while the CPU computes; throws PowerLoss if the board dies on the way. */
   private advanceBusy(to: number): void {
-    this.clock.runUntil(Math.min(to, this.endNs), () => this.state === "off" || this.stopRequested);
+    // Between two status polls nothing is due, mostly: then only the clock moves.
+    if (to < this.endNs && this.state !== "off" && !this.stopRequested && this.clock.advanceIfIdle(to)) return;
+    this.clock.runUntil(Math.min(to, this.endNs), this.offOrStopped);
     if (this.state === "off") throw new PowerLoss(this.clock.now);
     if (this.stopRequested) throw new SimulationEnd(this.clock.now);
     if (this.clock.now >= this.endNs) throw new SimulationEnd(this.clock.now);
@@ -343,7 +367,11 @@ export class Machine {
     const untilWatchdog = this.watchdogNs - this.computeSinceWaitNs + 1;
     const dt = Math.max(0, Math.min(untilEvent, untilWatchdog));
     const n = Math.max(1, Math.ceil(dt / this.nsPerInstruction));
-    inst.setDeadline(this.lastInstructions + BigInt(n));
+    const deadline = this.lastInstructions + n;
+    // Unchanged most of the time (the next event stays put while the count moves towards it).
+    if (deadline === this.deadlineSet) return;
+    this.deadlineSet = deadline;
+    inst.setDeadlineCount(deadline);
   }
 
   // ---- host side ---------------------------------------------------------------------------------
@@ -419,18 +447,37 @@ export class Machine {
   }
 
   private inMemory(ptr: number, len: number): boolean {
-    return ptr >= 0 && len >= 0 && ptr + len <= this.mem().length;
+    const inst = this.instance;
+    if (!inst) throw new Error("no firmware instance");
+    return ptr >= 0 && len >= 0 && ptr + len <= inst.memory.buffer.byteLength;
   }
 
   private halImports(): Record<string, (...a: never[]) => unknown> {
     const b = this.board;
-    const wrap =
-      <A extends unknown[], R>(f: (...a: A) => R) =>
-      (...a: A): R => {
-        const r = f(...a);
+    // Every HAL function first charges the instructions executed since the previous call, then
+    // runs, then moves the tick deadline to the next event. Specialised by arity: a rest
+    // parameter and a spread at every call cost more than a status poll's own work.
+    const wrap = (f: (...a: never[]) => unknown): ((...a: never[]) => unknown) => {
+      const g = f as (...a: unknown[]) => unknown;
+      const done = <R>(r: R): R => {
         this.refreshDeadline();
         return r;
       };
+      switch (f.length) {
+        case 0:
+          return () => (this.chargeCpu(), done(g()));
+        case 1:
+          return (a: never) => (this.chargeCpu(), done(g(a)));
+        case 2:
+          return (a: never, b: never) => (this.chargeCpu(), done(g(a, b)));
+        case 3:
+          return (a: never, b: never, c: never) => (this.chargeCpu(), done(g(a, b, c)));
+        case 4:
+          return (a: never, b: never, c: never, d: never) => (this.chargeCpu(), done(g(a, b, c, d)));
+        default:
+          return (...a: never[]) => (this.chargeCpu(), done(g(...a)));
+      }
+    };
     const imports = {
       now_ns: (): bigint => BigInt(this.clock.now),
       wait: (mask: number, deadline: bigint): number => this.halWait(mask >>> 0, deadline),
@@ -490,8 +537,7 @@ export class Machine {
       },
     };
     const out: Record<string, (...a: never[]) => unknown> = {};
-    for (const [name, f] of Object.entries(imports))
-      out[name] = wrap(f as (...a: unknown[]) => unknown) as (...a: never[]) => unknown;
+    for (const [name, f] of Object.entries(imports)) out[name] = wrap(f as (...a: never[]) => unknown);
     void b;
     return out;
   }
@@ -500,7 +546,8 @@ export class Machine {
     this.computeSinceWaitNs = 0;
     const limit = Math.min(deadline >= BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(deadline), this.endNs);
     this.power.setLoad("cpu", this.board.cpu.idleW);
-    this.clock.runUntil(limit, () => (this.pending & mask) !== 0 || this.state === "off" || this.stopRequested);
+    this.waitMask = mask;
+    this.clock.runUntil(limit, this.waitOver);
     if (this.state === "off") throw new PowerLoss(this.clock.now);
     if (this.stopRequested) throw new SimulationEnd(this.clock.now);
     const got = this.pending & mask;
@@ -533,15 +580,14 @@ export class Machine {
     if (dir === DmaDir.DIMM_TO_BUF && !this.dimm.isolated) return HalError.STATE;
     const d = this.board.dimm;
     const inst = this.instance;
-    const ticket = this.dma.submit({
-      durationNs: d.dmaSetupNs + secondsToNs(len / d.dmaBytesPerS),
-      complete: () => {
+    const ticket = this.dma.submit(
+      engineJob(d.dmaSetupNs + secondsToNs(len / d.dmaBytesPerS), () => {
         if (this.instance !== inst || !inst) return;
         const mem = new Uint8Array(inst.memory.buffer);
         if (dir === DmaDir.DIMM_TO_BUF) this.dimm.read(addr, mem.subarray(buf, buf + len));
         else this.dimm.write(addr, mem.slice(buf, buf + len));
-      },
-    });
+      }),
+    );
     return ticket < 0 ? HalError.BUSY : ticket;
   }
 
@@ -561,15 +607,23 @@ export class Machine {
     if ((op === NandOp.PROGRAM || op === NandOp.ERASE) && this.gpio[Pin.NAND_WP_N] === 0) return HalError.STATE;
     const inst = this.instance;
     const count = popcount(planes);
-    return this.nand.submit(op, die, block, page, planes, len, {
-      fetch: () =>
-        inst
-          ? new Uint8Array(inst.memory.buffer).slice(buf, buf + count * len)
-          : new Uint8Array(count * len).fill(0xff),
-      deliver: (data: Uint8Array) => {
-        if (inst && this.instance === inst) new Uint8Array(inst.memory.buffer).set(data, buf);
-      },
-    });
+    return this.nand.submit(
+      op,
+      die,
+      block,
+      page,
+      planes,
+      len,
+      nandIo(
+        () =>
+          inst
+            ? new Uint8Array(inst.memory.buffer).slice(buf, buf + count * len)
+            : new Uint8Array(count * len).fill(0xff),
+        (data: Uint8Array) => {
+          if (inst && this.instance === inst) new Uint8Array(inst.memory.buffer).set(data, buf);
+        },
+      ),
+    );
   }
 
   private halCrypto(op: number, slot: number, iv: number, src: number, dst: number, len: number): number {
@@ -578,7 +632,7 @@ export class Machine {
     if (!engine || !spec) return HalError.NO_DEVICE;
     const key = this.cryptoKeys.get(slot);
     if (!key) return HalError.STATE;
-    const name: CryptoOpName | undefined = (["xts-encrypt", "xts-decrypt", "ecb-encrypt", "hmac-sha256"] as const)[op];
+    const name: CryptoOpName | undefined = CRYPTO_OPS[op];
     if (!name) return HalError.INVALID;
     if (len === 0 || !this.inMemory(src, len) || !this.inMemory(iv, 16)) return HalError.FAULT;
     if (!this.inMemory(dst, op === CryptoOp.HMAC_SHA256 ? 32 : len)) return HalError.FAULT;
@@ -587,15 +641,26 @@ export class Machine {
     if (op === CryptoOp.ECB_ENCRYPT && len % 16 !== 0) return HalError.INVALID;
     const rate = op === CryptoOp.HMAC_SHA256 ? spec.hmacBytesPerS : spec.xtsBytesPerS;
     const inst = this.instance;
-    const ticket = engine.submit({
-      durationNs: spec.setupNs + secondsToNs(len / rate),
-      complete: () => {
+    // Handed to the worker thread, if there is one, as it enters the engine (a job the engine
+    // will refuse is not).
+    const off = this.offload;
+    const job =
+      off && inst && engine.outstanding < engine.queueDepth
+        ? off.submit(name, key, new Uint8Array(inst.memory.buffer), iv, src, dst, len)
+        : null;
+    const ticket = engine.submit(
+      engineJob(spec.setupNs + secondsToNs(len / rate), () => {
         if (!inst || this.instance !== inst) return;
         const mem = new Uint8Array(inst.memory.buffer);
-        const out = cryptoTransform(name, key, mem.slice(iv, iv + 16), mem.slice(src, src + len));
+        // The transform reads its input before anything is written back: views, not copies.
+        const out =
+          (job && off!.take(job, mem, iv, src, len)) ??
+          cryptoTransform(name, key, mem.subarray(iv, iv + 16), mem.subarray(src, src + len));
         mem.set(out, dst);
-      },
-    });
+        if (job) off!.release(job);
+      }),
+    );
+    if (ticket < 0 && job) off!.discard(job);
     return ticket < 0 ? HalError.BUSY : ticket;
   }
 
@@ -685,6 +750,18 @@ export function estimateSavePowerW(b: BoardSpec): number {
     b.nand.channels * b.nand.busW +
     (b.crypto?.activeW ?? 0)
   );
+}
+
+const CRYPTO_OPS = ["xts-encrypt", "xts-decrypt", "ecb-encrypt", "hmac-sha256"] as const;
+
+// Jobs and NAND buffers from their callbacks. (Arrows written as object-literal properties get a
+// name set at every creation when run through tsx, which costs more than a status poll.)
+function engineJob(durationNs: number, complete: () => void): EngineJob {
+  return { durationNs, complete };
+}
+
+function nandIo(fetch: () => Uint8Array, deliver: (data: Uint8Array) => void): NandIo {
+  return { fetch, deliver };
 }
 
 function popcount(x: number): number {

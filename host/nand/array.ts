@@ -114,7 +114,8 @@ interface DieOp {
   bus: BusRequest | null;
   arrayEvent: ScheduledEvent | null;
   arrayStartNs: Ns;
-  /** PROGRAM: the full page records fetched from the buffer, one per plane. */
+  /** PROGRAM: the full page records fetched from the buffer, one per plane (blank ones when the
+   * page store keeps no bytes). */
   records: Uint8Array[] | null;
   /** READ: the bytes to deliver. */
   out: Uint8Array | null;
@@ -140,6 +141,7 @@ export class NandArray {
   private readonly ops: (DieOp | null)[];
   private readonly results: number[];
   private writeProtected = false;
+  private blank: Uint8Array | null = null;
   private lastPowerW: number;
   private readonly counts = {
     ops: { read: 0, program: 0, erase: 0, reset: 0 },
@@ -439,11 +441,11 @@ export class NandArray {
   // ---- operation sequencing ------------------------------------------------------------------------
 
   private requestBus(die: number, d: DieOp, label: string, durationNs: Ns, done: () => void): void {
-    const req: BusRequest = {
+    const req = busRequest(
       die,
       durationNs,
       label,
-      onGrant: () => {
+      () => {
         d.phase = d.phase === "wait-cmd" ? "bus-in" : "bus-out";
         this.powerChanged();
         if (d.kind === NandOp.PROGRAM) {
@@ -453,26 +455,37 @@ export class NandArray {
           this.onChange(die);
         }
       },
-      onRelease: () => {
+      () => {
         d.bus = null;
         done();
       },
-    };
+    );
     d.bus = req;
     this.buses[this.geometry.channelOf(die)]!.request(req);
   }
 
   private takeRecords(d: DieOp): Uint8Array[] {
+    // A store that keeps no bytes is handed a blank record instead of a copy of the buffer.
+    if (this.media.store.keepsData === false) {
+      this.blank ??= new Uint8Array(this.geometry.recordBytes).fill(0xff);
+      return d.planes.map(() => this.blank!);
+    }
     const data = d.io.fetch();
     if (data.length !== d.planes.length * d.len) {
       throw new RangeError(`nand fetch returned ${data.length} bytes, expected ${d.planes.length * d.len}`);
     }
-    return d.planes.map((_, i) => this.padRecord(data.subarray(i * d.len, (i + 1) * d.len)));
+    // `data` is the array's own copy: a plane's full-length record is a view of it, not a copy.
+    const full = d.len === this.geometry.recordBytes;
+    return d.planes.map((_, i) => {
+      const r = data.subarray(i * d.len, (i + 1) * d.len);
+      return full ? r : this.padRecord(r);
+    });
   }
 
   private padRecord(data: Uint8Array): Uint8Array {
-    const r = new Uint8Array(this.geometry.recordBytes).fill(0xff);
+    const r = new Uint8Array(this.geometry.recordBytes);
     r.set(data);
+    r.fill(0xff, data.length);
     return r;
   }
 
@@ -589,6 +602,18 @@ export class NandArray {
       this.onPower();
     }
   }
+}
+
+/** A bus request from its callbacks. (Arrows written as object-literal properties get a name
+ * set at every creation when run through tsx, which costs more than the request itself.) */
+function busRequest(
+  die: number,
+  durationNs: Ns,
+  label: string,
+  onGrant: () => void,
+  onRelease: () => void,
+): BusRequest {
+  return { die, durationNs, label, onGrant, onRelease };
 }
 
 function opName(kind: number): string {

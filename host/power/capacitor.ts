@@ -160,15 +160,43 @@ export function cellVAfter(bank: Bank, draw: Draw, fromV: number, tS: number): n
   if (bank.esrOhm === 0 && k === 0) return Math.sqrt(fromV * fromV - (2 * p * tS) / C);
   // t(V) has no elementary inverse here; Newton on it converges to rounding error, and its slope
   // C/I(V) stays finite even at the maximum-power-transfer point. Bisection guards the bracket.
+  // (Over a step of microseconds the difference t(V) − tS is mostly rounding, so this often ends
+  // by bisection after some fifty steps: the loop below is dischargeTimeS(fromV, v) and
+  // cellCurrentA(v) with everything that does not depend on v computed once and w(v) shared,
+  // the same operations in the same order, so the same result to the last bit.)
+  const R = bank.esrOhm;
+  const a = 4 * R * p;
+  const kR = k * R;
+  const w0 = wOf(bank, draw, fromV);
+  const twoP = 2 * p;
+  const eightP = 8 * p;
+  const e0 = (k * w0) / twoP;
+  const phi0 = k === 0 ? 0 : phi(e0);
+  const log1pE0 = k === 0 ? 0 : Math.log1p(e0);
+  const pOverK2 = p / (k * k);
   let lo = end;
   let hi = fromV;
-  let v = Math.min(hi, Math.max(lo, fromV - (tS * cellCurrentA(bank, draw, fromV)) / C));
+  let v = Math.min(hi, Math.max(lo, fromV - (tS * (k + twoP / w0)) / C));
   for (let i = 0; i < 100; i++) {
-    const excess = dischargeTimeS(bank, draw, fromV, v) - tS;
+    const u = v - kR;
+    const disc = u * u - a;
+    const w1 = u + Math.sqrt(u < 0 ? NaN : disc >= 0 ? disc : disc > -1e-12 * u * u ? 0 : NaN);
+    let t: number;
+    if (v >= fromV) t = 0;
+    else {
+      const logW = R === 0 ? 0 : R * Math.log(w0 / w1);
+      if (k === 0) t = C * (((w0 - w1) * (w0 + w1)) / eightP - logW);
+      else {
+        const e1 = (k * w1) / twoP;
+        const logK = R === 0 ? 0 : R * (log1pE0 - Math.log1p(e1));
+        t = C * (pOverK2 * (phi0 - phi(e1)) - logW + logK);
+      }
+    }
+    const excess = t - tS;
     if (excess === 0) return v;
     if (excess > 0) lo = v;
     else hi = v;
-    let next = v + (excess * cellCurrentA(bank, draw, v)) / C;
+    let next = v + (excess * (k + twoP / w1)) / C;
     if (!(next > lo && next < hi)) next = (lo + hi) / 2;
     if (Math.abs(next - v) <= 4e-16 * v || hi - lo <= 4e-16 * hi) return next;
     v = next;

@@ -16,26 +16,101 @@ export interface EnergyReport {
   bankByPhase: Record<string, number>;
 }
 
+/** The loads on the supply: watts per component, in the order the components were added (as a
+ * Map iterates), held in arrays so that charging them allocates nothing. */
+export class LoadTable {
+  readonly names: string[] = [];
+  readonly watts: number[] = [];
+  /** The ledger's slot of each component, -1 until the ledger has charged it. */
+  readonly slots: number[] = [];
+  /** Bumped by every change (for caches of what follows from the loads). */
+  version = 0;
+  private readonly index = new Map<string, number>();
+  private sum = 0;
+  private summed = -1;
+
+  get(name: string): number | undefined {
+    const i = this.index.get(name);
+    return i === undefined ? undefined : this.watts[i];
+  }
+
+  set(name: string, w: number): void {
+    this.version++;
+    const i = this.index.get(name);
+    if (i !== undefined) {
+      this.watts[i] = w;
+      return;
+    }
+    this.index.set(name, this.names.length);
+    this.names.push(name);
+    this.watts.push(w);
+    this.slots.push(-1);
+  }
+
+  clear(): void {
+    this.version++;
+    this.index.clear();
+    this.names.length = 0;
+    this.watts.length = 0;
+    this.slots.length = 0;
+  }
+
+  /** Sum of the loads, added in order. */
+  total(): number {
+    if (this.summed !== this.version) {
+      let sum = 0;
+      const w = this.watts;
+      for (let i = 0; i < w.length; i++) sum += w[i]!;
+      this.sum = sum;
+      this.summed = this.version;
+    }
+    return this.sum;
+  }
+}
+
 export class EnergyLedger {
   private total = 0;
-  private readonly byComponent = new Map<string, number>();
+  /** Energy per component, in the order components were first charged. */
+  private readonly compNames: string[] = [];
+  private readonly compJ: number[] = [];
+  private readonly compSlot = new Map<string, number>();
   private readonly byPhase = new Map<string, number>();
   private bank = 0;
   private readonly bankByPhase = new Map<string, number>();
 
   /** Charge `loads` (W) for `dt` ns to `phase`. */
-  addLoads(loads: ReadonlyMap<string, number>, dt: Ns, phase: string): void {
+  addLoads(loads: ReadonlyMap<string, number> | LoadTable, dt: Ns, phase: string): void {
     if (dt <= 0) return;
+    if (!(loads instanceof LoadTable)) {
+      const t = new LoadTable();
+      for (const [name, w] of loads) t.set(name, w);
+      loads = t;
+    }
     const s = dt / NS_PER_S;
     let sum = 0;
-    for (const [name, w] of loads) {
-      const j = w * s;
-      this.byComponent.set(name, (this.byComponent.get(name) ?? 0) + j);
-      sum += w;
+    const w = loads.watts;
+    const slots = loads.slots;
+    for (let i = 0; i < w.length; i++) {
+      let slot = slots[i]!;
+      if (slot < 0) slot = slots[i] = this.slotOf(loads.names[i]!);
+      const x = w[i]!;
+      this.compJ[slot] = this.compJ[slot]! + x * s;
+      sum += x;
     }
     const j = sum * s;
     this.total += j;
     this.byPhase.set(phase, (this.byPhase.get(phase) ?? 0) + j);
+  }
+
+  private slotOf(name: string): number {
+    let slot = this.compSlot.get(name);
+    if (slot === undefined) {
+      slot = this.compNames.length;
+      this.compSlot.set(name, slot);
+      this.compNames.push(name);
+      this.compJ.push(0);
+    }
+    return slot;
   }
 
   addBank(joules: number, phase: string): void {
@@ -45,9 +120,11 @@ export class EnergyLedger {
   }
 
   report(): EnergyReport {
+    const byComponent: Record<string, number> = {};
+    this.compNames.forEach((name, i) => (byComponent[name] = this.compJ[i]!));
     return {
       total: this.total,
-      byComponent: Object.fromEntries(this.byComponent),
+      byComponent,
       byPhase: Object.fromEntries(this.byPhase),
       bankJ: this.bank,
       bankByPhase: Object.fromEntries(this.bankByPhase),

@@ -8,7 +8,7 @@ import { NS_PER_MS, NS_PER_S, type Clock, type Ns, type ScheduledEvent } from ".
 import type { BoardSpec, CapacitorSpec, PowerSpec } from "../board/types.ts";
 import { cellVAfter, deadAt, holdup, terminalV, type Bank, type DeathReason, type Draw } from "./capacitor.ts";
 import { cellVOnRail, netOutA, timeToChargedS, type RailBank } from "./charge.ts";
-import { EnergyLedger, type EnergyReport } from "./energy.ts";
+import { EnergyLedger, LoadTable, type EnergyReport } from "./energy.ts";
 import { ceilNs, RailProfile, type RailEdge } from "./rail.ts";
 
 export type PowerSource = "rail" | "bank" | "none";
@@ -58,7 +58,7 @@ export class PowerSystem {
 
   private cellV: number;
   private syncedAt: Ns;
-  private readonly loads = new Map<string, number>();
+  private readonly loads = new LoadTable();
   private charger = false;
   private testLoad = false;
   private phase: string;
@@ -234,6 +234,7 @@ export class PowerSystem {
 
   /** The instant the board will die if nothing changes (Infinity when it is not on the bank). */
   deathAt(): Ns {
+    if (this.deathEvent) this.clock.instantOf(this.deathEvent);
     return this.deathAtNs;
   }
 
@@ -259,14 +260,21 @@ export class PowerSystem {
   // ---- internals ------------------------------------------------------------------------------
 
   private totalW(): number {
-    let sum = 0;
-    for (const w of this.loads.values()) sum += w;
-    return sum;
+    return this.loads.total();
   }
 
+  /** The present draw. One object per change of the loads or the test load, never modified (a
+   * deferred death keeps the one it was computed for). */
   private draw(): Draw {
-    return { powerW: this.totalW(), testA: this.testLoad ? this.cap.testLoadA : 0 };
+    const testA = this.testLoad ? this.cap.testLoadA : 0;
+    const d = this.drawCache;
+    if (d && this.drawVersion === this.loads.version && d.testA === testA) return d;
+    this.drawVersion = this.loads.version;
+    return (this.drawCache = { powerW: this.totalW(), testA });
   }
+
+  private drawCache: Draw | null = null;
+  private drawVersion = -1;
 
   private railBank(): RailBank {
     return {
@@ -297,28 +305,86 @@ export class PowerSystem {
 
   /** Keep exactly one death event on the clock: the one the present state leads to. */
   private reschedule(): void {
+    if (!this.alive || this.railAboveMin) {
+      this.clock.cancel(this.deathEvent);
+      this.deathEvent = null;
+      this.deathAtNs = Infinity;
+      return;
+    }
+    const draw = this.draw();
+    const cellV = this.cellV;
+    // The load changes every few microseconds during a save and the death is seconds away, so the
+    // exact instant (holdup(): a logarithm and square roots) is worked out only once the clock
+    // gets near it: from now, the cell cannot reach its death point sooner than at the highest
+    // current of the way down, the one at the death point itself. Half that time is the bound.
+    // (Above the death point the load is deliverable, so deadAt() has nothing to say either.)
+    // The callbacks are bound once: a closure made per reschedule costs more than holdup().
+    const soonestS = draw.powerW === 0 && (draw.testA ?? 0) === 0 ? 0 : this.soonestDeathS(draw, cellV);
+    if (soonestS >= 1e-3) {
+      const notBefore = this.clock.now + Math.floor(soonestS * 0.5 * NS_PER_S);
+      const d = this.death;
+      if (d && this.deathEvent && this.clock.redefer(this.deathEvent, notBefore)) {
+        // The same event, computed anew from now (what cancel and defer would do).
+        d.draw = draw;
+        d.cellV = cellV;
+        d.t0 = this.clock.now;
+        d.reason = "undervoltage";
+        d.endV = cellV;
+        this.deathAtNs = Infinity;
+        return;
+      }
+      this.clock.cancel(this.deathEvent);
+      this.death = { draw, cellV, t0: this.clock.now, reason: "undervoltage", endV: cellV };
+      this.deathAtNs = Infinity;
+      this.deathEvent = this.clock.defer(notBefore, this.resolveDeath, "power:death", this.runDeath);
+      return;
+    }
+    // Near the end: as it always was.
     this.clock.cancel(this.deathEvent);
     this.deathEvent = null;
     this.deathAtNs = Infinity;
-    if (!this.alive || this.railAboveMin) return;
-    const draw = this.draw();
-    const now = deadAt(this.bank, draw, this.cellV);
-    let at: Ns;
-    let reason: DeathReason;
-    let endV: number;
+    const now = deadAt(this.bank, draw, cellV);
+    this.death = { draw, cellV, t0: this.clock.now, reason: now ?? "undervoltage", endV: cellV };
     if (now) {
-      at = this.clock.now;
-      reason = now;
-      endV = this.cellV;
-    } else {
-      const h = holdup(this.bank, draw, this.cellV);
-      if (!h.reason || !Number.isFinite(h.timeS)) return;
-      at = this.clock.now + ceilNs(h.timeS * NS_PER_S);
-      reason = h.reason;
-      endV = h.cellV;
+      this.deathAtNs = this.clock.now;
+      this.deathEvent = this.clock.at(this.clock.now, "power:death", this.runDeath);
+      return;
     }
-    this.deathAtNs = at;
-    this.deathEvent = this.clock.at(at, "power:death", () => this.die(reason, endV));
+    if (draw.powerW === 0 && (draw.testA ?? 0) === 0) return; // holdup() is endless
+    if (this.resolveDeath() !== null) this.deathEvent = this.clock.at(this.deathAtNs, "power:death", this.runDeath);
+  }
+
+  /** The death the latest reschedule() leads to: the state it was computed from and, once
+   * resolved, how it ends. */
+  private death: { draw: Draw; cellV: number; t0: Ns; reason: DeathReason; endV: number } | null = null;
+
+  private readonly resolveDeath = (): Ns | null => {
+    const d = this.death!;
+    const h = holdup(this.bank, d.draw, d.cellV);
+    if (!h.reason || !Number.isFinite(h.timeS)) return null;
+    d.reason = h.reason;
+    d.endV = h.cellV;
+    this.deathAtNs = d.t0 + ceilNs(h.timeS * NS_PER_S);
+    return this.deathAtNs;
+  };
+
+  private readonly runDeath = (): void => this.die(this.death!.reason, this.death!.endV);
+
+  /** A lower bound of the time from cellV to the death point at this draw, s: the charge down to
+   * it at the highest current of the way (the converter's at the death point's terminal voltage). */
+  private soonestDeathS(draw: Draw, cellV: number): number {
+    // deathPoint(), without the object: where the cell stops, and the terminal voltage there.
+    const b = this.bank;
+    const k = draw.testA ?? 0;
+    const a = 4 * b.esrOhm * (draw.powerW / b.efficiency);
+    const sqrtA = Math.sqrt(a);
+    const w = 2 * b.minV >= sqrtA ? 2 * b.minV : sqrtA;
+    const deathCellV = (w === 0 ? 0 : (w * w + a) / (2 * w)) + k * b.esrOhm;
+    const deathTerminalV = w / 2;
+    if (!(deathTerminalV > 0) || !(cellV > deathCellV)) return 0;
+    const maxA = k + draw.powerW / b.efficiency / deathTerminalV;
+    const t = (b.capacitanceF * (cellV - deathCellV)) / maxA;
+    return Number.isFinite(t) ? t : 0;
   }
 
   /** The firmware disconnects the board from the bank (its work is done; the charge left is

@@ -11,7 +11,9 @@ import { CpuTime, InstructionMeter } from "../../host/firmware/cpu-time.ts";
 import {
   DEADLINE_EXPORT,
   ICOUNT_EXPORT,
+  ICOUNT_F64_EXPORT,
   NO_DEADLINE,
+  SET_DEADLINE_F64_EXPORT,
   START_EXPORT,
   type InstrumentOptions,
   countStatic,
@@ -750,6 +752,31 @@ describe("instrument: module structure", () => {
     );
     const empty = instrument(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
     assert.ok(Wasm.validate(empty));
+    const e = new Wasm.Instance(new Wasm.Module(empty), { lg: { tick: () => {} } }).exports;
+    assert.equal((e[ICOUNT_F64_EXPORT] as () => number)(), 0);
+  });
+
+  it("exports uncounted accessors: the count as a double, the deadline from one", () => {
+    const wasm = assemble({
+      types: baseTypes,
+      imports: [["hal", "mark", T_MARK]],
+      funcs: [{ type: T_VOID, body: code(op.i32_const(7), op.call(MARK), op.end) }],
+      exports: [["f", 0, 1]],
+    });
+    const inst = new Wasm.Instance(new Wasm.Module(instrument(wasm)), {
+      hal: { mark: () => {} },
+      lg: { tick: () => {} },
+    });
+    const count = inst.exports[ICOUNT_F64_EXPORT] as () => number;
+    const setDeadline = inst.exports[SET_DEADLINE_F64_EXPORT] as (n: number) => void;
+    const icount = inst.exports[ICOUNT_EXPORT] as WasmGlobal;
+    (inst.exports.f as () => void)();
+    assert.equal(icount.value, 2n);
+    assert.equal(count(), 2, "the same count, and reading it costs nothing");
+    assert.equal(count(), 2);
+    setDeadline(2 ** 53 - 1);
+    assert.equal((inst.exports[DEADLINE_EXPORT] as WasmGlobal).value, 2n ** 53n - 1n);
+    assert.equal(icount.value, 2n, "setting it costs nothing either");
   });
 
   it("bulk memory, saturating truncation, sign extension, data segments: same results", () => {
@@ -1147,6 +1174,11 @@ export function deep(n: i32): i32 { return n == 0 ? 0 : deep(n - 1) + 1; }
     );
     assert.ok(fresh.instructions > 0n, "the start function was counted");
     assert.equal(fresh.instructions, again.instructions, "a new instance starts from zero");
+    assert.equal(fw.instructionCount(), Number(fw.instructions), "the count as a number, through the accessor");
+    fresh.setDeadlineCount(123_456);
+    assert.equal(fresh.deadline, 123_456n, "the deadline from a number, through the accessor");
+    fresh.setDeadlineCount(2 ** 60);
+    assert.equal(fresh.deadline, 2n ** 60n);
     fresh.write(60_000, new Uint8Array([1, 2, 3]));
     assert.deepEqual([...fresh.bytes(60_000, 3)], [1, 2, 3]);
     assert.deepEqual([...fw.bytes(60_000, 3)], [0, 0, 0], "memory is per instance");
@@ -1177,5 +1209,24 @@ describe("cpu time", () => {
     assert.equal(sum, cpu.ns(1_000_000n));
     assert.equal(meter.instructions, 1_000_000n);
     assert.throws(() => meter.charge(1n), RangeError);
+  });
+
+  it("nsOf(n) is ns(BigInt(n)), for counts held in numbers", () => {
+    const rng = (() => {
+      let x = 0x9e3779b9;
+      return (): number => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+    })();
+    for (const [hz, cpi] of [
+      [800e6, 0.24],
+      [168e6, 1.5],
+      [168e6, 1.37],
+      [1e9 + 7, 1.234567],
+      [3, 7],
+    ] as const) {
+      const cpu = new CpuTime(hz, cpi);
+      const counts = [0, 1, 2, 9, 10, 11, 2 ** 40, 2 ** 53 - 1];
+      for (let i = 0; i < 20_000; i++) counts.push(Math.floor(rng() * 2 ** Math.floor(1 + rng() * 52)));
+      for (const n of counts) assert.equal(cpu.nsOf(n), cpu.ns(BigInt(n)), `${hz} Hz, ${cpi} CPI, ${n}`);
+    }
   });
 });

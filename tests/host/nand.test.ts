@@ -12,7 +12,7 @@ import type { NandSpec } from "../../host/board/types.ts";
 import { NandArray, type NandActivity } from "../../host/nand/array.ts";
 import { HalError, NandOp, NandState } from "../../host/nand/status.ts";
 import { pageLevel, pairedLowerPages } from "../../host/nand/pairing.ts";
-import { FilePageStore, MemoryPageStore } from "../../host/nand/store.ts";
+import { FilePageStore, MemoryPageStore, WriteOnlyPageStore } from "../../host/nand/store.ts";
 import { nandTiming } from "../../host/nand/timing.ts";
 
 const { READ, PROGRAM, ERASE, RESET } = NandOp;
@@ -843,6 +843,25 @@ describe("dump", () => {
       st.close();
     }
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  test("write-only page store: keeps which pages hold a record, and refuses to read one back", () => {
+    const st = new WriteOnlyPageStore(8, 100);
+    st.put(42, new Uint8Array(8));
+    st.put(7, new Uint8Array(8));
+    st.put(42, new Uint8Array(8).fill(4));
+    assert.equal(st.size, 2);
+    assert.deepEqual(st.keys(), [7, 42]);
+    assert.equal(st.has(42), true);
+    assert.equal(st.get(3), undefined);
+    assert.throws(() => st.get(42), /keeps no page data/);
+    st.delete(7);
+    assert.equal(st.has(7), false);
+    assert.equal(st.size, 1);
+    assert.throws(() => st.put(1, new Uint8Array(7)), RangeError);
+    assert.throws(() => st.put(100, new Uint8Array(8)), RangeError);
+    st.close();
+    assert.equal(st.size, 0);
   });
 
   function expectInputError(fn: () => unknown, where: RegExp, message?: RegExp): void {

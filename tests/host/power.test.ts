@@ -514,3 +514,92 @@ test("death instants are whole nanoseconds at or just after the exact instant", 
   r.clock.runUntil(r.clock.now);
   assert.equal(r.ps.deathAt(), Infinity);
 });
+
+test("cellVAfter is, to the last bit, the Newton and bisection on dischargeTimeS it always was", () => {
+  // The reference: the loop as written before it was made cheaper (every quantity recomputed).
+  const reference = (b: Bank, draw: Draw, fromV: number, tS: number): number => {
+    if (tS <= 0) return fromV;
+    const C = b.capacitanceF;
+    const k = draw.testA ?? 0;
+    const p = draw.powerW / b.efficiency;
+    const end = deathPoint(b, draw).cellV;
+    if (fromV <= end) return fromV;
+    if (tS >= dischargeTimeS(b, draw, fromV, end)) return end;
+    if (p === 0) return fromV - (k * tS) / C;
+    if (b.esrOhm === 0 && k === 0) return Math.sqrt(fromV * fromV - (2 * p * tS) / C);
+    let lo = end;
+    let hi = fromV;
+    let v = Math.min(hi, Math.max(lo, fromV - (tS * cellCurrentA(b, draw, fromV)) / C));
+    for (let i = 0; i < 100; i++) {
+      const excess = dischargeTimeS(b, draw, fromV, v) - tS;
+      if (excess === 0) return v;
+      if (excess > 0) lo = v;
+      else hi = v;
+      let next = v + (excess * cellCurrentA(b, draw, v)) / C;
+      if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+      if (Math.abs(next - v) <= 4e-16 * v || hi - lo <= 4e-16 * hi) return next;
+      v = next;
+    }
+    return v;
+  };
+  let x = 0x2545f491;
+  const rnd = (): number => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+  for (let i = 0; i < 50_000; i++) {
+    const b: Bank = {
+      capacitanceF: [0.03, 1, 50, 1e-3][i % 4]! * (0.5 + rnd()),
+      esrOhm: [0, 0.01, 0.1, 1, 0.05][i % 5]! * rnd() * 2,
+      efficiency: 0.8 + 0.2 * rnd(),
+      minV: 2 + 4 * rnd(),
+    };
+    const draw: Draw = { powerW: rnd() < 0.05 ? 0 : 30 * rnd(), testA: rnd() < 0.5 ? 0 : 2 * rnd() };
+    const fromV = b.minV + 6 * rnd();
+    const tS = 10 ** (-9 + 9 * rnd());
+    assert.ok(Object.is(cellVAfter(b, draw, fromV, tS), reference(b, draw, fromV, tS)), `case ${i}`);
+  }
+});
+
+test("a deferred event runs where the event it stands for would have run, ties included", () => {
+  // The same schedule twice: once with at(), once with defer() resolving to the same instants.
+  const run = (deferred: boolean): string[] => {
+    const clock = new Clock();
+    const log: string[] = [];
+    const handles: ReturnType<Clock["at"]>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const at = 1000 + 100 * (i % 7);
+      const label = `e${i}`;
+      const run = (): void => void log.push(`${label}@${clock.now}`);
+      if (i % 3 === 0) {
+        const h = deferred ? clock.defer(at - 500, () => at, label, run) : clock.at(at, label, run);
+        handles.push(h);
+      } else clock.at(at, label, run);
+    }
+    // A deferred event moved by redefer: as if cancelled and scheduled anew, now.
+    const moved = deferred
+      ? clock.defer(
+          1200,
+          () => 1300,
+          "moved",
+          () => void log.push(`moved@${clock.now}`),
+        )
+      : clock.at(1300, "moved", () => void log.push(`moved@${clock.now}`));
+    clock.at(1300, "tie", () => void log.push(`tie@${clock.now}`));
+    if (deferred) assert.equal(clock.redefer(moved, 1200), true);
+    else {
+      clock.cancel(moved);
+      clock.at(1300, "moved", () => void log.push(`moved@${clock.now}`));
+    }
+    clock.cancel(handles[2]);
+    clock.at(1600, "late", () => void log.push(`late@${clock.now}`));
+    clock.runUntil(Infinity);
+    return log;
+  };
+  assert.deepEqual(run(true), run(false));
+  const clock = new Clock();
+  clock.defer(
+    10,
+    () => 5,
+    "wrong",
+    () => {},
+  );
+  assert.throws(() => clock.peek(), RangeError, "a bound that was not one is an error, not a silent change");
+});
