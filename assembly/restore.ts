@@ -307,6 +307,9 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   tagReady = 0;
   while (chainNext < ops && !wanted(chainNext)) chainNext++;
   let readsDone: u32 = 0;
+  // every die appears within 2 · D · PL consecutive records: looking further finds nothing new
+  let scan: u32 = 2 * gDies * gPlanes;
+  if (scan > 64) scan = 64;
   // a full restore of every tenant in the image wants every record
   const allWanted = full && (tMask & imageTenantMask()) == imageTenantMask();
   w32(R_PROGRESS_TOTAL, ops);
@@ -351,6 +354,10 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
       if (st == FREE) nFree++;
     }
     if (failBits & RestoreFail.ABORTED) break;
+    // Reads may run at most RING records ahead of the chain: fold the parked tags in before the
+    // window reaches that limit, or a slow CPU that is never idle starves the reads (and the
+    // engine behind them) waiting for a quiet moment to hash.
+    if (full && nFree > 0 && (tagReady & 1) != 0 && winBase + (RING >> 1) >= chainNext + RING) advanceChain(ops);
     // give each free buffer the lowest record of the window on the channel the read order calls
     // for; when none is ready there, the lowest ready record anywhere
     while (nFree > 0) {
@@ -359,7 +366,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
       const pc = patChan();
       let best: u32 = 0xffffffff;
       let alt: u32 = 0xffffffff;
-      for (let j: u32 = 0; j < 64 && winBase + j < ops; j++) {
+      for (let j: u32 = 0; j < scan && winBase + j < ops; j++) {
         const bit: u64 = <u64>1 << j;
         if ((winMask & bit) != 0) continue;
         const k = winBase + j;

@@ -107,6 +107,25 @@ export function runJson(r: RunOutcome): Record<string, unknown> {
     failures: r.cmp.failures,
     divergences: r.cmp.divergences,
     match: r.cmp.match,
+    calibration: calibration(r),
+  };
+}
+
+/** Assumed Cortex-M4 cycles per Thumb-2 instruction (docs/mcu.md): QEMU counts instructions, not cycles. */
+export const M4_CYCLES_PER_THUMB = 1.25;
+
+/** Thumb instructions the port executed per WebAssembly instruction the harness counts for the
+ * same self-test: what boards' cpu.cyclesPerInstruction is calibrated from. */
+export function calibration(r: RunOutcome): Record<string, number> | null {
+  const thumb = r.mcu.firmwareInstructions;
+  const wasm = r.host.wasmInstructions;
+  if (!thumb || !wasm) return null;
+  return {
+    thumbInstructions: thumb,
+    wasmInstructions: wasm,
+    thumbPerWasm: thumb / wasm,
+    cyclesPerThumb: M4_CYCLES_PER_THUMB,
+    cyclesPerInstruction: (thumb / wasm) * M4_CYCLES_PER_THUMB,
   };
 }
 
@@ -125,6 +144,12 @@ export function runText(r: RunOutcome): string {
     if (a === h) lines.push(`  ${f}: ${a}`);
     else lines.push(`  ${f}: MCU  ${a}`, `  ${" ".repeat(f.length)}  host ${h}`);
   }
+  const cal = calibration(r);
+  if (cal)
+    lines.push(
+      `  calibration: ${cal.thumbPerWasm!.toFixed(3)} Thumb instructions per wasm instruction; ` +
+        `× ${M4_CYCLES_PER_THUMB} cycles = cyclesPerInstruction ${cal.cyclesPerInstruction!.toFixed(2)}`,
+    );
   for (const d of r.cmp.divergences) lines.push(`  diverged at ${d}`);
   lines.push(`match: ${r.cmp.match}`);
   return lines.join("\n");
@@ -178,7 +203,10 @@ export function registerMcu(program: Command): void {
       // QEMU runs in its own process while the host's self-test runs here
       const qemu = runQemu(b.elf, b.board, seed, timeout);
       const t0 = performance.now();
-      const host = { r: runHostSelfTest(wasm, b.constants, seed), seconds: (performance.now() - t0) / 1000 };
+      const host = {
+        r: runHostSelfTest(wasm, b.constants, seed, { countInstructions: true }),
+        seconds: (performance.now() - t0) / 1000,
+      };
       const q = await qemu;
       const cmp = compareSelfTests(q.report, host.r);
       const run: RunOutcome = {

@@ -2,12 +2,13 @@
 // functional board, running the same .wasm in V8. Same seed, same stream, same host script, so
 // the digests must equal the ones the MCU build prints under QEMU (docs/mcu.md, "The self-test").
 
+import { ICOUNT_EXPORT, TICK_FIELD, TICK_MODULE, instrument } from "../firmware/instrument.ts";
 import { createHash } from "node:crypto";
 import { FunctionalBoard, SelfTestFailure } from "./functional-board.ts";
 import { type BoardConstants } from "./board-constants.ts";
 import { TRACE_NAMES } from "../harness/hal-abi.ts";
 import { Reg, Cmd, CmdResult, ImageFlag } from "../mgmt/registers.ts";
-import { Wasm, isMemory, isRuntimeError } from "../firmware/wasm-api.ts";
+import { Wasm, isMemory, isRuntimeError, type WasmInstance } from "../firmware/wasm-api.ts";
 
 const STATE_DISARMED = 1;
 const KEY_MATCHES_IMAGE = 2;
@@ -41,6 +42,8 @@ export interface SelfTestReport {
   boots?: number;
   virtualNs?: number;
   halCalls?: number;
+  /** WebAssembly instructions the firmware executed (with `countInstructions`), every boot summed. */
+  wasmInstructions?: number;
   traces: string[];
   logs: string[];
 }
@@ -172,7 +175,12 @@ function sha256(b: Uint8Array): string {
  * Runs the self-test for `seed` with the firmware `wasm` on the functional board `k`. Never
  * throws for the firmware's or the script's failures: they come back as passed=false.
  */
-export function runHostSelfTest(wasm: Uint8Array, k: BoardConstants, seed: number): SelfTestReport {
+export function runHostSelfTest(
+  wasm: Uint8Array,
+  k: BoardConstants,
+  seed: number,
+  opts: { countInstructions?: boolean } = {},
+): SelfTestReport {
   const report: SelfTestReport = {
     board: k.boardName,
     seed,
@@ -207,7 +215,17 @@ export function runHostSelfTest(wasm: Uint8Array, k: BoardConstants, seed: numbe
   for (let i = 0; i < board.dimm.length; i += 8) dv.setBigUint64(i, rng.next(), true);
   report.fillSha256 = sha256(board.dimm);
 
-  const module = new Wasm.Module(wasm);
+  // Counting runs the instrumented image (host/firmware/instrument.ts): the same behaviour, plus a
+  // counter the harness turns into virtual time; here it calibrates cyclesPerInstruction against
+  // the port's Thumb instruction count.
+  const module = new Wasm.Module(opts.countInstructions ? instrument(wasm) : wasm);
+  let wasmInstructions = 0;
+  let current: WasmInstance | null = null;
+  const collect = (): void => {
+    const g = current?.exports[ICOUNT_EXPORT] as { value?: unknown } | undefined;
+    if (typeof g?.value === "bigint") wasmInstructions += Number(g.value);
+    current = null;
+  };
   let boots = 0;
   try {
     for (;;) {
@@ -215,7 +233,11 @@ export function runHostSelfTest(wasm: Uint8Array, k: BoardConstants, seed: numbe
       boots++;
       script.bootSeen = false;
       try {
-        const instance = new Wasm.Instance(module, { hal: board.imports() });
+        const instance = new Wasm.Instance(module, {
+          hal: board.imports(),
+          ...(opts.countInstructions ? { [TICK_MODULE]: { [TICK_FIELD]: (): void => {} } } : {}),
+        });
+        current = instance;
         const memory = instance.exports.memory;
         if (!isMemory(memory)) throw new SelfTestFailure("the firmware exports no memory");
         board.attach(memory);
@@ -226,10 +248,12 @@ export function runHostSelfTest(wasm: Uint8Array, k: BoardConstants, seed: numbe
       } catch (e) {
         if (!(e instanceof Reset)) throw e;
       }
+      collect();
       board.powerDown();
     }
   } catch (e) {
     if (e instanceof Done) {
+      collect();
       report.dimmSha256 = sha256(board.dimm);
       report.nandFinalSha256 = board.nandDigest();
       report.passed = report.dimmSha256 === report.fillSha256;
@@ -242,5 +266,6 @@ export function runHostSelfTest(wasm: Uint8Array, k: BoardConstants, seed: numbe
   report.boots = boots;
   report.virtualNs = Number(board.nowNs);
   report.halCalls = board.halCalls;
+  if (opts.countInstructions) report.wasmInstructions = wasmInstructions;
   return report;
 }

@@ -93,7 +93,10 @@ describe("reference boards", () => {
     assert.equal(b.cpu.hz, 168e6);
     assert.ok(b.cpu.activeW < 1, "well under 1 W");
     const save = roughSave(b);
-    assert.ok(save.timeS > 3 && save.timeS < 4, `save ≈ 3.5 s of CPU, got ${save.timeS.toFixed(2)} s`);
+    assert.ok(
+      save.timeS > 16 && save.timeS < 20,
+      `save ≈ 18 s of CPU at 1.27 cycles per wasm instruction, got ${save.timeS.toFixed(2)} s`,
+    );
     // Margin as the share of the usable energy left after the save.
     const margin = 1 - save.energyJ / usableEnergyJ(b);
     assert.ok(margin >= 0.3 && margin <= 0.7, `margin ${(margin * 100).toFixed(0)} %`);
@@ -146,10 +149,10 @@ describe("withOverrides", () => {
   const board = loadBoard("sim-small");
 
   test("returns a deep copy with the figure replaced", () => {
-    const o = withOverrides(board, { "capacitor.capacitanceF": 3, serial: 7 });
-    assert.equal(o.capacitor.capacitanceF, 3);
+    const o = withOverrides(board, { "capacitor.capacitanceF": 5, serial: 7 });
+    assert.equal(o.capacitor.capacitanceF, 5);
     assert.equal(o.serial, 7);
-    assert.equal(board.capacitor.capacitanceF, 0.47, "original untouched");
+    assert.equal(board.capacitor.capacitanceF, 3.0, "original untouched");
     assert.notEqual(o.capacitor, board.capacitor);
     assert.notEqual(o.nand, board.nand);
     assert.deepEqual({ ...o, capacitor: board.capacitor, serial: board.serial }, board);

@@ -338,6 +338,17 @@ for (const seed of [1, 7]) {
     assert.ok(j.mcu.instructions > 0);
     // seed 7 puts a factory bad block in the save's region: the firmware must step over it
     if (seed === 7) assert.equal(j.mcu.factoryBadBlocks, 1);
+    // The boards' cyclesPerInstruction is calibrated from this ratio (docs/mcu.md): a firmware or
+    // port change that moves it by more than 10 % must move the boards' figure too.
+    const cal = j.calibration as { thumbPerWasm: number; cyclesPerInstruction: number };
+    assert.ok(cal.thumbPerWasm > 0.5 && cal.thumbPerWasm < 3, `Thumb per wasm instruction: ${cal.thumbPerWasm}`);
+    for (const name of ["mps2-an386", "sim-small"]) {
+      const cpi = loadBoard(name).cpu.cyclesPerInstruction;
+      assert.ok(
+        Math.abs(cal.cyclesPerInstruction - cpi) / cpi < 0.1,
+        `${name}: cyclesPerInstruction ${cpi}, the port measures ${cal.cyclesPerInstruction.toFixed(3)}`,
+      );
+    }
   });
 }
 
