@@ -52,7 +52,7 @@ function assertEfficient(r: RunResult, bytes: number): void {
 test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (software crypto)", () => {
   const board = loadBoard("sim-small");
   const { r } = runDefault(board);
-  // measured: save 0.991, restore 0.978 (the CPU's software crypto is the bottleneck)
+  // measured: save 0.992, restore 0.991 (the CPU's software crypto is the bottleneck)
   assertEfficient(r, board.dimm.bytes);
   assert.equal(r.save.bottleneck, "cpu (software crypto)");
 });
@@ -60,7 +60,7 @@ test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (s
 test("nvdimm-16g, 128 MiB module: save and restore at ≥ 0.95 of the bound (crypto engine)", () => {
   const board = withOverrides(loadBoard("nvdimm-16g"), { "dimm.bytes": 128 * 1024 * 1024 });
   const { r, logs } = runDefault(board);
-  // measured: save 0.995, restore 0.968 (the crypto engine is the bottleneck of both)
+  // measured: save 0.994, restore 0.963 (the crypto engine is the bottleneck of both)
   assertEfficient(r, board.dimm.bytes);
   assert.equal(r.save.bottleneck, "crypto engine");
   assert.equal(r.restore.bottleneck, "crypto engine");
