@@ -52,7 +52,7 @@ function assertEfficient(r: RunResult, bytes: number): void {
 test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (software crypto)", () => {
   const board = loadBoard("sim-small");
   const { r } = runDefault(board);
-  // measured: save 0.992, restore 0.991 (the CPU's software crypto is the bottleneck)
+  // measured: save 0.992, restore 0.992 (the CPU's software crypto is the bottleneck)
   assertEfficient(r, board.dimm.bytes);
   assert.equal(r.save.bottleneck, "cpu (software crypto)");
 });
