@@ -5,8 +5,7 @@ import {
   gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param,
 } from "./hal";
 import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_SLOT, C_FLAGS,
-  C_FLAG_WIDE, C_GENERATION } from "./config";
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS } from "./config";
 import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
 import {
   REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, gImgValid, gImgSlot, gImgWide,

@@ -12,7 +12,7 @@
 
 import type { Machine } from "../harness/machine.ts";
 import { Trace } from "../harness/hal-abi.ts";
-import { RailProfile, ceilNs } from "../power/rail.ts";
+import { acFailProfile } from "../power/rail.ts";
 import { NS_PER_MS } from "../sim/clock.ts";
 
 export const PHASES = ["warning", "data", "commit"] as const;
@@ -148,17 +148,7 @@ export class SaveRecorder {
   /** The instant the rail leaves regulation, from the same rail profile PowerSystem builds. */
   private scheduleSwitchover(now: number, v: number): void {
     const p = this.m.board.power;
-    const hold = now + ceilNs(p.holdupMs * NS_PER_MS);
-    const end = hold + ceilNs(p.railDecayMs * NS_PER_MS);
-    const profile = new RailProfile(
-      v > 0
-        ? [
-            { t: now, v },
-            { t: hold, v },
-            { t: end, v: 0 },
-          ]
-        : [{ t: now, v: 0 }],
-    );
+    const profile = acFailProfile(p, now, v);
     const edge = profile.edges(p.railMinV, v >= p.railMinV).find((e) => !e.level);
     if (!edge) return;
     // Scheduled after PowerSystem's own edge event for the same instant, so it runs after it.

@@ -7,7 +7,7 @@ import type { DimmSnapshot } from "../dimm/dimm.ts";
 import { NandOp, Trace } from "../harness/hal-abi.ts";
 import type { Machine } from "../harness/machine.ts";
 import type { NandActivity } from "../nand/array.ts";
-import { Reg } from "../mgmt/registers.ts";
+import { HostDriver } from "../mgmt/driver.ts";
 import type { ProtectedRange } from "./context.ts";
 
 export interface SaveRecord {
@@ -67,20 +67,13 @@ export class RunLog {
     });
   }
 
-  /** The ranges in the register window (none registered: the whole module, tenant 0). */
+  /** The ranges in the register window, as the host driver reads them (none registered: the
+   * whole module, tenant 0); null without a window. */
   private registeredRanges(): ProtectedRange[] | null {
-    const count = this.m.hostRead(Reg.RANGE_COUNT, 1);
-    if (!count) return null;
-    const n = count[0]!;
-    if (n === 0) return [{ tenant: 0, base: 0, length: this.m.dimm.bytes }];
-    const raw = this.m.hostRead(Reg.RANGES, n * 24);
-    if (!raw) return null;
-    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Array.from({ length: n }, (_, i) => ({
-      tenant: raw[i * 24]!,
-      base: Number(v.getBigUint64(i * 24 + 8, true)),
-      length: Number(v.getBigUint64(i * 24 + 16, true)),
-    }));
+    const st = new HostDriver({ write: () => false, read: (o, n) => this.m.hostRead(o, n) }).status();
+    if (!st) return null;
+    if (st.ranges.length === 0) return [{ tenant: 0, base: 0, length: this.m.dimm.bytes }];
+    return st.ranges.map((r) => ({ tenant: r.tenant, base: Number(r.base), length: Number(r.length) }));
   }
 
   private onTrace(atNs: number): void {

@@ -4,7 +4,7 @@
 // finite: a list of breakpoints, linear between them, constant after the last. Two breakpoints at
 // the same instant make a step; the value at a step is the one after it.
 
-import type { Ns } from "../sim/clock.ts";
+import { NS_PER_MS, type Ns } from "../sim/clock.ts";
 
 export interface RailPoint {
   readonly t: Ns;
@@ -81,4 +81,20 @@ export class RailProfile {
     }
     return out;
   }
+}
+
+/** The rail after AC fails at `now` with the rail at `v`: the PSU holds it for holdupMs, then it
+ * decays linearly to 0 V over railDecayMs. One definition for the simulator and the budget. */
+export function acFailProfile(power: { holdupMs: number; railDecayMs: number }, now: Ns, v: number): RailProfile {
+  const hold = now + ceilNs(power.holdupMs * NS_PER_MS);
+  const end = hold + ceilNs(power.railDecayMs * NS_PER_MS);
+  return new RailProfile(
+    v > 0
+      ? [
+          { t: now, v },
+          { t: hold, v },
+          { t: end, v: 0 },
+        ]
+      : [{ t: now, v: 0 }],
+  );
 }

@@ -4,12 +4,12 @@
 // (capacitor.ts, charge.ts); the clock only ever holds the next instants at which something
 // discrete happens: comparator edges on the rail and the one death the present load leads to.
 
-import { NS_PER_MS, NS_PER_S, type Clock, type Ns, type ScheduledEvent } from "../sim/clock.ts";
+import { NS_PER_S, type Clock, type Ns, type ScheduledEvent } from "../sim/clock.ts";
 import type { BoardSpec, CapacitorSpec, PowerSpec } from "../board/types.ts";
 import { cellVAfter, deadAt, holdup, terminalV, type Bank, type DeathReason, type Draw } from "./capacitor.ts";
 import { cellVOnRail, netOutA, timeToChargedS, type RailBank } from "./charge.ts";
 import { EnergyLedger, LoadTable, type EnergyReport } from "./energy.ts";
-import { ceilNs, RailProfile, type RailEdge } from "./rail.ts";
+import { acFailProfile, ceilNs, RailProfile, type RailEdge } from "./rail.ts";
 
 export type PowerSource = "rail" | "bank" | "none";
 
@@ -140,21 +140,7 @@ export class PowerSystem {
   acFail(): void {
     if (!this.acPresent) return;
     this.acPresent = false;
-    const now = this.clock.now;
-    const v = this.railV();
-    const hold = now + msToNs(this.power.holdupMs);
-    const end = hold + msToNs(this.power.railDecayMs);
-    this.setRail(
-      new RailProfile(
-        v > 0
-          ? [
-              { t: now, v },
-              { t: hold, v },
-              { t: end, v: 0 },
-            ]
-          : [{ t: now, v: 0 }],
-      ),
-    );
+    this.setRail(acFailProfile(this.power, this.clock.now, this.railV()));
   }
 
   /** The rail drops at once to dipV for lengthNs, then returns to nominal. */
@@ -454,10 +440,6 @@ export class PowerSystem {
     }
     this.reschedule();
   }
-}
-
-function msToNs(ms: number): Ns {
-  return ceilNs(ms * NS_PER_MS);
 }
 
 /** Merge two time-ordered edge lists. At one instant a falling rail meets the higher threshold

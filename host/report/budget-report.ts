@@ -3,26 +3,14 @@
 // regulator minimum and the save phases marked, channel and die occupancy over time, the energy
 // by phase and component, the Monte Carlo margin distribution, and one chart per sweep.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import type { BoardSpec } from "../board/types.ts";
 import type { BudgetResult } from "../budget/budget.ts";
 import { evaluateBank, type BankFigures } from "../budget/discharge.ts";
 import { boardBank, recordSteps } from "../budget/evaluate.ts";
 import type { SaveSim } from "../budget/simulate.ts";
 import { formatNs } from "../scenario/units.ts";
+import { chartLibrary, esc } from "./html.ts";
 
-const require = createRequire(import.meta.url);
-let chartJs: string | null = null;
-function chartLibrary(): string {
-  // The package's exports do not list the UMD build; it sits beside the main entry.
-  chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.js"), "utf8");
-  return chartJs;
-}
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const r3 = (v: number): number => Math.round(v * 1e4) / 1e4;
 /** Times in seconds, to the microsecond (the charts need no more, the file stays small). */
 const rt = (v: number): number => Math.round(v * 1e6) / 1e6;

@@ -2,23 +2,10 @@
 // against time with the regulator minimum and the save and restore phases marked, the save energy
 // by component, and the firmware's trace markers. Chart.js is inlined, so the file opens offline.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import type { BoardSpec } from "../board/types.ts";
 import type { RunResult } from "../scenario/runner.ts";
 import { formatNs } from "../scenario/units.ts";
-
-const require = createRequire(import.meta.url);
-let chartJs: string | null = null;
-function chartLibrary(): string {
-  // chart.js does not export its UMD file; take it from beside the package's main entry.
-  chartJs ??= readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.js"), "utf8");
-  return chartJs;
-}
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+import { chartLibrary, esc } from "./html.ts";
 
 /** At most n points, keeping the first and last (the chart does not need 10^6 samples). */
 function thin(points: [number, number][], n = 4000): { x: number; y: number }[] {

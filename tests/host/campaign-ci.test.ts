@@ -14,26 +14,27 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ROOT } from "./helpers/compile.ts";
 import { runCampaign } from "../../host/campaign/campaign.ts";
+import type { CampaignSpec } from "../../host/campaign/spec.ts";
 
 if (!existsSync(join(ROOT, "build", "firmware.wasm")))
   spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
 
+/** A linear campaign over a library scenario on its own board, with `fuzz` HAL-fuzz cases. */
+const linear = (scenario: string, fuzz: number): CampaignSpec => ({
+  scenario,
+  board: null,
+  seed: null,
+  firmware: null,
+  keyFile: null,
+  host: "product",
+  cuts: { mode: "linear" },
+  fuzz,
+  shard: null,
+  phases: null,
+});
+
 test("CI campaign: every NAND operation of two saves, a restore and the erase-ahead cut; HAL fuzz", async () => {
-  const r = await runCampaign(
-    {
-      scenario: "campaign-ci",
-      board: null,
-      seed: null,
-      firmware: null,
-      keyFile: null,
-      host: "product",
-      cuts: { mode: "linear" },
-      fuzz: 12,
-      shard: null,
-      phases: null,
-    },
-    { jobs: 1 },
-  );
+  const r = await runCampaign(linear("campaign-ci", 12), { jobs: 1 });
   const failures = r.failures.slice(0, 5).map((f) => `${f.outcome} at case ${f.id}: ${f.detail} (${f.replay})`);
   assert.deepEqual(failures, []);
   assert.equal(r.silentCorruptions, 0);
@@ -52,21 +53,7 @@ test("CI campaign: every NAND operation of two saves, a restore and the erase-ah
 test("CI campaign: tenants come and go, one stays sealed in a held image — every cut of it passes", async () => {
   // sealed-tenant-held: save 1 holds tenants 0 and 1, save 2 tenant 0 only and names save 1's
   // image as held; each cut is judged on the ranges registered when its save began.
-  const r = await runCampaign(
-    {
-      scenario: "sealed-tenant-held",
-      board: null,
-      seed: null,
-      firmware: null,
-      keyFile: null,
-      host: "product",
-      cuts: { mode: "linear" },
-      fuzz: 0,
-      shard: null,
-      phases: null,
-    },
-    { jobs: 2 },
-  );
+  const r = await runCampaign(linear("sealed-tenant-held", 0), { jobs: 2 });
   const failures = r.failures.slice(0, 5).map((f) => `${f.outcome} at case ${f.id}: ${f.detail} (${f.replay})`);
   assert.deepEqual(failures, []);
   assert.equal(r.traps, 0);
