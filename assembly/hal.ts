@@ -113,6 +113,7 @@ export namespace NandState {
   export const ARRAY: u32 = 3; // array busy (tR, tPROG or tBERS)
   export const MASK: u32 = 0xf;
   export const FAIL: u32 = 1 << 4; // program or erase status fail (block should be retired)
+  export const CORRECTED_SHIFT: u32 = 8; // bits 8..15: bits the on-die ECC corrected in the last read
   export const UNCORRECTABLE: u32 = 1 << 16; // read data exceeded ECC; buffer holds raw data
 }
 

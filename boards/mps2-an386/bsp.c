@@ -8,21 +8,15 @@
  */
 #include <string.h>
 
+#include "abi.h"
 #include "board.h"
 #include "bsp.h"
 #include "console.h"
 #include "firmware.h"
 #include "sha256.h"
 
-/* ---- HAL constants (assembly/hal.ts) ------------------------------------------------------ */
-enum { E_INVALID = -1, E_BUSY = -2, E_STATE = -3, E_NO_DEVICE = -4, E_FAULT = -5 };
-enum { EV_MAILBOX = 1 << 3, EV_NAND = 1 << 4, EV_DMA = 1 << 5, EV_TIMER = 1 << 7 };
-enum { PIN_PWR_GOOD, PIN_SAVE_N, PIN_DIMM_ISOLATE, PIN_CAP_CHARGE_EN, PIN_CAP_TEST_LOAD, PIN_NAND_WP_N, PIN_COUNT = 10 };
-enum { OP_READ, OP_PROGRAM, OP_ERASE, OP_RESET };
-enum { ST_IDLE = 0, ST_ARRAY = 3, ST_FAIL = 1 << 4, ST_UNCORRECTABLE = 1 << 16 };
-enum { ADC_RAIL, ADC_VCAP, ADC_TEMP };
+/* The HAL's numbers come from abi.h, generated from host/abi/ at build time. */
 #define NO_DEADLINE INT64_MAX
-#define OUTPUT_PINS 0x3fcu /* pins 2..9 */
 
 #define DIES (LG_NAND_CHANNELS * LG_NAND_DIES_PER_CHANNEL)
 #define PLANES LG_NAND_PLANES
@@ -49,7 +43,7 @@ static uint64_t now;
 static uint64_t calls;
 static uint64_t seq;
 static uint32_t pending;
-static uint8_t gpio[PIN_COUNT];
+static uint8_t gpio[LG_PIN_COUNT];
 
 typedef struct {
   bool busy;
@@ -145,7 +139,7 @@ static uint32_t cells_read(uint32_t die, uint32_t plane, uint32_t block, uint32_
     memcpy(out, cells[k], len);
   uint32_t marker = LG_NAND_SPARE_BYTES > 0 ? LG_NAND_PAGE_BYTES : 0;
   if (factory_bad[plane_block(die, plane, block)] && page == 0 && marker < len) out[marker] = 0x00;
-  return page_state[k] == PAGE_OVERWRITTEN ? ST_UNCORRECTABLE : 0;
+  return page_state[k] == PAGE_OVERWRITTEN ? LG_NAND_ST_UNCORRECTABLE : 0;
 }
 
 /* ---- device completions in time order -------------------------------------------------------------- */
@@ -155,9 +149,9 @@ static void complete_die(uint32_t d) {
   uint32_t status = 0;
   for (uint32_t pl = 0, i = 0; pl < PLANES; pl++) {
     if (!(o->planes & (1u << pl))) continue;
-    if (o->op == OP_PROGRAM)
+    if (o->op == LG_NAND_OP_PROGRAM)
       fail |= cells_program(d, pl, o->block, o->page, latch[d][i]);
-    else if (o->op == OP_ERASE)
+    else if (o->op == LG_NAND_OP_ERASE)
       fail |= cells_erase(d, pl, o->block);
     else {
       uint8_t rec[REC];
@@ -167,18 +161,18 @@ static void complete_die(uint32_t d) {
     i++;
   }
   o->busy = false;
-  o->result = status | (fail ? ST_FAIL : 0);
-  pending |= EV_NAND;
+  o->result = status | (fail ? LG_NAND_ST_FAIL : 0);
+  pending |= LG_EV_NAND;
 }
 
 static void complete_dma(void) {
   dma_job* j = &dma_ring[dma_completed % LG_DMA_QUEUE_DEPTH];
-  if (j->dir == 0)
+  if (j->dir == LG_DMA_DIMM_TO_BUF)
     memcpy(mem->data + j->buf, dimm + j->addr, j->len);
   else
     memcpy(dimm + j->addr, mem->data + j->buf, j->len);
   dma_completed++;
-  pending |= EV_DMA;
+  pending |= LG_EV_DMA;
 }
 
 /* Runs every completion due at or before t, earliest first (submission order breaks ties). */
@@ -235,8 +229,8 @@ static void jump_to(uint64_t t) {
 /* ---- capacitor bank ----------------------------------------------------------------------------------- */
 static int64_t cap_current_ma(void) {
   int64_t i = 0;
-  if (gpio[PIN_CAP_CHARGE_EN] && cap_nv < (int64_t)LG_CAP_CHARGED_MV * 1000000) i += LG_CAP_CHARGE_MA;
-  if (gpio[PIN_CAP_TEST_LOAD]) i -= LG_CAP_TEST_MA;
+  if (gpio[LG_PIN_CAP_CHARGE_EN] && cap_nv < (int64_t)LG_CAP_CHARGED_MV * 1000000) i += LG_CAP_CHARGE_MA;
+  if (gpio[LG_PIN_CAP_TEST_LOAD]) i -= LG_CAP_TEST_MA;
   return i;
 }
 
@@ -275,8 +269,8 @@ void bsp_power_up(void) {
   now += LG_BOOT_NS;
   cap_settle();
   memset(gpio, 0, sizeof gpio);
-  gpio[PIN_PWR_GOOD] = 1;
-  gpio[PIN_SAVE_N] = 1;
+  gpio[LG_PIN_PWR_GOOD] = 1;
+  gpio[LG_PIN_SAVE_N] = 1;
   pending = 0;
   mbox_head = mbox_count = 0;
   window_set = false;
@@ -308,7 +302,7 @@ bool bsp_host_write(uint16_t offset, const uint8_t* data, uint32_t len) {
   memcpy(&mbox[slot][2], data, len);
   mbox_len[slot] = len + 2;
   mbox_count++;
-  pending |= EV_MAILBOX;
+  pending |= LG_EV_MAILBOX;
   return true;
 }
 
@@ -362,7 +356,7 @@ u32 Z_halZ_wait(struct Z_hal_instance_t* h, u32 mask, u64 deadline_bits) {
       pending &= ~got;
       return got;
     }
-    if (deadline <= (int64_t)now) return EV_TIMER;
+    if (deadline <= (int64_t)now) return LG_EV_TIMER;
     uint64_t next = next_completion();
     if (next <= (uint64_t)deadline) {
       jump_to(next > now ? next : now);
@@ -370,7 +364,7 @@ u32 Z_halZ_wait(struct Z_hal_instance_t* h, u32 mask, u64 deadline_bits) {
     }
     if (deadline == NO_DEADLINE) selftest_fail("the firmware waits with nothing left to happen");
     jump_to((uint64_t)deadline);
-    return EV_TIMER;
+    return LG_EV_TIMER;
   }
 }
 
@@ -383,15 +377,15 @@ u64 Z_halZ_board_param(struct Z_hal_instance_t* h, u32 id) {
 u32 Z_halZ_gpio_read(struct Z_hal_instance_t* h, u32 pin) {
   (void)h;
   tick(0);
-  return pin < PIN_COUNT ? gpio[pin] : 0;
+  return pin < LG_PIN_COUNT ? gpio[pin] : 0;
 }
 
 u32 Z_halZ_gpio_write(struct Z_hal_instance_t* h, u32 pin, u32 level) {
   (void)h;
   tick(0);
-  if (pin >= PIN_COUNT || !(OUTPUT_PINS & (1u << pin))) return (u32)E_INVALID;
+  if (pin >= LG_PIN_COUNT || !(LG_OUTPUT_PIN_MASK & (1u << pin))) return (u32)LG_E_INVALID;
   /* the bank's voltage up to now follows the pins as they were */
-  if (pin == PIN_CAP_CHARGE_EN || pin == PIN_CAP_TEST_LOAD) cap_settle();
+  if (pin == LG_PIN_CAP_CHARGE_EN || pin == LG_PIN_CAP_TEST_LOAD) cap_settle();
   gpio[pin] = level ? 1 : 0;
   return 0;
 }
@@ -400,25 +394,25 @@ u32 Z_halZ_adc_read(struct Z_hal_instance_t* h, u32 channel) {
   (void)h;
   tick(LG_ADC_CONVERSION_NS);
   switch (channel) {
-    case ADC_RAIL:
-      return gpio[PIN_PWR_GOOD] ? LG_RAIL_MV : 0;
-    case ADC_VCAP:
+    case LG_ADC_RAIL_MV:
+      return gpio[LG_PIN_PWR_GOOD] ? LG_RAIL_MV : 0;
+    case LG_ADC_VCAP_MV:
       return (u32)cap_terminal_mv();
-    case ADC_TEMP:
+    case LG_ADC_TEMP_MC:
       return LG_TEMP_MC;
     default:
-      return (u32)E_INVALID;
+      return (u32)LG_E_INVALID;
   }
 }
 
 u32 Z_halZ_dma_submit(struct Z_hal_instance_t* h, u32 dir, u64 addr, u32 buf, u32 len) {
   (void)h;
   tick(0);
-  if (dir > 1) return (u32)E_INVALID;
-  if (len == 0 || addr > LG_DIMM_BYTES || addr + len > LG_DIMM_BYTES) return (u32)E_INVALID;
-  if (!in_memory(buf, len)) return (u32)E_FAULT;
-  if (dir == 0 && !gpio[PIN_DIMM_ISOLATE]) return (u32)E_STATE;
-  if (dma_submitted - dma_completed >= LG_DMA_QUEUE_DEPTH) return (u32)E_BUSY;
+  if (dir > LG_DMA_BUF_TO_DIMM) return (u32)LG_E_INVALID;
+  if (len == 0 || addr > LG_DIMM_BYTES || addr + len > LG_DIMM_BYTES) return (u32)LG_E_INVALID;
+  if (!in_memory(buf, len)) return (u32)LG_E_FAULT;
+  if (dir == LG_DMA_DIMM_TO_BUF && !gpio[LG_PIN_DIMM_ISOLATE]) return (u32)LG_E_STATE;
+  if (dma_submitted - dma_completed >= LG_DMA_QUEUE_DEPTH) return (u32)LG_E_BUSY;
   dma_job* j = &dma_ring[dma_submitted % LG_DMA_QUEUE_DEPTH];
   uint64_t start = dma_free_at > now ? dma_free_at : now;
   j->dir = (uint8_t)dir;
@@ -442,44 +436,44 @@ u32 Z_halZ_nand_submit(struct Z_hal_instance_t* h, u32 op, u32 die, u32 block, u
   (void)h;
   tick(0);
   uint32_t n = popcount(planes);
-  if (op != OP_ERASE && op != OP_RESET && (n == 0 || !in_memory(buf, (uint64_t)n * len))) return (u32)E_FAULT;
-  if ((op == OP_PROGRAM || op == OP_ERASE) && !gpio[PIN_NAND_WP_N]) return (u32)E_STATE;
-  if (die >= DIES) return (u32)E_INVALID;
+  if (op != LG_NAND_OP_ERASE && op != LG_NAND_OP_RESET && (n == 0 || !in_memory(buf, (uint64_t)n * len))) return (u32)LG_E_FAULT;
+  if ((op == LG_NAND_OP_PROGRAM || op == LG_NAND_OP_ERASE) && !gpio[LG_PIN_NAND_WP_N]) return (u32)LG_E_STATE;
+  if (die >= DIES) return (u32)LG_E_INVALID;
   die_op* o = &dies[die];
-  if (op == OP_RESET) {
+  if (op == LG_NAND_OP_RESET) {
     /* abandoned without effect: the functional board has no power-cut physics */
     o->busy = false;
     o->result = 0;
-    pending |= EV_NAND;
+    pending |= LG_EV_NAND;
     return 0;
   }
-  if (op > OP_ERASE) return (u32)E_INVALID;
-  if (block >= LG_NAND_BLOCKS_PER_PLANE || planes == 0 || (planes >> PLANES) != 0) return (u32)E_INVALID;
-  if (op != OP_ERASE && (page >= LG_NAND_PAGES_PER_BLOCK || len < 1 || len > REC)) return (u32)E_INVALID;
-  if (o->busy) return (u32)E_BUSY;
+  if (op > LG_NAND_OP_ERASE) return (u32)LG_E_INVALID;
+  if (block >= LG_NAND_BLOCKS_PER_PLANE || planes == 0 || (planes >> PLANES) != 0) return (u32)LG_E_INVALID;
+  if (op != LG_NAND_OP_ERASE && (page >= LG_NAND_PAGES_PER_BLOCK || len < 1 || len > REC)) return (u32)LG_E_INVALID;
+  if (o->busy) return (u32)LG_E_BUSY;
   o->busy = true;
   o->op = (uint8_t)op;
   o->block = block;
-  o->page = op == OP_ERASE ? 0 : page;
+  o->page = op == LG_NAND_OP_ERASE ? 0 : page;
   o->planes = planes;
-  o->len = op == OP_ERASE ? 0 : len;
+  o->len = op == LG_NAND_OP_ERASE ? 0 : len;
   o->buf = buf;
   o->result = 0;
   o->seq = ++seq;
   uint64_t bytes = (uint64_t)n * o->len;
-  if (op == OP_READ)
+  if (op == LG_NAND_OP_READ)
     o->end = now + LG_NAND_CMD_NS + LG_NAND_TR_NS + ns_for(bytes, LG_NAND_BUS_BYTES_PER_S);
-  else if (op == OP_PROGRAM)
+  else if (op == LG_NAND_OP_PROGRAM)
     o->end = now + LG_NAND_CMD_NS + ns_for(bytes, LG_NAND_BUS_BYTES_PER_S) + LG_NAND_TPROG_NS;
   else
     o->end = now + LG_NAND_CMD_NS + LG_NAND_TBERS_NS;
-  if (op == OP_PROGRAM) {
+  if (op == LG_NAND_OP_PROGRAM) {
     /* HAL 1.2: the records are taken now, the buffer is free, and the die says so */
     for (uint32_t i = 0; i < n; i++) {
       memset(latch[die][i], 0xff, REC);
       memcpy(latch[die][i], mem->data + buf + (uint64_t)i * len, len);
     }
-    pending |= EV_NAND;
+    pending |= LG_EV_NAND;
   }
   return 0;
 }
@@ -487,8 +481,8 @@ u32 Z_halZ_nand_submit(struct Z_hal_instance_t* h, u32 op, u32 die, u32 block, u
 u32 Z_halZ_nand_status(struct Z_hal_instance_t* h, u32 die) {
   (void)h;
   tick(0);
-  if (die >= DIES) return (u32)E_INVALID;
-  return dies[die].busy ? ST_ARRAY : ST_IDLE | dies[die].result;
+  if (die >= DIES) return (u32)LG_E_INVALID;
+  return dies[die].busy ? LG_NAND_ST_ARRAY : LG_NAND_ST_IDLE | dies[die].result;
 }
 
 u32 Z_halZ_crypto_key(struct Z_hal_instance_t* h, u32 slot, u32 key, u32 len) {
@@ -497,7 +491,7 @@ u32 Z_halZ_crypto_key(struct Z_hal_instance_t* h, u32 slot, u32 key, u32 len) {
   (void)key;
   (void)len;
   tick(0);
-  return (u32)E_NO_DEVICE;
+  return (u32)LG_E_NO_DEVICE;
 }
 
 u32 Z_halZ_crypto_submit(struct Z_hal_instance_t* h, u32 op, u32 slot, u32 iv, u32 src, u32 dst, u32 len) {
@@ -509,7 +503,7 @@ u32 Z_halZ_crypto_submit(struct Z_hal_instance_t* h, u32 op, u32 slot, u32 iv, u
   (void)dst;
   (void)len;
   tick(0);
-  return (u32)E_NO_DEVICE;
+  return (u32)LG_E_NO_DEVICE;
 }
 
 u32 Z_halZ_crypto_done(struct Z_hal_instance_t* h) {
@@ -526,16 +520,16 @@ u32 Z_halZ_mbox_recv(struct Z_hal_instance_t* h, u32 buf, u32 cap) {
   mbox_head = (mbox_head + 1) % MBOX_DEPTH;
   mbox_count--;
   uint32_t n = mbox_len[slot] < cap ? mbox_len[slot] : cap;
-  if (!in_memory(buf, n)) return (u32)E_FAULT;
+  if (!in_memory(buf, n)) return (u32)LG_E_FAULT;
   memcpy(mem->data + buf, mbox[slot], n);
-  if (mbox_count) pending |= EV_MAILBOX;
+  if (mbox_count) pending |= LG_EV_MAILBOX;
   return n;
 }
 
 u32 Z_halZ_mbox_window(struct Z_hal_instance_t* h, u32 regs, u32 len) {
   (void)h;
   tick(0);
-  if (!in_memory(regs, len)) return (u32)E_FAULT;
+  if (!in_memory(regs, len)) return (u32)LG_E_FAULT;
   window_set = true;
   window_ptr = regs;
   window_len = len;

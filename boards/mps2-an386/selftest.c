@@ -12,44 +12,15 @@
 #include <setjmp.h>
 #include <string.h>
 
+#include "abi.h"
 #include "board.h"
 #include "bsp.h"
 #include "console.h"
 #include "firmware.h"
 #include "sha256.h"
 
-/* Registers (docs/register-map.md, host/mgmt/registers.ts) */
-#define R_FACTORY_BAD_BLOCKS 0x058
-#define R_CMD 0x080
-#define R_CMD_RESULT 0x081
-#define R_CMD_SEQ 0x082
-#define R_STATE 0x084
-#define R_ARM_REFUSAL 0x08c
-#define R_SAVE_FAIL_INFO 0x090
-#define R_RESTORE_FAIL_INFO 0x094
-#define R_IMAGE_FLAGS 0x09d
-#define R_IMAGE_GENERATION 0x0a0
-#define R_IMAGE_PAGES 0x0a4
-#define R_KEY_STATE 0x0b0
-#define R_RESTORE_VERIFIED_BYTES 0x0c0
-#define R_LAST_SAVE_US 0x100
-#define R_LAST_RESTORE_US 0x104
-#define R_CAP_MEASURED_UF 0x140
-#define R_CAP_ESR_UOHM 0x144
-#define R_ENERGY_MARGIN_PCT 0x158
-#define STATE_DISARMED 1
-#define CMD_ARM 0x01
-#define CMD_SAVE 0x03
-#define CMD_RESTORE 0x04
-#define CMD_PROVISION_KEY 0x08
-#define RESULT_OK 0
-#define KEY_MATCHES_IMAGE 2
-#define IMAGE_VALID 1
-#define TRACE_BOOT 13
-
-static const char* const TRACE_NAMES[] = {"?",           "DETECT",      "SAVE_START",  "SAVE_DONE",  "SAVE_FAIL",
-                                          "RESTORE_START", "RESTORE_DONE", "RESTORE_FAIL", "ARMED",
-                                          "ARM_REFUSED",   "ERASE_START",  "ERASE_DONE",   "PHASE",      "BOOT"};
+/* Registers, commands and codes come from abi.h, generated from host/abi/ at build time. */
+static const char* const TRACE_NAMES[] = LG_TRACE_NAMES_INIT;
 
 /* ---- the seeded stream: splitmix64 -------------------------------------------------------------- */
 static uint64_t prng_state;
@@ -128,21 +99,21 @@ static void fail_with(const char* what, uint32_t bits) {
 
 /* One command: CMD register, code, arguments; the host then waits for CMD_SEQ to move. */
 static void command(const uint8_t* w, const uint8_t* data, uint32_t len) {
-  expect_seq = (uint16_t)(win16(w, R_CMD_SEQ) + 1);
-  if (!bsp_host_write(R_CMD, data, len)) selftest_fail("the controller does not answer the mailbox");
+  expect_seq = (uint16_t)(win16(w, LG_R_CMD_SEQ) + 1);
+  if (!bsp_host_write(LG_R_CMD, data, len)) selftest_fail("the controller does not answer the mailbox");
 }
 
 static void provision_key(const uint8_t* w) {
   uint8_t c[66];
-  c[0] = CMD_PROVISION_KEY;
+  c[0] = LG_CMD_PROVISION_KEY;
   c[1] = 0;
   memcpy(c + 2, key, 64);
   command(w, c, sizeof c);
 }
 
 static void check_result(const uint8_t* w, uint32_t code, const char* what, uint32_t reason_reg) {
-  if (win8(w, R_CMD) != code) selftest_fail("the command that completed is not the one sent");
-  if (win8(w, R_CMD_RESULT) != RESULT_OK) fail_with(what, reason_reg ? win32(w, reason_reg) : win8(w, R_CMD_RESULT));
+  if (win8(w, LG_R_CMD) != code) selftest_fail("the command that completed is not the one sent");
+  if (win8(w, LG_R_CMD_RESULT) != LG_RESULT_OK) fail_with(what, reason_reg ? win32(w, reason_reg) : win8(w, LG_R_CMD_RESULT));
 }
 
 static void digest_dimm(uint8_t out[32]) {
@@ -157,8 +128,8 @@ static void finish(const uint8_t* w) {
   uint8_t dimm_digest[32], nand_final[32];
   digest_dimm(dimm_digest);
   bsp_nand_digest(nand_final);
-  con_line_u64("restore-bytes", win64(w, R_RESTORE_VERIFIED_BYTES));
-  con_line_u64("restore-us", win32(w, R_LAST_RESTORE_US));
+  con_line_u64("restore-bytes", win64(w, LG_R_RESTORE_VERIFIED_BYTES));
+  con_line_u64("restore-us", win32(w, LG_R_LAST_RESTORE_US));
   con_line_hex("nand-sha256", nand_after_save, 32);
   con_line_hex("dimm-sha256", dimm_digest, 32);
   con_line_hex("nand-final-sha256", nand_final, 32);
@@ -183,45 +154,45 @@ void selftest_trace(uint32_t id, uint64_t arg) {
   con_str(" ");
   con_u64(arg);
   con_str("\n");
-  if (id == TRACE_BOOT) boot_seen = true;
+  if (id == LG_TRACE_BOOT) boot_seen = true;
 }
 
 void selftest_host_step(void) {
   uint32_t wlen;
   const uint8_t* w = bsp_window(&wlen);
-  if (!w || wlen < 0x400) return;
+  if (!w || wlen < LG_WINDOW_BYTES) return;
   if (step == S_BOOT1 || step == S_BOOT2) {
-    if (!boot_seen || win8(w, R_STATE) != STATE_DISARMED) return;
-    if (step == S_BOOT2 && !(win8(w, R_IMAGE_FLAGS) & IMAGE_VALID)) selftest_fail("no valid image after the reset");
+    if (!boot_seen || win8(w, LG_R_STATE) != LG_STATE_DISARMED) return;
+    if (step == S_BOOT2 && !(win8(w, LG_R_IMAGE_FLAGS) & LG_IMAGE_VALID)) selftest_fail("no valid image after the reset");
     provision_key(w);
     step++;
     return;
   }
-  if (win16(w, R_CMD_SEQ) != expect_seq) return;
+  if (win16(w, LG_R_CMD_SEQ) != expect_seq) return;
   switch (step) {
     case S_KEY1: {
-      check_result(w, CMD_PROVISION_KEY, "provision key refused", 0);
-      const uint8_t c[1] = {CMD_ARM};
+      check_result(w, LG_CMD_PROVISION_KEY, "provision key refused", 0);
+      const uint8_t c[1] = {LG_CMD_ARM};
       command(w, c, 1);
       step = S_ARM;
       break;
     }
     case S_ARM: {
-      check_result(w, CMD_ARM, "arm refused", R_ARM_REFUSAL);
-      con_line_u64("cap-uf", win32(w, R_CAP_MEASURED_UF));
-      con_line_u64("esr-uohm", win32(w, R_CAP_ESR_UOHM));
-      con_line_u64("margin-pct", win32(w, R_ENERGY_MARGIN_PCT));
-      const uint8_t c[1] = {CMD_SAVE};
+      check_result(w, LG_CMD_ARM, "arm refused", LG_R_ARM_REFUSAL);
+      con_line_u64("cap-uf", win32(w, LG_R_CAP_MEASURED_UF));
+      con_line_u64("esr-uohm", win32(w, LG_R_CAP_ESR_UOHM));
+      con_line_u64("margin-pct", win32(w, LG_R_ENERGY_MARGIN_PCT));
+      const uint8_t c[1] = {LG_CMD_SAVE};
       command(w, c, 1);
       step = S_SAVE;
       break;
     }
     case S_SAVE:
-      check_result(w, CMD_SAVE, "save failed", R_SAVE_FAIL_INFO);
-      con_line_u64("factory-bad-blocks", win32(w, R_FACTORY_BAD_BLOCKS));
-      con_line_u64("save-generation", win32(w, R_IMAGE_GENERATION));
-      con_line_u64("save-pages", win32(w, R_IMAGE_PAGES));
-      con_line_u64("save-us", win32(w, R_LAST_SAVE_US));
+      check_result(w, LG_CMD_SAVE, "save failed", LG_R_SAVE_FAIL_INFO);
+      con_line_u64("factory-bad-blocks", win32(w, LG_R_FACTORY_BAD_BLOCKS));
+      con_line_u64("save-generation", win32(w, LG_R_IMAGE_GENERATION));
+      con_line_u64("save-pages", win32(w, LG_R_IMAGE_PAGES));
+      con_line_u64("save-us", win32(w, LG_R_LAST_SAVE_US));
       {
         uint32_t t = timer_ticks();
         bsp_nand_digest(nand_after_save);
@@ -230,18 +201,18 @@ void selftest_host_step(void) {
       step = S_BOOT2;
       longjmp(reset_point, 1);
     case S_KEY2: {
-      check_result(w, CMD_PROVISION_KEY, "provision key refused", 0);
-      if (win8(w, R_KEY_STATE) != KEY_MATCHES_IMAGE) fail_with("key does not match the image", win8(w, R_KEY_STATE));
+      check_result(w, LG_CMD_PROVISION_KEY, "provision key refused", 0);
+      if (win8(w, LG_R_KEY_STATE) != LG_KEY_MATCHES_IMAGE) fail_with("key does not match the image", win8(w, LG_R_KEY_STATE));
       uint8_t c[20];
       memset(c, 0, sizeof c);
-      c[0] = CMD_RESTORE;
+      c[0] = LG_CMD_RESTORE;
       c[1] = 0xff; /* every tenant with a key; base 0 and length 0: the whole image */
       command(w, c, sizeof c);
       step = S_RESTORE;
       break;
     }
     case S_RESTORE:
-      check_result(w, CMD_RESTORE, "restore failed", R_RESTORE_FAIL_INFO);
+      check_result(w, LG_CMD_RESTORE, "restore failed", LG_R_RESTORE_FAIL_INFO);
       finish(w);
   }
 }

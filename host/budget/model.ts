@@ -17,7 +17,7 @@
 // simulations at the nominal point and at every tolerance corner.
 
 import type { BoardSpec } from "../board/types.ts";
-import { saveBoundCandidates, saveLowerBound } from "./lower-bound.ts";
+import { saveBoundCandidates, saveLowerBound } from "../board/lower-bound.ts";
 import type { SaveRecord } from "./recorder.ts";
 import type { SaveSim } from "./simulate.ts";
 

@@ -11,7 +11,7 @@
 // A save that ends before the switchover never draws on the bank.
 
 import type { Machine } from "../harness/machine.ts";
-import { Trace } from "../harness/hal-abi.ts";
+import { Trace } from "../abi/hal.ts";
 import { acFailProfile } from "../power/rail.ts";
 import { NS_PER_MS } from "../sim/clock.ts";
 

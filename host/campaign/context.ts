@@ -8,7 +8,7 @@ import type { BoardSpec, NandSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
 import { prepareFirmware, type PreparedFirmware } from "../firmware/loader.ts";
 import type { Machine } from "../harness/machine.ts";
-import { loadFirmwareFile } from "../cli/run.ts";
+import { loadFirmwareFile } from "../firmware/file.ts";
 import { defaultHost, type ManagementHost } from "../scenario/host.ts";
 import { loadScenario, type Scenario } from "../scenario/load.ts";
 import { scenarioBoard } from "../scenario/runner.ts";

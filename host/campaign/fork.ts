@@ -12,7 +12,7 @@ import type { Rng } from "../sim/rng.ts";
 import { NandArray } from "../nand/array.ts";
 import { cutPhysics, interruptErase, interruptProgram, type CutPhysics } from "../nand/powercut.ts";
 import { PageState } from "../nand/media.ts";
-import { NandOp } from "../nand/status.ts";
+import { NandOp } from "../abi/hal.ts";
 import { OverlayPageStore } from "./page-stores.ts";
 
 /** How an interrupted program's page ends up: drawn with the model's weights, or one forced

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { DimmSnapshot } from "../dimm/dimm.ts";
-import { NandOp, Trace } from "../harness/hal-abi.ts";
+import { NandOp, Trace } from "../abi/hal.ts";
 import type { Machine } from "../harness/machine.ts";
 import type { NandActivity } from "../nand/array.ts";
 import { HostDriver } from "../mgmt/driver.ts";

@@ -3,7 +3,7 @@
 // reports and what lands in the DIMM become an Observation for the judge.
 
 import type { DimmSnapshot } from "../dimm/dimm.ts";
-import { Trace } from "../harness/hal-abi.ts";
+import { Trace } from "../abi/hal.ts";
 import type { Machine } from "../harness/machine.ts";
 import type { NandArray } from "../nand/array.ts";
 import type { Clock } from "../sim/clock.ts";

@@ -17,7 +17,8 @@ import { parseSweep, validateSweep, type SweepResult } from "../budget/sweep.ts"
 import { renderBudgetReport } from "../report/budget-report.ts";
 import { formatNs, parseSize } from "../scenario/units.ts";
 import { checkOutputPath, writeFileAtomic } from "../util/files.ts";
-import { loadFirmwareFile, parseSeed } from "./run.ts";
+import { parseSeed } from "./run.ts";
+import { loadFirmwareFile } from "../firmware/file.ts";
 
 type Opts = Record<string, string | boolean | string[] | undefined>;
 

@@ -8,7 +8,7 @@ import { loadBoard } from "../board/load.ts";
 import { InputError } from "../errors.ts";
 import { RUNTIMES } from "../mcu/module-check.ts";
 import { checkBundle, checkBundleDir, writeBundle, BUNDLE_MANIFEST } from "../mcu/bundle.ts";
-import { loadFirmwareFile } from "./run.ts";
+import { loadFirmwareFile } from "../firmware/file.ts";
 
 type Opts = Record<string, string | boolean | undefined>;
 

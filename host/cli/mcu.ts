@@ -7,12 +7,13 @@ import { loadBoard } from "../board/load.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
 import { buildMcu, defaultOutDir, type McuBuild } from "../mcu/build.ts";
-import { LIMITS } from "../mcu/elf-size.ts";
+import { MCU_TARGETS, MPS2_AN386, type McuTarget } from "../mcu/target.ts";
 import { runQemu, type McuReport } from "../mcu/qemu.ts";
 import { runHostSelfTest, type SelfTestReport } from "../mcu/selftest.ts";
 import { compareSelfTests, COMPARED, type Comparison } from "../mcu/compare.ts";
 import { requireTool } from "../mcu/tools.ts";
-import { loadFirmwareFile, parseSeed } from "./run.ts";
+import { parseSeed } from "./run.ts";
+import { loadFirmwareFile } from "../firmware/file.ts";
 
 type Opts = Record<string, string | boolean | undefined>;
 
@@ -29,11 +30,24 @@ function parseTimeout(v: string | boolean | undefined): number {
   return n;
 }
 
+function parseTarget(v: string | boolean | undefined): McuTarget {
+  if (v === undefined || v === false) return MPS2_AN386;
+  const t = MCU_TARGETS[String(v)];
+  if (!t)
+    throw new InputError(
+      "--target",
+      `unknown MCU target '${String(v)}' (known: ${Object.keys(MCU_TARGETS).join(", ")})`,
+    );
+  return t;
+}
+
 async function build(o: Opts): Promise<{ b: McuBuild; board: BoardSpec; wasm: Uint8Array }> {
+  const target = parseTarget(o.target);
   const board = loadBoard(str(o.board) ?? DEFAULT_BOARD);
   const fw = loadFirmwareFile(str(o.firmware));
   const outDir = str(o.out) ? resolve(str(o.out)!) : defaultOutDir(board);
   const b = await buildMcu({
+    target,
     board,
     wasm: fw.bytes,
     wasmName: str(o.firmware) ? `--firmware ${fw.path}` : "build/firmware.wasm",
@@ -56,7 +70,8 @@ function buildJson(b: McuBuild): Record<string, unknown> {
     flashBytes: s.flashBytes,
     ramBytes: s.ramBytes,
     psram: { dimm: b.constants.psramBytes.dimm, nand: b.constants.psramBytes.nand, total: s.psram },
-    limits: { textBytes: LIMITS.textBytes, ramBytes: LIMITS.ramBytes },
+    target: b.target.name,
+    limits: { textBytes: b.target.limits.textBytes, ramBytes: b.target.limits.ramBytes },
     withinLimits: b.overLimit.length === 0,
     problems: b.overLimit,
     rebuilt: b.rebuilt,
@@ -68,8 +83,8 @@ function buildSummary(b: McuBuild): string {
   const s = b.sizes;
   return [
     `mcu build: ${b.board} → ${b.elf}${b.rebuilt ? "" : " (up to date)"}`,
-    `  text ${kb(s.text)} of ${kb(LIMITS.textBytes)}; flash with .data ${kb(s.flashBytes)}`,
-    `  data ${kb(s.data)} + bss ${kb(s.bss)} (stack ${kb(s.stack)}, wasm memory ${kb(b.constants.wasmMemPages * 65536)}) = RAM ${kb(s.ramBytes)} of ${kb(LIMITS.ramBytes)}`,
+    `  text ${kb(s.text)} of ${kb(b.target.limits.textBytes)}; flash with .data ${kb(s.flashBytes)}`,
+    `  data ${kb(s.data)} + bss ${kb(s.bss)} (stack ${kb(s.stack)}, wasm memory ${kb(b.constants.wasmMemPages * 65536)}) = RAM ${kb(s.ramBytes)} of ${kb(b.target.limits.ramBytes)}`,
     `  PSRAM, NOLOAD: DIMM ${kb(b.constants.psramBytes.dimm)}, NAND ${kb(b.constants.psramBytes.nand)}`,
   ].join("\n");
 }
@@ -166,6 +181,7 @@ export function registerMcu(program: Command): void {
       "wasm2c + arm-none-eabi-gcc → ELF for QEMU's mps2-an386; reports flash and RAM use against the budget.",
     )
     .option("--board <name|path>", "board figures for the functional board (default mps2-an386)")
+    .option("--target <name>", "MCU target: the port's sources, core, memory map and QEMU machine (default mps2-an386)")
     .option("--out <dir>", "build directory (default build/mcu/<board>)")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
     .option("--force", "rebuild even when the inputs have not changed")
@@ -185,6 +201,7 @@ export function registerMcu(program: Command): void {
       "Boot the ELF in QEMU, run its self-test (fill, arm, save, reset, restore, verify) and compare its digests with the host's run of the same seed.",
     )
     .option("--board <name|path>", "board figures for the functional board (default mps2-an386)")
+    .option("--target <name>", "MCU target: the port's sources, core, memory map and QEMU machine (default mps2-an386)")
     .option("--seed <n>", "seed of the DIMM fill, the key and the factory bad blocks (default 1)")
     .option("--timeout <s>", "stop QEMU after this many seconds (default 60)")
     .option("--out <dir>", "build directory (default build/mcu/<board>)")
@@ -201,7 +218,7 @@ export function registerMcu(program: Command): void {
         return;
       }
       // QEMU runs in its own process while the host's self-test runs here
-      const qemu = runQemu(b.elf, b.board, seed, timeout);
+      const qemu = runQemu(b.target, b.elf, b.board, seed, timeout);
       const t0 = performance.now();
       const host = {
         r: runHostSelfTest(wasm, b.constants, seed, { countInstructions: true }),

@@ -3,14 +3,12 @@
 
 import { isTpmKeySpec } from "../keys/scenario-tpm.ts";
 import { withTpm } from "../keys/endpoint.ts";
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadBoard } from "../board/load.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { runScenario, generatedKey, type RunResult } from "../scenario/runner.ts";
 import { defaultHost } from "../scenario/host.ts";
 import { prepareFirmware } from "../firmware/loader.ts";
+import { loadFirmwareFile } from "../firmware/file.ts";
 import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
 import { VcdWriter } from "../trace/vcd.ts";
 import { renderRunReport } from "../report/run-report.ts";
@@ -18,24 +16,12 @@ import { InputError } from "../errors.ts";
 import { checkOutputPath, readUserFile, writeFileAtomic } from "../util/files.ts";
 import { formatNs } from "../scenario/units.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const DEFAULT_FIRMWARE = join(ROOT, "build", "firmware.wasm");
-
 export function parseSeed(v: string | boolean | undefined, fallback: number): number {
   if (v === undefined || v === false) return fallback;
   const s = String(v);
   if (!/^\d+$/.test(s) || Number(s) > 2 ** 32 - 1)
     throw new InputError("--seed", `must be an integer from 0 to 4294967295, got '${s}'`);
   return Number(s);
-}
-
-export function loadFirmwareFile(path: string | undefined): { bytes: Uint8Array; path: string } {
-  const p = path ?? DEFAULT_FIRMWARE;
-  if (!path && !existsSync(p)) throw new InputError("build/firmware.wasm", "not built yet (run `npm run build`)");
-  const bytes = new Uint8Array(readUserFile(p, "--firmware"));
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d)
-    throw new InputError(path ? `--firmware ${p}` : "build/firmware.wasm", "not a WebAssembly module");
-  return { bytes, path: p };
 }
 
 export async function runCommand(

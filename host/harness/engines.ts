@@ -4,6 +4,7 @@
 
 import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
 import type { Clock } from "../sim/clock.ts";
+import type { CryptoOpName } from "../abi/hal.ts";
 
 export interface EngineJob {
   /** Duration once the engine starts it, ns. */
@@ -69,7 +70,7 @@ export class FifoEngine {
   }
 }
 
-export type CryptoOpName = "xts-encrypt" | "xts-decrypt" | "ecb-encrypt" | "hmac-sha256";
+export type { CryptoOpName };
 
 /** The data path of the crypto engine, on Node's AES (AES-NI) and HMAC. */
 export function cryptoTransform(op: CryptoOpName, key: Uint8Array, iv: Uint8Array, src: Uint8Array): Uint8Array {

@@ -23,14 +23,15 @@ import {
   Event,
   Pin,
   Adc,
-  Param,
   NandOp,
   CryptoOp,
+  CRYPTO_OP_NAMES,
   DmaDir,
   Trace,
   PIN_NAMES,
   OUTPUT_PINS,
-} from "./hal-abi.ts";
+} from "../abi/hal.ts";
+import { boardParam } from "../board/param.ts";
 
 /** Thrown through the firmware's stack when the board loses power. */
 export class PowerLoss {
@@ -481,7 +482,7 @@ export class Machine {
     const imports = {
       now_ns: (): bigint => BigInt(this.clock.now),
       wait: (mask: number, deadline: bigint): number => this.halWait(mask >>> 0, deadline),
-      board_param: (id: number): bigint => BigInt(this.boardParam(id)),
+      board_param: (id: number): bigint => BigInt(boardParam(this.board, id)),
       gpio_read: (pin: number): number => (pin >= 0 && pin < Pin.COUNT ? (this.gpio[pin] ?? 0) : 0),
       gpio_write: (pin: number, level: number): number => {
         if (!OUTPUT_PINS.includes(pin)) return HalError.INVALID;
@@ -632,7 +633,7 @@ export class Machine {
     if (!engine || !spec) return HalError.NO_DEVICE;
     const key = this.cryptoKeys.get(slot);
     if (!key) return HalError.STATE;
-    const name: CryptoOpName | undefined = CRYPTO_OPS[op];
+    const name: CryptoOpName | undefined = CRYPTO_OP_NAMES[op];
     if (!name) return HalError.INVALID;
     if (len === 0 || !this.inMemory(src, len) || !this.inMemory(iv, 16)) return HalError.FAULT;
     if (!this.inMemory(dst, op === CryptoOp.HMAC_SHA256 ? 32 : len)) return HalError.FAULT;
@@ -663,96 +664,7 @@ export class Machine {
     if (ticket < 0 && job) off!.discard(job);
     return ticket < 0 ? HalError.BUSY : ticket;
   }
-
-  boardParam(id: number): number {
-    const b = this.board;
-    const n = b.nand;
-    switch (id) {
-      case Param.NAND_CHANNELS:
-        return n.channels;
-      case Param.NAND_DIES_PER_CHANNEL:
-        return n.diesPerChannel;
-      case Param.NAND_PLANES:
-        return n.planes;
-      case Param.NAND_BLOCKS_PER_PLANE:
-        return n.blocksPerPlane;
-      case Param.NAND_PAGES_PER_BLOCK:
-        return n.pagesPerBlock;
-      case Param.NAND_PAGE_BYTES:
-        return n.pageBytes;
-      case Param.NAND_SPARE_BYTES:
-        return n.spareBytes;
-      case Param.NAND_BITS_PER_CELL:
-        return n.bitsPerCell;
-      case Param.NAND_ECC_BITS:
-        return n.eccBits;
-      case Param.DIMM_BYTES:
-        return b.dimm.bytes;
-      case Param.CPU_HZ:
-        return b.cpu.hz;
-      case Param.HAS_CRYPTO_ENGINE:
-        return b.crypto ? 1 : 0;
-      case Param.PWR_DEBOUNCE_NS:
-        return Math.round(b.power.debounceUs * NS_PER_US);
-      case Param.RAIL_FAIL_MV:
-        return Math.round(b.power.pwrGoodThresholdV * 1000);
-      case Param.RAIL_HYSTERESIS_MV:
-        return Math.round(b.power.hysteresisMv);
-      case Param.CAP_NOMINAL_UF:
-        return Math.round(b.capacitor.capacitanceF * 1e6);
-      case Param.CAP_CHARGED_MV:
-        return Math.round(b.capacitor.chargedV * 1000);
-      case Param.CAP_MIN_MV:
-        return Math.round(b.capacitor.minV * 1000);
-      case Param.CAP_EFFICIENCY_PPM:
-        return Math.round(b.capacitor.efficiency * 1e6);
-      case Param.CAP_TEST_LOAD_MA:
-        return Math.round(b.capacitor.testLoadA * 1000);
-      case Param.SAVE_POWER_MW:
-        return Math.round(estimateSavePowerW(b) * 1000);
-      case Param.DMA_BYTES_PER_S:
-        return Math.round(b.dimm.dmaBytesPerS);
-      case Param.NAND_T_PROG_NS:
-        return Math.round(n.tProgUs * NS_PER_US);
-      case Param.SERIAL_LO:
-        return b.serial;
-      case Param.CPU_ACTIVE_MW:
-        return Math.round(b.cpu.activeW * 1000);
-      case Param.CPU_IDLE_MW:
-        return Math.round(b.cpu.idleW * 1000);
-      case Param.BASE_MW:
-        return Math.round((b.power.ioW + b.dimm.selfRefreshW + n.channels * n.diesPerChannel * n.idleW) * 1000);
-      case Param.DRAM_ACTIVE_MW:
-        return Math.round((b.dimm.activeW - b.dimm.selfRefreshW) * 1000);
-      case Param.NAND_PROGRAM_MW:
-        return Math.round((n.programW - n.idleW) * 1000);
-      case Param.NAND_BUS_MW:
-        return Math.round(n.busW * 1000);
-      case Param.CRYPTO_ACTIVE_MW:
-        return b.crypto ? Math.round(b.crypto.activeW * 1000) : 0;
-      case Param.CAP_ESR_NOMINAL_UOHM:
-        return Math.round(b.capacitor.esrOhm * 1e6);
-      default:
-        return -1;
-    }
-  }
 }
-
-/** The board's own estimate of the load during a save: everything on at once. Firmware uses it
- * to decide whether the bank holds enough energy to arm. */
-export function estimateSavePowerW(b: BoardSpec): number {
-  const dies = b.nand.channels * b.nand.diesPerChannel;
-  return (
-    b.cpu.activeW +
-    b.power.ioW +
-    b.dimm.activeW +
-    dies * b.nand.programW +
-    b.nand.channels * b.nand.busW +
-    (b.crypto?.activeW ?? 0)
-  );
-}
-
-const CRYPTO_OPS = ["xts-encrypt", "xts-decrypt", "ecb-encrypt", "hmac-sha256"] as const;
 
 // Jobs and NAND buffers from their callbacks. (Arrows written as object-literal properties get a
 // name set at every creation when run through tsx, which costs more than a status poll.)

@@ -3,6 +3,7 @@
 // value, commit MAC, every page's header and tag, the chain digest).
 
 import { InputError } from "../errors.ts";
+import { TRIGGER_NAMES } from "../abi/registers.ts";
 import type { NandDump } from "./container.ts";
 import { wipeTenantKeys } from "./derive.ts";
 import { slotName } from "./format.ts";
@@ -64,8 +65,6 @@ export interface InspectReport {
   /** null without keys; with keys, whether every tenant that had one verified. */
   verified: boolean | null;
 }
-
-const TRIGGERS = ["none", "power-fail", "save-pin", "host-command", "rail-adc"];
 
 export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
   const s = survey(dump);
@@ -129,7 +128,7 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
       commitCopies: img.copies,
       damagedCommitCopies: img.damagedCopies,
       dataPages: img.dataPages,
-      trigger: TRIGGERS[c.trigger] ?? `trigger-${c.trigger}`,
+      trigger: TRIGGER_NAMES[c.trigger] ?? `trigger-${c.trigger}`,
       serial: `0x${c.serial.toString(16)}`,
       counters: { ...c.counters },
       ...(c.held

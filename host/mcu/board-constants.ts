@@ -3,8 +3,8 @@
 // functional board reads directly, so the two cannot disagree about the board.
 
 import type { BoardSpec } from "../board/types.ts";
-import { Machine } from "../harness/machine.ts";
-import { Param } from "../harness/hal-abi.ts";
+import { boardParams } from "../board/param.ts";
+import { psramBytes, type McuTarget } from "./target.ts";
 import { InputError } from "../errors.ts";
 
 /** Rules of the functional board that are not board figures (docs/mcu.md). */
@@ -18,9 +18,6 @@ export const FUNCTIONAL_RULES = {
   /** The self-test fails after this many HAL calls (a firmware that never waits). */
   callLimit: 50_000_000,
 } as const;
-
-/** PSRAM of the mps2-an386 (QEMU hw/arm/mps2.c: 16 MiB at 0x21000000), for the DIMM and NAND models. */
-export const PSRAM_BYTES = 16 * 1024 * 1024;
 
 export interface BoardConstants {
   boardName: string;
@@ -52,13 +49,6 @@ export interface BoardConstants {
   psramBytes: { dimm: number; nand: number };
 }
 
-/** The board_param table of the emulated harness, so both boards answer every id alike. */
-export function boardParams(board: BoardSpec): number[] {
-  const answer = Machine.prototype.boardParam;
-  const self = { board } as unknown as Machine;
-  return Array.from({ length: Param.COUNT }, (_, id) => answer.call(self, id));
-}
-
 function int(v: number, where: string, min = 0): number {
   const n = Math.round(v);
   if (!Number.isSafeInteger(n) || n < min)
@@ -70,7 +60,8 @@ function int(v: number, where: string, min = 0): number {
  * The constants for `board`, whose firmware declares `wasmMemPages` pages of linear memory.
  * A board the port cannot hold (a crypto engine, DIMM and NAND beyond the PSRAM) is bad input.
  */
-export function boardConstants(board: BoardSpec, wasmMemPages: number): BoardConstants {
+export function boardConstants(board: BoardSpec, wasmMemPages: number, target: McuTarget): BoardConstants {
+  const psram = psramBytes(target);
   const where = `board ${board.name}`;
   if (board.crypto)
     throw new InputError(
@@ -85,10 +76,10 @@ export function boardConstants(board: BoardSpec, wasmMemPages: number): BoardCon
   const nandBytes = pages * recordBytes + pages + planeBlocks;
   const dimmBytes = board.dimm.bytes;
   if (dimmBytes % 8 !== 0) throw new InputError(`${where}: dimm.bytes`, "must be a multiple of 8 for the MCU port");
-  if (dimmBytes + nandBytes + 16 > PSRAM_BYTES)
+  if (dimmBytes + nandBytes + 16 > psram)
     throw new InputError(
       where,
-      `DIMM (${dimmBytes} B) and NAND (${nandBytes} B) do not fit the mps2-an386's ${PSRAM_BYTES} B of PSRAM`,
+      `DIMM (${dimmBytes} B) and NAND (${nandBytes} B) do not fit the ${target.name}'s ${psram} B of PSRAM`,
     );
   const c = board.capacitor;
   return {
@@ -132,7 +123,7 @@ export function boardConstants(board: BoardSpec, wasmMemPages: number): BoardCon
   };
 }
 
-/** build/mcu/board.h: the constants as C macros for boards/mps2-an386/*.c. */
+/** build/mcu/<board>/board.h: the constants as C macros for the port's C sources. */
 export function renderBoardHeader(k: BoardConstants, source: string): string {
   const n = k.nand;
   const u = (v: number): string => `${v}ull`;

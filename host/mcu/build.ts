@@ -1,6 +1,6 @@
-// `lastgasp mcu build`: the release .wasm → C (wasm2c) → a Cortex-M4 ELF for QEMU's mps2-an386
-// (arm-none-eabi-gcc with the bare-metal runtime and board support package in
-// boards/mps2-an386/), and its flash and RAM use against the port's budget.
+// `lastgasp mcu build`: the release .wasm → C (wasm2c) → an ELF for an MCU target (target.ts;
+// arm-none-eabi-gcc with the bare-metal runtime and board support package in the target's folder
+// under boards/), and its flash and RAM use against the target's budget.
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,35 +11,20 @@ import type { BoardSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import { boardConstants, renderBoardHeader, type BoardConstants } from "./board-constants.ts";
+import { renderAbiHeader } from "../abi/c-header.ts";
 import { checkModule, WASM2C_MCU } from "./module-check.ts";
 import { limitProblems, parseSizeA, type ElfSizes } from "./elf-size.ts";
 import { requireNewlib, requireTool } from "./tools.ts";
+import type { McuTarget } from "./target.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** The port's C sources: runtime, board support package, self-test, start-up, linker script. */
-export const PORT_DIR = join(ROOT, "boards", "mps2-an386");
-const PORT_SOURCES = ["runtime.c", "console.c", "sha256.c", "bsp.c", "selftest.c", "startup.c"];
-const LINKER_SCRIPT = "mps2-an386.ld";
 
 export function defaultOutDir(board: BoardSpec): string {
   return join(ROOT, "build", "mcu", board.name);
 }
 
-/** The M4's FPU is single precision and the firmware computes in f64: soft float throughout
- * keeps one ABI and IEEE results identical to V8's. -O2 rather than -Os: it fits the budget and
- * runs the software crypto faster. */
-const CFLAGS = [
-  "-mcpu=cortex-m4",
-  "-mthumb",
-  "-mfloat-abi=soft",
-  "-O2",
-  "-std=gnu11",
-  "-ffunction-sections",
-  "-fdata-sections",
-  "-DNDEBUG",
-];
-
 export interface McuBuild {
+  target: McuTarget;
   board: string;
   outDir: string;
   elf: string;
@@ -76,17 +61,17 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-function inputKey(wasm: Uint8Array, header: string): string {
+function inputKey(target: McuTarget, wasm: Uint8Array, header: string): string {
   const h = createHash("sha256");
-  h.update(wasm).update(header).update(CFLAGS.join(" "));
+  h.update(target.name).update(wasm).update(header).update(target.cflags.join(" "));
   for (const f of [
-    ...PORT_SOURCES,
-    LINKER_SCRIPT,
-    ...readdirSync(PORT_DIR)
+    ...target.sources,
+    target.linkerScript,
+    ...readdirSync(target.dir)
       .filter((f) => f.endsWith(".h"))
       .sort(),
   ])
-    h.update(f).update(readFileSync(join(PORT_DIR, f)));
+    h.update(f).update(readFileSync(join(target.dir, f)));
   return h.digest("hex");
 }
 
@@ -104,6 +89,7 @@ function readStamp(path: string): Stamp | null {
  * MissingToolError. The caller decides what a budget violation means (overLimit).
  */
 export async function buildMcu(opts: {
+  target: McuTarget;
   board: BoardSpec;
   wasm: Uint8Array;
   wasmName: string;
@@ -111,7 +97,7 @@ export async function buildMcu(opts: {
   force?: boolean;
 }): Promise<McuBuild> {
   const t0 = performance.now();
-  const { board, wasm, outDir } = opts;
+  const { target, board, wasm, outDir } = opts;
   const report = checkModule(wasm, WASM2C_MCU, board);
   if (report.problems.length)
     throw new InputError(
@@ -119,8 +105,9 @@ export async function buildMcu(opts: {
       `cannot run on the MCU port: ${report.problems.map((p) => p.message).join("; ")}`,
     );
   const pages = report.memory!.maxPages!;
-  const constants = boardConstants(board, pages);
+  const constants = boardConstants(board, pages, target);
   const header = renderBoardHeader(constants, `board ${board.name}`);
+  const abiHeader = renderAbiHeader();
   requireTool("wasm2c");
   requireTool("arm-none-eabi-gcc");
   requireTool("arm-none-eabi-size");
@@ -131,17 +118,18 @@ export async function buildMcu(opts: {
   mkdirSync(outDir, { recursive: true });
   const elf = join(outDir, "firmware.elf");
   const stampPath = join(outDir, "build.json");
-  const key = inputKey(wasm, header);
+  const key = inputKey(target, wasm, header + abiHeader);
   const wasmSha256 = createHash("sha256").update(wasm).digest("hex");
   const stamp = readStamp(stampPath);
   if (!opts.force && stamp?.key === key && existsSync(elf)) {
     return {
+      target,
       board: board.name,
       outDir,
       elf,
       wasmSha256,
       sizes: stamp.sizes,
-      overLimit: limitProblems(stamp.sizes),
+      overLimit: limitProblems(stamp.sizes, target),
       constants,
       rebuilt: false,
       seconds: (performance.now() - t0) / 1000,
@@ -151,27 +139,29 @@ export async function buildMcu(opts: {
 
   writeFileAtomic(join(outDir, "firmware.wasm"), wasm);
   writeFileAtomic(join(outDir, "board.h"), header);
+  writeFileAtomic(join(outDir, "abi.h"), abiHeader);
   await run("wasm2c", ["firmware.wasm", "-o", "firmware.c", "-n", "fw"], outDir);
-  const inc = ["-I", outDir, "-I", PORT_DIR];
+  const inc = ["-I", outDir, "-I", target.dir];
+  const cflags = target.cflags;
   // the generated C and the port compile in parallel; the generated code's warnings are wasm2c's
   await Promise.all([
-    run("arm-none-eabi-gcc", [...CFLAGS, ...inc, "-w", "-c", "firmware.c", "-o", "firmware.o"], outDir),
+    run("arm-none-eabi-gcc", [...cflags, ...inc, "-w", "-c", "firmware.c", "-o", "firmware.o"], outDir),
     run(
       "arm-none-eabi-gcc",
-      [...CFLAGS, ...inc, "-Wall", "-Wextra", "-c", ...PORT_SOURCES.map((f) => join(PORT_DIR, f))],
+      [...cflags, ...inc, "-Wall", "-Wextra", "-c", ...target.sources.map((f) => join(target.dir, f))],
       outDir,
     ),
   ]);
-  const objects = ["firmware.o", ...PORT_SOURCES.map((f) => f.replace(/\.c$/, ".o"))];
+  const objects = ["firmware.o", ...target.sources.map((f) => f.replace(/\.c$/, ".o"))];
   await run(
     "arm-none-eabi-gcc",
     [
-      ...CFLAGS,
+      ...cflags,
       "--specs=nano.specs",
       "-nostartfiles",
       "-Wl,--gc-sections",
       "-T",
-      join(PORT_DIR, LINKER_SCRIPT),
+      join(target.dir, target.linkerScript),
       "-Wl,-Map=firmware.map",
       ...objects,
       "-lm",
@@ -182,15 +172,16 @@ export async function buildMcu(opts: {
   );
   const sizeOut = spawnSync("arm-none-eabi-size", ["-A", "-d", elf], { encoding: "utf8" });
   if (sizeOut.status !== 0) throw new Error(`arm-none-eabi-size failed: ${sizeOut.stderr.trim()}`);
-  const sizes = parseSizeA(sizeOut.stdout);
+  const sizes = parseSizeA(sizeOut.stdout, target);
   writeFileAtomic(stampPath, JSON.stringify({ key, sizes } satisfies Stamp, null, 2) + "\n");
   return {
+    target,
     board: board.name,
     outDir,
     elf,
     wasmSha256,
     sizes,
-    overLimit: limitProblems(sizes),
+    overLimit: limitProblems(sizes, target),
     constants,
     rebuilt: true,
     seconds: (performance.now() - t0) / 1000,

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BoardSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
-import { HAL_VERSION } from "../harness/hal-abi.ts";
+import { HAL_VERSION } from "../abi/hal.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import { checkModule, type ModuleReport, type RuntimeProfile } from "./module-check.ts";
 

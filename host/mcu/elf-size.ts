@@ -1,14 +1,8 @@
 // Flash and RAM use of the MCU build from `arm-none-eabi-size -A` (one line per section: name,
-// size, address), sorted into the port's budget by where each section lives in the mps2-an386
-// memory map (boards/mps2-an386/mps2-an386.ld).
+// size, address), sorted into the port's budget by where each section lives in the target's
+// memory map (its linker script).
 
-/** The port's budget (docs/mcu.md). */
-export const LIMITS = { textBytes: 96 * 1024, ramBytes: 160 * 1024 } as const;
-
-const CODE_END = 0x0040_0000; // ZBT SSRAM1: code and read-only data
-const RAM_START = 0x2000_0000; // ZBT SSRAM2&3: data, bss, stack
-const PSRAM_START = 0x2100_0000; // PSRAM: the DIMM region and the NAND model
-const PSRAM_END = 0x2200_0000;
+import type { McuTarget } from "./target.ts";
 
 export interface ElfSizes {
   /** Code and read-only data, bytes (all sections in SSRAM1 but .data's load image). */
@@ -28,7 +22,8 @@ export interface ElfSizes {
   sections: { name: string; size: number; addr: number }[];
 }
 
-export function parseSizeA(output: string): ElfSizes {
+export function parseSizeA(output: string, target: McuTarget): ElfSizes {
+  const { codeEnd, ramStart, psramStart, psramEnd } = target.memory;
   const sections: ElfSizes["sections"] = [];
   for (const line of output.split("\n")) {
     const m = /^(\.\S+)\s+(\d+)\s+(\d+)\s*$/.exec(line.trim());
@@ -43,9 +38,9 @@ export function parseSizeA(output: string): ElfSizes {
   for (const s of sections) {
     if (s.name.startsWith(".debug") || s.size === 0) continue;
     if (s.name === ".data") data += s.size;
-    else if (s.addr < CODE_END) text += s.size;
-    else if (s.addr >= PSRAM_START && s.addr < PSRAM_END) psram += s.size;
-    else if (s.addr >= RAM_START) {
+    else if (s.addr < codeEnd) text += s.size;
+    else if (s.addr >= psramStart && s.addr < psramEnd) psram += s.size;
+    else if (s.addr >= ramStart) {
       bss += s.size;
       if (s.name === ".stack") stack += s.size;
     }
@@ -54,10 +49,14 @@ export function parseSizeA(output: string): ElfSizes {
 }
 
 /** The budget's violations, as sentences; empty when the build fits. */
-export function limitProblems(s: ElfSizes): string[] {
+export function limitProblems(s: ElfSizes, target: McuTarget): string[] {
+  const limits = target.limits;
   const out: string[] = [];
-  if (s.text > LIMITS.textBytes) out.push(`text is ${s.text} bytes, over the ${LIMITS.textBytes}-byte (96 KiB) limit`);
-  if (s.ramBytes > LIMITS.ramBytes)
-    out.push(`data + bss is ${s.ramBytes} bytes, over the ${LIMITS.ramBytes}-byte (160 KiB) limit`);
+  if (s.text > limits.textBytes)
+    out.push(`text is ${s.text} bytes, over the ${limits.textBytes}-byte (${limits.textBytes / 1024} KiB) limit`);
+  if (s.ramBytes > limits.ramBytes)
+    out.push(
+      `data + bss is ${s.ramBytes} bytes, over the ${limits.ramBytes}-byte (${limits.ramBytes / 1024} KiB) limit`,
+    );
   return out;
 }

@@ -6,7 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { FUNCTIONAL_RULES, type BoardConstants } from "./board-constants.ts";
-import { Event, HalError, NandOp, NandState, Pin, Adc, OUTPUT_PINS } from "../harness/hal-abi.ts";
+import { Event, HalError, NandOp, NandState, Pin, Adc, OUTPUT_PINS } from "../abi/hal.ts";
 import type { WasmMemory } from "../firmware/wasm-api.ts";
 
 /** The self-test stops: it failed (a HAL rule or the host's script found a problem). */

@@ -4,7 +4,7 @@
 // the compiler was asked, this says what it produced.
 
 import type { BoardSpec } from "../board/types.ts";
-import { HAL_IMPORTS, HAL_VERSION } from "../harness/hal-abi.ts";
+import { HAL_IMPORTS, HAL_VERSION } from "../abi/hal.ts";
 import { ByteReader } from "../firmware/wasm-bytes.ts";
 import { decodeInstruction, readLocals, walkBody, PREFIX } from "./wasm-code.ts";
 import {

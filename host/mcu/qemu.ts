@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { requireTool } from "./tools.ts";
 import type { SelfTestReport } from "./selftest.ts";
+import type { McuTarget } from "./target.ts";
 
 /** The ELF's exit statuses (boards/mps2-an386/console.h). */
 export const EXIT = { PASS: 0, FAIL: 1, TRAP: 3, FAULT: 4 } as const;
@@ -36,10 +37,10 @@ export interface QemuRun {
 /** The semihosting command line carries the seed (SYS_GET_CMDLINE; selftest.c parses "seed=").
  * `-icount shift=0` makes QEMU's clock advance 1 ns per instruction executed, so the board's
  * 25 MHz timer counts instructions (40 per tick); it costs about a third more wall time. */
-export function qemuArgs(elf: string, seed: number): string[] {
+export function qemuArgs(target: McuTarget, elf: string, seed: number): string[] {
   return [
     "-M",
-    "mps2-an386",
+    target.qemuMachine,
     "-nographic",
     "-monitor",
     "none",
@@ -121,11 +122,17 @@ export function parseSelfTestOutput(text: string, board: string, seed: number, s
 }
 
 /** Runs the ELF for `seed`, stopping QEMU after `timeoutS` seconds. */
-export function runQemu(elf: string, board: string, seed: number, timeoutS: number): Promise<QemuRun> {
+export function runQemu(
+  target: McuTarget,
+  elf: string,
+  board: string,
+  seed: number,
+  timeoutS: number,
+): Promise<QemuRun> {
   requireTool("qemu-system-arm");
   const t0 = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const p = spawn("qemu-system-arm", qemuArgs(elf, seed), { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn("qemu-system-arm", qemuArgs(target, elf, seed), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     let timedOut = false;

@@ -6,8 +6,8 @@ import { ICOUNT_EXPORT, TICK_FIELD, TICK_MODULE, instrument } from "../firmware/
 import { createHash } from "node:crypto";
 import { FunctionalBoard, SelfTestFailure } from "./functional-board.ts";
 import { type BoardConstants } from "./board-constants.ts";
-import { TRACE_NAMES } from "../harness/hal-abi.ts";
-import { Reg, Cmd, CmdResult, ImageFlag } from "../mgmt/registers.ts";
+import { TRACE_NAMES } from "../abi/hal.ts";
+import { Reg, Cmd, CmdResult, ImageFlag } from "../abi/registers.ts";
 import { Wasm, isMemory, isRuntimeError, type WasmInstance } from "../firmware/wasm-api.ts";
 
 const STATE_DISARMED = 1;

@@ -20,7 +20,7 @@ import {
   EVENT_BITS,
   ImageFlag,
   bitNames,
-} from "./registers.ts";
+} from "../abi/registers.ts";
 
 export interface MgmtPort {
   write(offset: number, data: Uint8Array): boolean;

@@ -23,7 +23,7 @@ import { Geometry } from "./geometry.ts";
 import { BlockFlag, NandMedia, PAGE_STATE_NAMES, type PageStateName } from "./media.ts";
 import { cutPhysics, interruptErase, interruptProgram, type CutPhysics } from "./powercut.ts";
 import type { EccResult } from "./readback.ts";
-import { HalError, NandOp, NandState } from "./status.ts";
+import { HalError, NandOp, NandState } from "../abi/hal.ts";
 import { createPageStore, type PageStore } from "./store.ts";
 import { nandTiming, type NandTiming, type NandTimingOptions } from "./timing.ts";
 import { loadDump, writeDump } from "./dump.ts";

@@ -30,7 +30,7 @@
 import type { Rng } from "../sim/rng.ts";
 import type { Geometry } from "./geometry.ts";
 import type { PageStore } from "./store.ts";
-import type { CutPhysics } from "./powercut.ts";
+import type { CutPhysics } from "./cut-physics.ts";
 import { applyEcc, garble, injectedPositions, randomPositions, type EccResult } from "./readback.ts";
 
 export const PageState = {

@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import type { BoardSpec } from "../board/types.ts";
 import { Machine, type MachineOptions } from "../harness/machine.ts";
-import { Trace, TRACE_NAMES } from "../harness/hal-abi.ts";
+import { Trace, TRACE_NAMES } from "../abi/hal.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
-import { saveLowerBound, restoreLowerBound, type LowerBound } from "../budget/lower-bound.ts";
+import { saveLowerBound, restoreLowerBound, type LowerBound } from "../board/lower-bound.ts";
 import { usableEnergyJ, deliverableEnergyJ } from "../power/capacitor.ts";
 import { Rng } from "../sim/rng.ts";
 import { withOverrides } from "../board/load.ts";

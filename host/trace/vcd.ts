@@ -2,7 +2,7 @@
 // voltages as reals, the firmware's trace markers as an 8-bit vector. Timescale 1 ns, the
 // clock's own unit, so nothing is rounded. GTKWave and Surfer open it.
 
-import { PIN_NAMES } from "../harness/hal-abi.ts";
+import { PIN_NAMES } from "../abi/hal.ts";
 
 interface Var {
   id: string;

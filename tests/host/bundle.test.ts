@@ -15,7 +15,7 @@ import { buildModule, firmwareLike, I32, I64, OP } from "./helpers/wasm-builder.
 import { checkModule, WASM3 } from "../../host/mcu/module-check.ts";
 import { checkBundle } from "../../host/mcu/bundle.ts";
 import { loadBoard } from "../../host/board/load.ts";
-import { HAL_IMPORTS } from "../../host/harness/hal-abi.ts";
+import { HAL_IMPORTS } from "../../host/abi/hal.ts";
 import { WasmFormatError } from "../../host/firmware/wasm-bytes.ts";
 
 const CLI = join(ROOT, "tools", "lastgasp.js");

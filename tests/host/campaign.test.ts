@@ -12,7 +12,7 @@ import { compileFixture, ROOT } from "./helpers/compile.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { NandArray } from "../../host/nand/array.ts";
 import { MemoryPageStore } from "../../host/nand/store.ts";
-import { NandOp } from "../../host/nand/status.ts";
+import { NandOp } from "../../host/abi/hal.ts";
 import { Clock } from "../../host/sim/clock.ts";
 import { Rng } from "../../host/sim/rng.ts";
 import { OverlayPageStore, VersionedPageStore } from "../../host/campaign/page-stores.ts";

@@ -16,9 +16,9 @@ import { defaultHost } from "../../host/scenario/host.ts";
 import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import { HostDriver, type ControllerStatus } from "../../host/mgmt/driver.ts";
-import { Inject } from "../../host/mgmt/registers.ts";
+import { Inject } from "../../host/abi/registers.ts";
 import type { Machine } from "../../host/harness/machine.ts";
-import { Trace } from "../../host/harness/hal-abi.ts";
+import { Trace } from "../../host/abi/hal.ts";
 
 const wasmPath = join(ROOT, "build", "firmware.wasm");
 if (!existsSync(wasmPath))

@@ -22,7 +22,7 @@ import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageLayout } from "../../host/image/locate.ts";
 import { survey } from "../../host/image/survey.ts";
-import { Inject } from "../../host/mgmt/registers.ts";
+import { Inject } from "../../host/abi/registers.ts";
 import { bootAndKeys, firmwareDump, range, saveNow } from "./helpers/firmware-dumps.ts";
 
 const CLI = join(ROOT, "tools", "lastgasp.js");

@@ -14,7 +14,7 @@ import { ImageLayout } from "../../host/image/locate.ts";
 import { MemoryOutput, restoreImage, type RestoreRequest } from "../../host/image/restore.ts";
 import { survey, type CompleteImage } from "../../host/image/survey.ts";
 import { inspectDump } from "../../host/image/inspect.ts";
-import { Inject } from "../../host/mgmt/registers.ts";
+import { Inject } from "../../host/abi/registers.ts";
 import { bootAndKeys, firmwareDump, range, saveNow, scribble, type FirmwareDump } from "./helpers/firmware-dumps.ts";
 
 const KiB = 1024;

@@ -12,7 +12,7 @@ import { compileFixture } from "./helpers/compile.ts";
 import { loadBoard, withOverrides } from "../../host/board/load.ts";
 import { prepareFirmware, instantiateFirmware } from "../../host/firmware/loader.ts";
 import { Machine } from "../../host/harness/machine.ts";
-import { Trace } from "../../host/harness/hal-abi.ts";
+import { Trace } from "../../host/abi/hal.ts";
 import { parseScenario } from "../../host/scenario/load.ts";
 import { runScenario } from "../../host/scenario/runner.ts";
 import { plainHost } from "../../host/campaign/context.ts";

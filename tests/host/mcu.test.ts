@@ -13,15 +13,17 @@ import { ROOT } from "./helpers/compile.ts";
 import { firmwareLike, OP } from "./helpers/wasm-builder.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { Machine } from "../../host/harness/machine.ts";
-import { Param } from "../../host/harness/hal-abi.ts";
-import { boardConstants, boardParams, renderBoardHeader } from "../../host/mcu/board-constants.ts";
+import { Param } from "../../host/abi/hal.ts";
+import { boardConstants, renderBoardHeader } from "../../host/mcu/board-constants.ts";
+import { boardParams } from "../../host/board/param.ts";
 import { runHostSelfTest, SplitMix64, type SelfTestReport } from "../../host/mcu/selftest.ts";
 import { FunctionalBoard } from "../../host/mcu/functional-board.ts";
-import { Adc, Event, HalError, NandOp, NandState, Pin } from "../../host/harness/hal-abi.ts";
+import { Adc, Event, HalError, NandOp, NandState, Pin } from "../../host/abi/hal.ts";
 import type { WasmMemory } from "../../host/firmware/wasm-api.ts";
 import { compareSelfTests } from "../../host/mcu/compare.ts";
 import { parseSelfTestOutput, EXIT } from "../../host/mcu/qemu.ts";
-import { limitProblems, parseSizeA, LIMITS } from "../../host/mcu/elf-size.ts";
+import { limitProblems, parseSizeA } from "../../host/mcu/elf-size.ts";
+import { MPS2_AN386 } from "../../host/mcu/target.ts";
 import { firstMissing, INSTALL_ALL } from "../../host/mcu/tools.ts";
 import { runText, type RunOutcome } from "../../host/cli/mcu.ts";
 import type { McuBuild } from "../../host/mcu/build.ts";
@@ -31,7 +33,7 @@ const CLI = join(ROOT, "tools", "lastgasp.js");
 const FIRMWARE = join(ROOT, "build", "firmware.wasm");
 const dir = mkdtempSync(join(tmpdir(), "lg-mcu-"));
 const mps2 = loadBoard("mps2-an386");
-const k = boardConstants(mps2, 2);
+const k = boardConstants(mps2, 2, MPS2_AN386);
 const missing = firstMissing(["wasm2c", "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"], true);
 const noTools = missing ? `${missing.message} (everything: ${INSTALL_ALL})` : false;
 const noFirmware = !existsSync(FIRMWARE) && "build/firmware.wasm not built (npm run build)";
@@ -137,7 +139,7 @@ test("sizes are sorted by the memory map, and the budget is 96 KiB text and 160 
     ".debug_info          8815           0",
     "Total             4856098",
   ].join("\n");
-  const s = parseSizeA(out);
+  const s = parseSizeA(out, MPS2_AN386);
   assert.equal(s.text, 64 + 78444 + 8);
   assert.equal(s.data, 8);
   assert.equal(s.bss, 136184 + 8192);
@@ -145,18 +147,19 @@ test("sizes are sorted by the memory map, and the budget is 96 KiB text and 160 
   assert.equal(s.psram, 4589600);
   assert.equal(s.flashBytes, s.text + s.data);
   assert.equal(s.ramBytes, s.data + s.bss);
-  assert.deepEqual(limitProblems(s), []);
-  const over = { ...s, text: LIMITS.textBytes + 1, ramBytes: LIMITS.ramBytes + 8 };
-  assert.deepEqual(limitProblems(over), [
+  assert.deepEqual(limitProblems(s, MPS2_AN386), []);
+  const over = { ...s, text: MPS2_AN386.limits.textBytes + 1, ramBytes: MPS2_AN386.limits.ramBytes + 8 };
+  assert.deepEqual(limitProblems(over, MPS2_AN386), [
     "text is 98305 bytes, over the 98304-byte (96 KiB) limit",
     "data + bss is 163848 bytes, over the 163840-byte (160 KiB) limit",
   ]);
 });
 
 test("the functional board's constants come from the board file, board_param exactly as the harness answers", () => {
-  const m = new Machine({ board: mps2, firmware: null as never, seed: 1 });
-  for (let id = 0; id < Param.COUNT; id++) assert.equal(k.params[id], m.boardParam(id), `param ${id}`);
   assert.deepEqual(boardParams(mps2), k.params);
+  assert.equal(k.params.length, Param.COUNT);
+  assert.equal(k.params[Param.CPU_HZ], 25_000_000);
+  assert.equal(k.params[Param.CAP_NOMINAL_UF], 100_000);
   assert.equal(k.nand.recordBytes, 2112);
   assert.equal(k.nand.factoryBadBlocks, 1, "ceil(1.95 % of 32 blocks)");
   assert.equal(k.cap.uf, 100000);
@@ -166,11 +169,11 @@ test("the functional board's constants come from the board file, board_param exa
   assert.match(h, new RegExp(`#define LG_BOARD_PARAMS \\{${k.params.map((p) => `${p}ll`).join(", ")}\\}`));
   // a board the port cannot hold is bad input
   assert.throws(
-    () => boardConstants(loadBoard("nvdimm-16g"), 2),
+    () => boardConstants(loadBoard("nvdimm-16g"), 2, MPS2_AN386),
     (e) => e instanceof InputError && /crypto engine/.test(e.message),
   );
   assert.throws(
-    () => boardConstants(loadBoard("sim-small"), 2),
+    () => boardConstants(loadBoard("sim-small"), 2, MPS2_AN386),
     (e) => e instanceof InputError && /PSRAM/.test(e.message),
   );
 });

@@ -10,7 +10,7 @@ import { Rng } from "../../host/sim/rng.ts";
 import { InputError } from "../../host/errors.ts";
 import type { NandSpec } from "../../host/board/types.ts";
 import { NandArray, type NandActivity } from "../../host/nand/array.ts";
-import { HalError, NandOp, NandState } from "../../host/nand/status.ts";
+import { HalError, NandOp, NandState } from "../../host/abi/hal.ts";
 import { pageLevel, pairedLowerPages } from "../../host/nand/pairing.ts";
 import { FilePageStore, MemoryPageStore, WriteOnlyPageStore } from "../../host/nand/store.ts";
 import { nandTiming } from "../../host/nand/timing.ts";
@@ -939,25 +939,6 @@ describe("dump", () => {
       /missing\.nand$/,
     );
   });
-});
-
-test("HAL numbers mirror assembly/hal.ts", () => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const src = fs.readFileSync(path.join(here, "../../assembly/hal.ts"), "utf8");
-  const ns = (name: string): Record<string, number> => {
-    const body = new RegExp(`export namespace ${name} \\{([\\s\\S]*?)\\n\\}`).exec(src)?.[1] ?? "";
-    const out: Record<string, number> = {};
-    for (const m of body.matchAll(/export const (\w+): [iu]32 = ([^;]+);/g)) {
-      const expr = m[2]!.trim();
-      const shift = /^1 << (\d+)$/.exec(expr);
-      out[m[1]!] = shift ? 1 << Number(shift[1]) : Number(expr);
-    }
-    return out;
-  };
-  assert.deepEqual(ns("NandOp"), { ...NandOp });
-  const { CORRECTED_SHIFT: _, ...states } = NandState;
-  assert.deepEqual(ns("NandState"), states);
-  assert.deepEqual(ns("HalError"), { ...HalError });
 });
 
 function escape(s: string): string {
