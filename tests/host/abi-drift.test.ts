@@ -5,12 +5,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/compile.ts";
 import { readAsConstants, readMarkedTables, docNumber, docName, type DocTable } from "./helpers/contract-text.ts";
 import { HAL_GROUPS, HAL_IMPORTS, HAL_VERSION } from "../../host/abi/hal.ts";
 import * as regs from "../../host/abi/registers.ts";
+import { renderAbiHeader } from "../../host/abi/c-header.ts";
+
+const hasCc = spawnSync("cc", ["--version"]).status === 0;
 
 const read = (...p: string[]): string => readFileSync(join(ROOT, ...p), "utf8");
 const halAs = readAsConstants(read("assembly", "hal.ts"), "assembly/hal.ts");
@@ -183,3 +188,57 @@ test("every constant the documents name in code type exists in host/abi/", () =>
         assert.ok(known.has(m[1]!), `${doc}:${i + 1}: \`${m[1]}\` is not a name host/abi/ has`);
   }
 });
+
+// ---- the C port ------------------------------------------------------------------------------------
+
+test("the C port's sources define none of the contract's numbers themselves (abi.h is generated)", () => {
+  const known = new Set<string>([
+    ...Object.values(GROUPS).flatMap((g) => Object.keys(g.values)),
+    ...regs.REGISTERS.map(([n]) => n),
+  ]);
+  const prefixes = /^(R|E|EV|PIN|OP|ST|ADC|CMD|STATE|RESULT|KEY|IMAGE|TRACE|REG|HAL|NAND)_/;
+  const dir = join(ROOT, "boards", "mps2-an386");
+  for (const f of readdirSync(dir).filter((x) => /\.[ch]$/.test(x))) {
+    const text = readFileSync(join(dir, f), "utf8");
+    const defined = [
+      ...[...text.matchAll(/^\s*#define (\w+)/gm)].map((m) => m[1]!),
+      ...[...text.matchAll(/enum\s*\{([^}]*)\}/g)].flatMap((m) => m[1]!.split(",").map((e) => e.split("=")[0]!.trim())),
+    ];
+    for (const name of defined) {
+      if (name.startsWith("LG_")) continue;
+      const bare = name.replace(prefixes, "");
+      assert.ok(
+        !(prefixes.test(name) && known.has(bare)),
+        `boards/mps2-an386/${f} defines ${name}: use abi.h's LG_ names`,
+      );
+    }
+  }
+});
+
+test(
+  "the generated abi.h is valid C with no macro defined twice",
+  { skip: !hasCc && "no C compiler (apt-get install gcc)" },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "lg-abi-"));
+    try {
+      writeFileSync(join(dir, "abi.h"), renderAbiHeader());
+      writeFileSync(
+        join(dir, "check.c"),
+        [
+          '#include "abi.h"',
+          '_Static_assert(LG_R_CMD_SEQ == 0x82, "offset");',
+          '_Static_assert(LG_E_FAULT == -5, "error");',
+          '_Static_assert(LG_SAVE_FAIL_CRYPTO_ERROR == 1u << 11, "bit");',
+          "int main(void) { return 0; }",
+          "",
+        ].join("\n"),
+      );
+      const r = spawnSync("cc", ["-std=c11", "-Wall", "-Werror", "-fsyntax-only", join(dir, "check.c")], {
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
