@@ -75,6 +75,14 @@ export interface MachineOptions {
 
 export type SignalListener = (name: string, value: number, atNs: number) => void;
 
+interface WindowWatch {
+  offset: number;
+  len: number;
+  /** The bytes at the last look; null before the first look at the current window. */
+  last: Uint8Array | null;
+  listener: (bytes: Uint8Array, fresh: boolean) => void;
+}
+
 type MachineState = "off" | "booting" | "running" | "halted";
 
 export class Machine {
@@ -135,6 +143,9 @@ export class Machine {
   private readonly bootDelayNs: number;
   private cryptoKeys = new Map<number, Uint8Array>();
   private signalListeners: SignalListener[] = [];
+  private windowWatches: WindowWatch[] = [];
+  private watchedBuffer: ArrayBufferLike | null = null;
+  private watchedBytes = new Uint8Array(0);
   /** Total instructions executed by all firmware instances. */
   instructionsTotal = 0;
 
@@ -202,6 +213,39 @@ export class Machine {
     this.signalListeners.push(listener);
   }
 
+  /**
+   * Call `listener` with the bytes [offset, offset + len) of the firmware's register window each
+   * time they differ from the last look. The firmware writes its window directly, so the harness
+   * looks at every HAL call, before charging the instructions executed since the previous one:
+   * `clock.now` is then still the instant of the previous HAL call and nothing due after it has
+   * run. `fresh`: the first look at a newly published window (a boot). Looking changes nothing.
+   */
+  onWindowChange(offset: number, len: number, listener: (bytes: Uint8Array, fresh: boolean) => void): void {
+    this.windowWatches.push({ offset, len, last: null, listener });
+  }
+
+  private lookAtWindow(): void {
+    const w = this.window;
+    const inst = this.instance;
+    if (!w || !inst) return;
+    const buf = inst.memory.buffer;
+    if (buf !== this.watchedBuffer) {
+      this.watchedBuffer = buf;
+      this.watchedBytes = new Uint8Array(buf);
+    }
+    const mem = this.watchedBytes;
+    for (const watch of this.windowWatches) {
+      if (watch.offset + watch.len > w.len) continue;
+      const at = w.ptr + watch.offset;
+      const last = watch.last;
+      let same = last !== null;
+      for (let i = 0; same && i < watch.len; i++) same = mem[at + i] === last![i];
+      if (same) continue;
+      watch.last = mem.slice(at, at + watch.len);
+      watch.listener(watch.last.slice(), last === null);
+    }
+  }
+
   private emit(name: string, value: number): void {
     for (const l of this.signalListeners) l(name, value, this.clock.now);
   }
@@ -241,6 +285,7 @@ export class Machine {
     this.pending = 0;
     this.mailbox = [];
     this.window = null;
+    for (const watch of this.windowWatches) watch.last = null;
     for (const pin of OUTPUT_PINS) this.setPin(pin, 0);
     for (const c of ["cpu", "io", "nand", "dimm", "crypto"]) this.power.setLoad(c, 0);
     this.emit("POWERED", 0);
@@ -328,6 +373,7 @@ export class Machine {
   private chargeCpu(): void {
     const inst = this.instance;
     if (!inst) return;
+    if (this.windowWatches.length !== 0) this.lookAtWindow();
     const n = inst.instructionCount();
     const delta = n - this.lastInstructions;
     this.lastInstructions = n;
@@ -524,6 +570,7 @@ export class Machine {
       mbox_window: (regs: number, len: number): number => {
         if (!this.inMemory(regs, len)) return HalError.FAULT;
         this.window = { ptr: regs, len };
+        for (const watch of this.windowWatches) watch.last = null;
         return 0;
       },
       log: (msg: number, len: number): void => {

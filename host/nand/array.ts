@@ -407,6 +407,18 @@ export class NandArray {
     return { state: PAGE_STATE_NAMES[m.state], readsLeft: m.readsLeft, injectedBits: m.injectedBits };
   }
 
+  /** Mark a block bad as the factory does before shipping: page 0 then shows the ONFI marker and
+   * every program and erase of the block fails. ONFI guarantees block 0 of a plane good, so it is
+   * refused. Meant for a part not used yet. False when the block was marked already. */
+  markFactoryBad(die: number, plane: number, block: number): boolean {
+    this.geometry.checkBlock(die, plane, block);
+    if (block === 0) throw new RangeError("block 0 of a plane is guaranteed good at shipment (ONFI)");
+    const bi = this.geometry.blockIndex(die, plane, block);
+    if (this.media.blockFlags[bi]! & BlockFlag.FACTORY_BAD) return false;
+    this.media.blockFlags[bi]! |= BlockFlag.FACTORY_BAD;
+    return true;
+  }
+
   /** The block goes bad now: this and every later program or erase of it reports FAIL. */
   injectProgramFail(die: number, plane: number, block: number): void {
     this.geometry.checkBlock(die, plane, block);

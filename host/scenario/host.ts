@@ -4,6 +4,18 @@
 
 import type { Machine } from "../harness/machine.ts";
 import { HostDriver, type ControllerStatus } from "../mgmt/driver.ts";
+import { Reg } from "../abi/registers.ts";
+import { answerText } from "./answers.ts";
+
+/** The controller's answer to one command. */
+export interface HostAnswer {
+  /** The command code (CMD); null when the answer was overwritten before the host could read it. */
+  code: number | null;
+  /** CMD_RESULT; null with code. */
+  result: number | null;
+  /** "ok", "refused: no key", "busy", … */
+  text: string;
+}
 
 export interface ManagementHost {
   provisionKey(tenant: number, key: Uint8Array): boolean;
@@ -20,6 +32,9 @@ export interface ManagementHost {
   /** The controller's register window, decoded; null when it does not answer (absent: the
    * controller has no such window). */
   status?(): ControllerStatus | null;
+  /** Report the controller's answer to every command it runs, in the order it runs them (absent:
+   * the controller has no result register, and command steps report "sent"). */
+  onAnswer?(listener: (a: HostAnswer) => void): void;
 }
 
 /** The management host over the machine's mailbox and register window. */
@@ -40,5 +55,28 @@ export function defaultHost(m: Machine): ManagementHost {
     abort: () => ok(driver.abort()),
     factoryDefault: () => ok(driver.factoryDefault()),
     status: () => driver.status(),
+    onAnswer: (listener) => watchAnswers(m, listener),
   };
+}
+
+/** A command has run when CMD_SEQ counts it; CMD and CMD_RESULT then hold its code and result.
+ * The machine shows the window as the firmware writes it (Machine.onWindowChange), so no answer
+ * is missed unless the firmware runs two commands without a HAL call between them. */
+function watchAnswers(m: Machine, listener: (a: HostAnswer) => void): void {
+  let seq = 0;
+  const u32 = (reg: number): number => {
+    const b = m.hostRead(reg, 4);
+    return b ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : 0;
+  };
+  m.onWindowChange(Reg.CMD, 4, (b, fresh) => {
+    const now = b[Reg.CMD_SEQ - Reg.CMD]! | (b[Reg.CMD_SEQ - Reg.CMD + 1]! << 8);
+    const ran = fresh ? 0 : (now - seq) & 0xffff;
+    seq = now;
+    for (let k = 1; k < ran; k++)
+      listener({ code: null, result: null, text: "answered (the next answer overwrote it before the host read it)" });
+    if (ran === 0) return;
+    const code = b[0]!;
+    const result = b[Reg.CMD_RESULT - Reg.CMD]!;
+    listener({ code, result, text: answerText(code, result, u32) });
+  });
 }

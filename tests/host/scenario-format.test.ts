@@ -33,7 +33,7 @@ test("errors name the file and the field", () => {
     [bad([{ action: "power-on", at: "later" }]), /t\.json: steps\[0\]\.at: not a duration/],
     [bad([{ action: "register-range", base: 0, length: "lots" }]), /t\.json: steps\[0\]\.length: not a size/],
     [bad([{ action: "workload", kind: "sideways", duration: "1 ms" }]), /t\.json: steps\[0\]\.kind/],
-    [bad([{ action: "power-on", colour: "red" }]), /t\.json: steps\[0\]: unknown field 'colour'/],
+    [bad([{ action: "power-on", colour: "red" }]), /t\.json: steps\[0\]\.colour: not a field of action 'power-on'/],
     [bad([]), /t\.json: steps/],
     [() => parseScenario("{", "t.json"), /t\.json: not valid JSON/],
     [() => loadScenario("no-such-scenario"), /unknown scenario/],

@@ -1,0 +1,291 @@
+// What a run reports: the save and restore against their lower bounds, energy and margin,
+// detection latency, arm refusals, what each step gave, and the scenario's expectations checked.
+
+import type { BoardSpec } from "../board/types.ts";
+import type { Machine } from "../harness/machine.ts";
+import { Trace, TRACE_NAMES } from "../abi/hal.ts";
+import { SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
+import { saveLowerBound, restoreLowerBound, type LowerBound } from "../board/lower-bound.ts";
+import { usableEnergyJ } from "../power/capacitor.ts";
+import type { Scenario } from "./load.ts";
+import type { Probes, TimelineSamples } from "./probes.ts";
+import { runChecks } from "./checks.ts";
+
+export interface SaveResult {
+  started: boolean;
+  completed: boolean;
+  trigger: string | null;
+  bytes: number;
+  startNs: number | null;
+  endNs: number | null;
+  timeUs: number | null;
+  lowerBoundUs: number | null;
+  efficiency: number | null;
+  bottleneck: string | null;
+  energyJ: number | null;
+  energyByComponentJ: Record<string, number>;
+  vcapEndV: number | null;
+  failInfo: string[];
+}
+
+export interface RestoreResult {
+  started: boolean;
+  completed: boolean;
+  verified: boolean;
+  bytes: number;
+  timeUs: number | null;
+  lowerBoundUs: number | null;
+  efficiency: number | null;
+  bottleneck: string | null;
+  firstMismatch: number | null;
+  failReason: string | null;
+}
+
+export interface RunResult {
+  scenario: string;
+  board: string;
+  seed: number;
+  endNs: number;
+  detectLatencyUs: number | null;
+  save: SaveResult;
+  saves: number;
+  restore: RestoreResult;
+  /** Arm refusals: how many, and each distinct reason set with when it was first and last seen
+   * (a BIOS retrying while the bank charges would otherwise list thousands). */
+  arm: {
+    armed: boolean;
+    refusalCount: number;
+    refusals: { reasonBits: number; firstNs: number; lastNs: number; count: number }[];
+  };
+  holdup: { usableEnergyJ: number; remainingEnergyJ: number | null; marginPct: number | null };
+  host: { writes: number; droppedWrites: number; droppedBytes: number };
+  deaths: { atNs: number; reason: string }[];
+  boots: number;
+  traps: { atNs: number; message: string }[];
+  /** What each step gave, and when: for a command, the controller's answer ("ok", "refused: no
+   * key", …) and when it came. */
+  steps: { index: number; action: string; atNs: number; outcome: string }[];
+  traces: { atNs: number; event: string; arg: number }[];
+  instructions: number;
+  /** Controller status (register window) read by read-status steps, and at the end as "end";
+   * null where the controller did not answer. */
+  statuses: Record<string, unknown>;
+  expectations: { name: string; expected: unknown; actual: unknown; ok: boolean }[];
+  ok: boolean;
+  /** Phase boundaries for reports. */
+  timeline: TimelineSamples;
+}
+
+export interface Collected {
+  board: BoardSpec;
+  scenario: Scenario;
+  seed: number;
+  softwareCryptoNsPerPage?: number;
+  steps: RunResult["steps"];
+  probes: Probes;
+  verification: { verified: boolean | null; firstMismatch: number | null };
+  statuses: Record<string, unknown>;
+  /** Outcomes steps require (a restore's `expect`). */
+  requiredOutcomes: { index: number; expected: string }[];
+}
+
+export function collect(m: Machine, opts: Collected): RunResult {
+  const { board, scenario, seed, statuses } = opts;
+  const { energyAt, vcapAt, cellAt, timeline } = opts.probes;
+  const { verified, firstMismatch } = opts.verification;
+  const stepLog = opts.steps;
+  const tr = m.traces;
+  const swCost = { softwareNsPerPage: opts.softwareCryptoNsPerPage ?? 0 };
+
+  // The save: the last one that started.
+  let saveIdx = -1;
+  for (let k = tr.length - 1; k >= 0; k--)
+    if (tr[k]!.id === Trace.SAVE_START) {
+      saveIdx = k;
+      break;
+    }
+  const saves = tr.filter((r) => r.id === Trace.SAVE_START).length;
+  const save: SaveResult = {
+    started: saveIdx >= 0,
+    completed: false,
+    trigger: null,
+    bytes: 0,
+    startNs: null,
+    endNs: null,
+    timeUs: null,
+    lowerBoundUs: null,
+    efficiency: null,
+    bottleneck: null,
+    energyJ: null,
+    energyByComponentJ: {},
+    vcapEndV: null,
+    failInfo: [],
+  };
+  let detectLatencyUs: number | null = null;
+  let cellEndV: number | null = null;
+  if (saveIdx >= 0) {
+    const start = tr[saveIdx]!;
+    save.startNs = start.atNs;
+    save.bytes = start.arg;
+    const detect = [...tr.slice(0, saveIdx)].reverse().find((r) => r.id === Trace.DETECT);
+    save.trigger = detect ? triggerName(detect.arg) : null;
+    let endIdx = -1;
+    for (let k = saveIdx + 1; k < tr.length; k++) {
+      const id = tr[k]!.id;
+      if (id === Trace.SAVE_DONE || id === Trace.SAVE_FAIL) {
+        endIdx = k;
+        break;
+      }
+      if (id === Trace.SAVE_START) break;
+    }
+    const death = m.deaths.find((d) => d.atNs >= start.atNs);
+    const e0 = energyAt.get(saveIdx);
+    if (endIdx >= 0 && (!death || tr[endIdx]!.atNs <= death.atNs)) {
+      const end = tr[endIdx]!;
+      save.completed = end.id === Trace.SAVE_DONE;
+      save.endNs = end.atNs;
+      if (end.id === Trace.SAVE_FAIL) save.failInfo = bitNames(end.arg, SAVE_FAIL_BITS);
+      const e1 = energyAt.get(endIdx);
+      if (e0 && e1) {
+        save.energyJ = e1.total - e0.total;
+        for (const [k, v] of Object.entries(e1.byComponent)) save.energyByComponentJ[k] = v - (e0.byComponent[k] ?? 0);
+      }
+      save.vcapEndV = vcapAt.get(endIdx) ?? null;
+      cellEndV = cellAt.get(endIdx) ?? null;
+    } else if (death) {
+      save.endNs = death.atNs;
+      save.failInfo = [`board lost power before the save finished (${death.reason})`];
+      save.vcapEndV = board.capacitor.minV;
+    }
+    if (save.endNs !== null) save.timeUs = (save.endNs - save.startNs) / 1000;
+    if (save.bytes > 0) {
+      const lb: LowerBound = saveLowerBound(board, save.bytes, swCost);
+      save.lowerBoundUs = lb.ns / 1000;
+      save.bottleneck = lb.bottleneck;
+      if (save.completed && save.timeUs) save.efficiency = save.lowerBoundUs / save.timeUs;
+    }
+    // Detection latency: from the rail crossing the PWR_GOOD threshold to the isolation switch.
+    const iso = m.isolations.find((x) => x.on && x.atNs >= (detect?.atNs ?? start.atNs) - 1e6 && x.atNs <= start.atNs);
+    const fall = [...m.pwrGoodEdges].reverse().find((x) => !x.level && x.atNs <= start.atNs);
+    if (iso && fall && save.trigger === "power-fail") detectLatencyUs = (iso.atNs - fall.atNs) / 1000;
+  }
+
+  // The restore: the last one that started.
+  let rIdx = -1;
+  for (let k = tr.length - 1; k >= 0; k--)
+    if (tr[k]!.id === Trace.RESTORE_START) {
+      rIdx = k;
+      break;
+    }
+  const restore: RestoreResult = {
+    started: rIdx >= 0,
+    completed: false,
+    verified: false,
+    bytes: 0,
+    timeUs: null,
+    lowerBoundUs: null,
+    efficiency: null,
+    bottleneck: null,
+    firstMismatch,
+    failReason: null,
+  };
+  if (rIdx >= 0) {
+    const start = tr[rIdx]!;
+    restore.bytes = start.arg;
+    const end = tr
+      .slice(rIdx + 1)
+      .find((r) => r.id === Trace.RESTORE_DONE || r.id === Trace.RESTORE_FAIL || r.id === Trace.RESTORE_START);
+    if (end && end.id !== Trace.RESTORE_START) {
+      restore.completed = end.id === Trace.RESTORE_DONE;
+      restore.timeUs = (end.atNs - start.atNs) / 1000;
+      if (end.id === Trace.RESTORE_FAIL) restore.failReason = `firmware reported failure code ${end.arg}`;
+    }
+    restore.verified = restore.completed && verified === true;
+    if (restore.bytes > 0) {
+      const lb = restoreLowerBound(board, restore.bytes, swCost);
+      restore.lowerBoundUs = lb.ns / 1000;
+      restore.bottleneck = lb.bottleneck;
+      if (restore.completed && restore.timeUs) restore.efficiency = restore.lowerBoundUs / restore.timeUs;
+    }
+  }
+
+  const c = board.capacitor;
+  const usable = usableEnergyJ(c.capacitanceF, c.chargedV, c.minV, c.efficiency);
+  let remaining: number | null = null;
+  if (save.vcapEndV !== null)
+    remaining = usableEnergyJ(c.capacitanceF, Math.max(save.vcapEndV, c.minV), c.minV, c.efficiency);
+  const holdup = {
+    usableEnergyJ: usable,
+    remainingEnergyJ: remaining,
+    marginPct: remaining === null ? null : (100 * remaining) / usable,
+  };
+
+  const refusalTraces = tr.filter((r) => r.id === Trace.ARM_REFUSED);
+  const refusals: RunResult["arm"]["refusals"] = [];
+  for (const r of refusalTraces) {
+    const same = refusals.find((x) => x.reasonBits === r.arg);
+    if (same) {
+      same.lastNs = r.atNs;
+      same.count++;
+    } else refusals.push({ reasonBits: r.arg, firstNs: r.atNs, lastNs: r.atNs, count: 1 });
+  }
+  const armed = tr.some((r) => r.id === Trace.ARMED);
+
+  const expectations: RunResult["expectations"] = [];
+  const ex = scenario.expect;
+  const check = (name: string, expected: unknown, actual: unknown): void => {
+    expectations.push({ name, expected, actual, ok: expected === actual });
+  };
+  if (ex.saveCompleted !== undefined) check("save.completed", ex.saveCompleted, save.completed);
+  if (ex.restoreVerified !== undefined) check("restore.verified", ex.restoreVerified, restore.verified);
+  if (ex.saves !== undefined) check("saves", ex.saves, saves);
+  if (ex.armRefused !== undefined) check("arm refused", ex.armRefused, refusals.length > 0 && !armed);
+  if (ex.saveCompleted === undefined && ex.saves === undefined && saveIdx >= 0)
+    check("save.completed", true, save.completed);
+  if (ex.restoreVerified === undefined && rIdx >= 0) check("restore.verified", true, restore.verified);
+  if (ex.noTraps !== false) check("no firmware traps", 0, m.traps.length);
+
+  const result: RunResult = {
+    scenario: scenario.name,
+    board: board.name,
+    seed,
+    endNs: m.clock.now,
+    detectLatencyUs,
+    save,
+    saves,
+    restore,
+    arm: { armed, refusalCount: refusalTraces.length, refusals },
+    holdup,
+    host: { writes: m.dimm.hostWrites, droppedWrites: m.dimm.droppedWrites, droppedBytes: m.dimm.droppedBytes },
+    deaths: m.deaths,
+    boots: m.boots.length,
+    traps: m.traps,
+    steps: stepLog,
+    traces: tr.map((r) => ({ atNs: r.atNs, event: TRACE_NAMES[r.id] ?? String(r.id), arg: r.arg })),
+    instructions: m.instructionsTotal,
+    statuses,
+    expectations,
+    ok: false,
+    timeline,
+  };
+  if (ex.checks) {
+    const { timeline: _t, expectations: _e, ...observed } = result;
+    void _t;
+    void _e;
+    expectations.push(...runChecks({ ...observed, status: statuses }, ex.checks));
+  }
+  // A step's own expect (a restore's): the result it must give.
+  for (const req of opts.requiredOutcomes) {
+    const outcome = stepLog.find((s) => s.index === req.index)?.outcome ?? null;
+    const ok = outcome !== null && (outcome === req.expected || outcome.startsWith(`${req.expected}:`));
+    expectations.push({ name: `steps.${req.index}.outcome`, expected: req.expected, actual: outcome, ok });
+  }
+  result.ok = expectations.every((e) => e.ok);
+  return result;
+}
+
+/** DETECT trace argument: what started the save. */
+/** The DETECT trace's argument is SAVE_TRIGGER less one (docs/hal.md, docs/register-map.md). */
+export function triggerName(code: number): string {
+  return TRIGGER_NAMES[code + 1] ?? `trigger-${code + 1}`;
+}

@@ -1,0 +1,101 @@
+// The controller's operations the host asks for: save now, restore, erase, abort, factory
+// default. Restore and erase hold the timeline until the operation ends; the others move on once
+// the command is delivered. Every outcome is the controller's answer to the command.
+
+import { Trace } from "../../abi/hal.ts";
+import { Cmd, RESTORE_FAIL_BITS, bitNames } from "../../abi/registers.ts";
+import { restoreStatusText, withReasons } from "../answers.ts";
+import type { StepKind } from "./kind.ts";
+import type { AbortStep, EraseStep, FactoryDefaultStep, RestoreStep, SaveCommandStep } from "./types.ts";
+
+export const saveCommand: StepKind<SaveCommandStep> = {
+  parse: (f, t) => ({ ...t, action: "save-command", timeoutNs: f.timeout() }),
+  run: (s, r) =>
+    r.send(
+      Cmd.SAVE,
+      () => r.ctx.host.save(),
+      s.timeoutNs,
+      (t) => r.done(t),
+    ),
+};
+
+export const abort: StepKind<AbortStep> = {
+  parse: (f, t) => ({ ...t, action: "abort", timeoutNs: f.timeout() }),
+  run: (s, r) =>
+    r.send(
+      Cmd.ABORT,
+      () => r.ctx.host.abort(),
+      s.timeoutNs,
+      (t) => r.done(t),
+    ),
+};
+
+export const factoryDefault: StepKind<FactoryDefaultStep> = {
+  parse: (f, t) => ({ ...t, action: "factory-default", timeoutNs: f.timeout() }),
+  run: (s, r) =>
+    r.send(
+      Cmd.FACTORY_DEFAULT,
+      () => r.ctx.host.factoryDefault(),
+      s.timeoutNs,
+      (t) => r.done(t),
+    ),
+};
+
+/** The restore ends when the firmware says so (RESTORE_DONE or RESTORE_FAIL), and the outcome is
+ * its operation status then (RESTORE_STATUS, RESTORE_FAIL_INFO): the command's own answer comes
+ * only after the controller has also erased the next save's target, often after the run's end.
+ * An answer with no restore at all (busy, bad argument) ends the step at once. */
+export const restore: StepKind<RestoreStep> = {
+  parse: (f, t) => ({
+    ...t,
+    action: "restore",
+    onlyTenant: f.has("tenant") ? f.number("tenant", 0) : null,
+    window: f.has("base") ? { base: f.size("base", null), lengthBytes: f.size("length", null) } : null,
+    generation: (f.raw.generation as number | "held" | undefined) ?? null,
+    expect: f.text<RestoreStep["expect"]>("expect", "any"),
+    timeoutNs: f.timeout(),
+  }),
+  run: (s, r) => {
+    const { host } = r.ctx;
+    const opts: { base?: number; length?: number; tenant?: number; generation?: number } = {};
+    if (s.window) Object.assign(opts, { base: s.window.base, length: s.window.lengthBytes });
+    if (s.onlyTenant !== null) opts.tenant = s.onlyTenant;
+    if (s.generation === "held") opts.generation = host.status?.()?.held?.generation ?? 0xffffffff;
+    else if (s.generation !== null) opts.generation = s.generation;
+    if (s.expect !== "any") r.ctx.requiredOutcomes.push({ index: r.index, expected: s.expect });
+    const args = Object.keys(opts).length > 0 ? opts : undefined;
+    r.send(
+      Cmd.RESTORE,
+      () => host.restore(args),
+      s.timeoutNs,
+      (t) =>
+        r.poll(s.timeoutNs, () => {
+          const end = r.ctx.lastTraceSince(t.sentNs, [Trace.RESTORE_DONE, Trace.RESTORE_FAIL]);
+          if (end) {
+            const st = host.status?.();
+            if (st) return restoreStatusText(st);
+            return end.id === Trace.RESTORE_FAIL ? withReasons("failed", bitNames(end.arg, RESTORE_FAIL_BITS)) : "ok";
+          }
+          return t.answer && t.answer.result !== null ? t : null;
+        }),
+    );
+  },
+};
+
+/** The erase ends with the controller's answer (without a result register: ERASE_DONE). */
+export const erase: StepKind<EraseStep> = {
+  parse: (f, t) => ({ ...t, action: "erase", discardHeld: f.raw.discardHeld === true, timeoutNs: f.timeout() }),
+  run: (s, r) => {
+    const { host, link } = r.ctx;
+    r.send(
+      Cmd.ERASE,
+      () => host.erase(s.discardHeld ? { discardHeld: true } : undefined),
+      s.timeoutNs,
+      (t) =>
+        r.poll(s.timeoutNs, () => {
+          if (link.answers) return t.answer && t.answer.result !== null ? t : null;
+          return r.ctx.tracesSince(t.sentNs, [Trace.ERASE_DONE]) ? "ok" : null;
+        }),
+    );
+  },
+};
