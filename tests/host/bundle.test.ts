@@ -16,7 +16,7 @@ import { checkModule, WASM3 } from "../../host/mcu/module-check.ts";
 import { checkBundle } from "../../host/mcu/bundle.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { HAL_IMPORTS } from "../../host/harness/hal-abi.ts";
-import { WasmFormatError } from "../../host/firmware/wasm-bytes.ts";
+import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
 
 const CLI = join(ROOT, "tools", "lastgasp.js");
 const FIRMWARE = join(ROOT, "build", "firmware.wasm");

@@ -27,7 +27,7 @@ import {
   prepareFirmware,
 } from "../../host/firmware/loader.ts";
 import { Wasm, type WasmGlobal, type WasmImports } from "../../host/firmware/wasm-api.ts";
-import { WasmFormatError } from "../../host/firmware/wasm-bytes.ts";
+import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
 
 // ---- a tiny assembler --------------------------------------------------------------------------
 
