@@ -1,10 +1,12 @@
 // Whether a firmware module can run on a target runtime, decided from the module's bytes: what
 // the module declares and every instruction of every function, read with the WebAssembly reader
-// (host/wasm) that the instrumenter uses too. Build flags are not trusted: `disable: ["simd"]` in
+// (host/wasm) that the instrumenter uses too; then the engine's validator for what a decoder does
+// not check (operand types, indices). Build flags are not trusted: `disable: ["simd"]` in
 // asconfig.json says what the compiler was asked, this says what it produced.
 
 import type { BoardSpec } from "../board/types.ts";
 import { HAL_IMPORTS, HAL_VERSION } from "../harness/hal-abi.ts";
+import { isCompileError, Wasm } from "../firmware/wasm-api.ts";
 import { WasmFormatError } from "../firmware/wasm-format-error.ts";
 import { DecodeError, UnsupportedFeatureError } from "../wasm/decode-error.ts";
 import { declaredFeatures } from "../wasm/declarations.ts";
@@ -171,6 +173,24 @@ function exportInfo(m: Module, e: Export): ModuleExportInfo {
   return { name: e.name, kind: e.kind, ...(t ? { type: formatFuncType(t) } : {}) };
 }
 
+/** The engine's verdict on what a decoder does not check — operand types, indices — as a
+ * WasmFormatError at the offset the engine names, or undefined when it validates the module. */
+function engineError(bytes: Uint8Array): WasmFormatError | undefined {
+  if (Wasm.validate(bytes)) return undefined;
+  let message = "rejected by the engine's validator";
+  try {
+    new Wasm.Module(bytes);
+  } catch (e) {
+    if (!isCompileError(e)) throw e;
+    message = e.message.replace(/^WebAssembly\.Module\(\): /, "");
+  }
+  const at = /\s*@\+(\d+)$/.exec(message);
+  return new WasmFormatError(
+    `not a valid module: ${at ? message.slice(0, at.index) : message}`,
+    at ? Number(at[1]) : 0,
+  );
+}
+
 function problemsOf(features: ModuleReport["features"], runtime: RuntimeProfile): ModuleProblem[] {
   const problems: ModuleProblem[] = [];
   for (const [f, where] of Object.entries(features) as [Feature, string][]) {
@@ -206,6 +226,11 @@ export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: B
   }
   const { features, count } = findFeatures(m);
   const problems = problemsOf(features, runtime);
+  if (problems.length === 0) {
+    // only for a module the reader found nothing to refuse in: the engine knows more proposals
+    const invalid = engineError(bytes);
+    if (invalid) throw invalid;
+  }
 
   const limit = board.cpu.memoryPages;
   const memories = allMemories(m);
