@@ -39,12 +39,24 @@
 // offsets (DWARF `.debug_*`, `sourceMappingURL`) would be wrong after the rewrite and are
 // dropped; other custom sections are kept.
 //
-// Supported: the MVP, sign extension, saturating float-to-int (0xFC 0..7), bulk memory and table
-// instructions (0xFC 8..17), reference types, multi-value block types, mutable globals, tail
-// calls, multiple memories. Rejected with a WasmFormatError: SIMD (0xFD), threads (0xFE, shared
-// memory), exception handling, typed function references and GC.
+// The module is read with the WebAssembly reader (host/wasm), which the bundle checker uses too.
+// Supported: what it decodes — the MVP, sign extension, saturating float-to-int, bulk memory and
+// table instructions, reference types, multi-value, mutable globals, tail calls, multiple
+// memories. Rejected with a WasmFormatError: SIMD (0xFD, v128), threads (0xFE, shared memory),
+// exception handling, typed function references and GC, 64-bit memories.
 
-import { ByteReader, ByteWriter, WasmFormatError } from "./wasm-bytes.ts";
+import { ByteReader } from "../wasm/reader.ts";
+import { ByteWriter } from "../wasm/writer.ts";
+import { declaredFeatures } from "../wasm/declarations.ts";
+import type { Feature } from "../wasm/features.ts";
+import { ExprReader, type ConstExpr, type Instruction } from "../wasm/instructions.ts";
+import { EXTERN_KIND_CODES, importCount, readModule, type ExternKind, type Func, type Module } from "../wasm/module.ts";
+import { functionNames, NAME_SUBSECTION } from "../wasm/names.ts";
+import { MISC, OP } from "../wasm/opcodes.ts";
+import { SECTION, sectionRank, type Section } from "../wasm/sections.ts";
+import type { Elem } from "../wasm/segments.ts";
+import { VALTYPE_CODES } from "../wasm/types.ts";
+import { decoding, featureRefusal, WasmFormatError } from "./wasm-format-error.ts";
 
 export const ICOUNT_EXPORT = "__lg_icount";
 export const DEADLINE_EXPORT = "__lg_deadline";
@@ -78,214 +90,30 @@ export interface InstrumentOptions {
 
 export const DEFAULT_BULK_BYTES_PER_INSTRUCTION = 4;
 
-// ---- opcode table -------------------------------------------------------------------------------
+// ---- reading the module ---------------------------------------------------------------------------
 
-const IMM_NONE = 0;
-const IMM_LEB = 1; // one LEB128 of any kind (index, constant, block type, heap type)
-const IMM_FUNC = 2; // a function index (renumbered)
-const IMM_LEB2 = 3; // two LEB128s (call_indirect: type, table)
-const IMM_BR_TABLE = 4;
-const IMM_MEMARG = 5;
-const IMM_F32 = 6;
-const IMM_F64 = 7;
-const IMM_SELECT_T = 8;
-const IMM_PREFIX_FC = 9;
-const IMM_BAD = 10;
+/** The features the rewrite refuses even though the reader reads their declarations. */
+const REFUSED = new Set<Feature>(["simd", "threads", "exceptions"]);
 
-const F_COUNTED = 1;
-const F_CONTROL = 2;
-
-const IMM = new Uint8Array(256).fill(IMM_BAD);
-const FLAGS = new Uint8Array(256);
-
-function def(from: number, to: number, imm: number, flags: number): void {
-  for (let op = from; op <= to; op++) {
-    IMM[op] = imm;
-    FLAGS[op] = flags;
-  }
-}
-const C = F_COUNTED;
-const CC = F_COUNTED | F_CONTROL;
-def(0x00, 0x00, IMM_NONE, CC); // unreachable
-def(0x01, 0x01, IMM_NONE, C); // nop
-def(0x02, 0x04, IMM_LEB, CC); // block loop if (block type: s33)
-def(0x05, 0x05, IMM_NONE, F_CONTROL); // else (not counted)
-def(0x0b, 0x0b, IMM_NONE, F_CONTROL); // end (not counted)
-def(0x0c, 0x0d, IMM_LEB, CC); // br br_if
-def(0x0e, 0x0e, IMM_BR_TABLE, CC);
-def(0x0f, 0x0f, IMM_NONE, CC); // return
-def(0x10, 0x10, IMM_FUNC, CC); // call
-def(0x11, 0x11, IMM_LEB2, CC); // call_indirect
-def(0x12, 0x12, IMM_FUNC, CC); // return_call
-def(0x13, 0x13, IMM_LEB2, CC); // return_call_indirect
-def(0x1a, 0x1b, IMM_NONE, C); // drop select
-def(0x1c, 0x1c, IMM_SELECT_T, C); // select t*
-def(0x20, 0x26, IMM_LEB, C); // local.get/set/tee global.get/set table.get/set
-def(0x28, 0x3e, IMM_MEMARG, C); // loads and stores
-def(0x3f, 0x40, IMM_LEB, C); // memory.size memory.grow
-def(0x41, 0x42, IMM_LEB, C); // i32.const i64.const
-def(0x43, 0x43, IMM_F32, C);
-def(0x44, 0x44, IMM_F64, C);
-def(0x45, 0xc4, IMM_NONE, C); // numeric, conversions, sign extension
-def(0xd0, 0xd0, IMM_LEB, C); // ref.null heaptype
-def(0xd1, 0xd1, IMM_NONE, C); // ref.is_null
-def(0xd2, 0xd2, IMM_FUNC, C); // ref.func
-def(0xfc, 0xfc, IMM_PREFIX_FC, C);
-
-const OP_PREFIX_FC = 0xfc;
-const OP_BLOCK = 0x02;
-const OP_LOOP = 0x03;
-const OP_IF = 0x04;
-const OP_END = 0x0b;
-
-function unsupported(op: number): string {
-  const hex = `0x${op.toString(16).padStart(2, "0").toUpperCase()}`;
-  if (op === 0xfd) return "SIMD instruction (0xFD prefix): build the firmware without SIMD";
-  if (op === 0xfe) return "threads/atomics instruction (0xFE prefix): build the firmware without threads";
-  if ([0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f].includes(op))
-    return `exception-handling instruction ${hex}: not supported`;
-  if ([0x14, 0x15, 0xd3, 0xd4, 0xd5, 0xd6, 0xfb].includes(op))
-    return `typed-function-reference/GC instruction ${hex}: not supported`;
-  return `unknown opcode ${hex}`;
+interface Firmware {
+  m: Module;
+  b: Uint8Array;
+  byId: Map<number, Section>;
+  funcImports: number;
+  globalImports: number;
 }
 
-// ---- instruction decoder ------------------------------------------------------------------------
-
-function skipLeb(b: Uint8Array, q: number): number {
-  for (let i = 0; i < 10; i++) if ((b[q++]! & 0x80) === 0) return q;
-  throw new WasmFormatError("LEB128 longer than 10 bytes", q);
+/** Read a module the rewrite can handle, or throw a WasmFormatError. */
+function readFirmware(wasm: Uint8Array): Firmware {
+  const m = decoding(() => readModule(wasm));
+  const use = declaredFeatures(m).find((u) => REFUSED.has(u.feature));
+  if (use) throw new WasmFormatError(featureRefusal(use.feature, use.what), use.at);
+  const byId = new Map<number, Section>();
+  for (const s of m.sections) if (s.id !== SECTION.custom) byId.set(s.id, s);
+  return { m, b: wasm, byId, funcImports: importCount(m, "function"), globalImports: importCount(m, "global") };
 }
 
-/** Decodes one instruction at a time; the fields describe the last one decoded. */
-class Decoder {
-  op = 0;
-  /** Sub-opcode of a 0xFC instruction, else -1. */
-  sub = -1;
-  /** Byte range and value of a function-index immediate, or funcAt = -1. */
-  funcAt = -1;
-  funcEnd = -1;
-  funcIdx = 0;
-  private val = 0;
-
-  constructor(
-    private readonly b: Uint8Array,
-    /** Names the function in error messages. */
-    public where = "",
-  ) {}
-
-  private u32(q: number): number {
-    const b = this.b;
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 5; i++) {
-      const byte = b[q++];
-      if (byte === undefined) throw new WasmFormatError(`unexpected end of code${this.where}`, q - 1);
-      result += (byte & 0x7f) * scale;
-      if ((byte & 0x80) === 0) {
-        this.val = result;
-        return q;
-      }
-      scale *= 128;
-    }
-    throw new WasmFormatError(`LEB128 u32 longer than 5 bytes${this.where}`, q);
-  }
-
-  /** Decode the instruction at p (which must end by `end`); returns the position after it. */
-  step(p: number, end: number): number {
-    const b = this.b;
-    const op = b[p]!;
-    this.op = op;
-    this.funcAt = -1;
-    this.sub = -1;
-    let q = p + 1;
-    switch (IMM[op]) {
-      case IMM_NONE:
-        break;
-      case IMM_LEB:
-        q = skipLeb(b, q);
-        break;
-      case IMM_FUNC:
-        this.funcAt = q;
-        q = this.u32(q);
-        this.funcEnd = q;
-        this.funcIdx = this.val;
-        break;
-      case IMM_LEB2:
-        q = skipLeb(b, skipLeb(b, q));
-        break;
-      case IMM_BR_TABLE: {
-        q = this.u32(q);
-        for (let n = this.val; n >= 0; n--) {
-          q = skipLeb(b, q);
-          if (q > end) break;
-        }
-        break;
-      }
-      case IMM_MEMARG:
-        q = this.u32(q);
-        if (this.val & 0x40) q = skipLeb(b, q); // multi-memory: memory index follows
-        q = skipLeb(b, q);
-        break;
-      case IMM_F32:
-        q += 4;
-        break;
-      case IMM_F64:
-        q += 8;
-        break;
-      case IMM_SELECT_T: {
-        q = this.u32(q);
-        for (let n = this.val; n > 0 && q <= end; n--) q = skipValType(b, q, this.where);
-        break;
-      }
-      case IMM_PREFIX_FC: {
-        q = this.u32(q);
-        const sub = this.val;
-        this.sub = sub;
-        if (sub <= 7) break; // saturating truncation
-        if (sub === 8 || sub === 10 || sub === 12 || sub === 14) q = skipLeb(b, skipLeb(b, q));
-        else if (sub === 9 || sub === 11 || sub === 13 || sub === 15 || sub === 16 || sub === 17) q = skipLeb(b, q);
-        else throw new WasmFormatError(`unknown instruction 0xFC ${sub}${this.where}`, p);
-        break;
-      }
-      default:
-        throw new WasmFormatError(`${unsupported(op)}${this.where}`, p);
-    }
-    if (q > end) throw new WasmFormatError(`instruction runs past the end of its body${this.where}`, p);
-    return q;
-  }
-}
-
-const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]);
-
-function skipValType(b: Uint8Array, q: number, where = ""): number {
-  const t = b[q];
-  if (t !== undefined && VALTYPES.has(t)) return q + 1;
-  if (t === 0x7b) throw new WasmFormatError(`v128 value type (SIMD): build the firmware without SIMD${where}`, q);
-  throw new WasmFormatError(`unsupported value type 0x${(t ?? 0).toString(16)}${where}`, q);
-}
-
-function readValType(r: ByteReader): void {
-  r.pos = skipValType(r.b, r.pos);
-  if (r.pos > r.end) throw new WasmFormatError("unexpected end of data", r.pos);
-}
-
-// ---- module structure ----------------------------------------------------------------------------
-
-interface Section {
-  id: number;
-  /** Payload range in the input. */
-  start: number;
-  end: number;
-  /** For custom sections. */
-  name?: string;
-}
-
-export interface FuncType {
-  params: number;
-  results: number;
-}
-
-export type ImportKind = "function" | "table" | "memory" | "global" | "tag";
+export type ImportKind = ExternKind;
 
 export interface ImportInfo {
   module: string;
@@ -299,211 +127,49 @@ export interface ImportInfo {
   maximum?: number;
 }
 
-interface ParsedModule {
-  b: Uint8Array;
-  sections: Section[];
-  byId: Map<number, Section>;
-  types: FuncType[];
-  imports: ImportInfo[];
-  importSectionEnd: number;
-  funcImports: number;
-  globalImports: number;
-  definedGlobals: number;
-  /** Type index of each defined function. */
-  funcTypes: number[];
-  definedFuncs: number;
-}
-
-const SECTION_ORDER: Record<number, number> = {
-  1: 1,
-  2: 2,
-  3: 3,
-  4: 4,
-  5: 5,
-  13: 6,
-  6: 7,
-  7: 8,
-  8: 9,
-  9: 10,
-  12: 11,
-  10: 12,
-  11: 13,
-};
-
-function readSections(b: Uint8Array): Section[] {
-  if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d)
-    throw new WasmFormatError("not a WebAssembly module (bad magic)", 0);
-  if (b[4] !== 1 || b[5] !== 0 || b[6] !== 0 || b[7] !== 0)
-    throw new WasmFormatError("unsupported WebAssembly binary version (components are not supported)", 4);
-  const r = new ByteReader(b, 8);
-  const out: Section[] = [];
-  let last = 0;
-  while (!r.done) {
-    const at = r.pos;
-    const id = r.u8();
-    const size = r.u32();
-    const start = r.pos;
-    const end = start + size;
-    if (end > b.length) throw new WasmFormatError(`section ${id} runs past the end of the module`, at);
-    const sec: Section = { id, start, end };
-    if (id === 0) {
-      sec.name = r.name();
-      sec.start = r.pos;
-      if (sec.start > end) throw new WasmFormatError("custom section name runs past the section", at);
-    } else {
-      const rank = SECTION_ORDER[id];
-      if (rank === undefined) throw new WasmFormatError(`unknown section id ${id}`, at);
-      if (rank <= last) throw new WasmFormatError(`section ${id} out of order or duplicated`, at);
-      last = rank;
-    }
-    out.push(sec);
-    r.pos = end;
-  }
-  return out;
-}
-
-function readLimits(r: ByteReader, at: number): { initial: number; maximum?: number } {
-  const flags = r.u8();
-  if (flags & 0x02) throw new WasmFormatError("shared memory (threads): build the firmware without threads", at);
-  if (flags & 0x04) throw new WasmFormatError("64-bit memories and tables are not supported", at);
-  if (flags > 1) throw new WasmFormatError(`unknown limits flags 0x${flags.toString(16)}`, at);
-  const initial = r.u32();
-  return flags & 0x01 ? { initial, maximum: r.u32() } : { initial };
-}
-
-function parseModule(b: Uint8Array): ParsedModule {
-  const sections = readSections(b);
-  const byId = new Map<number, Section>();
-  for (const s of sections) if (s.id !== 0) byId.set(s.id, s);
-
-  const types: FuncType[] = [];
-  const ts = byId.get(1);
-  if (ts) {
-    const r = new ByteReader(b, ts.start, ts.end);
-    for (let n = r.u32(); n > 0; n--) {
-      const at = r.pos;
-      const form = r.u8();
-      if (form !== 0x60) throw new WasmFormatError(`unsupported type form 0x${form.toString(16)} (GC types)`, at);
-      const params = r.u32();
-      for (let i = 0; i < params; i++) readValType(r);
-      const results = r.u32();
-      for (let i = 0; i < results; i++) readValType(r);
-      types.push({ params, results });
-    }
-  }
-
-  const imports: ImportInfo[] = [];
-  let funcImports = 0;
-  let globalImports = 0;
-  let importSectionEnd = -1;
-  const is = byId.get(2);
-  if (is) {
-    const r = new ByteReader(b, is.start, is.end);
-    for (let n = r.u32(); n > 0; n--) {
-      const at = r.pos;
-      const module = r.name();
-      const name = r.name();
-      const kind = r.u8();
-      switch (kind) {
-        case 0: {
-          const t = r.u32();
-          const ft = types[t];
-          if (!ft) throw new WasmFormatError(`import ${module}.${name} has unknown type ${t}`, at);
-          imports.push({ module, name, kind: "function", params: ft.params, results: ft.results });
-          funcImports++;
-          break;
-        }
-        case 1:
-          readValType(r);
-          readLimits(r, at);
-          imports.push({ module, name, kind: "table" });
-          break;
-        case 2:
-          imports.push({ module, name, kind: "memory", ...readLimits(r, at) });
-          break;
-        case 3:
-          readValType(r);
-          r.u8();
-          imports.push({ module, name, kind: "global" });
-          globalImports++;
-          break;
-        case 4:
-          r.u8();
-          r.u32();
-          imports.push({ module, name, kind: "tag" });
-          break;
-        default:
-          throw new WasmFormatError(`import ${module}.${name} has unknown kind ${kind}`, at);
-      }
-    }
-    importSectionEnd = r.pos;
-  }
-
-  const gs = byId.get(6);
-  const definedGlobals = gs ? new ByteReader(b, gs.start, gs.end).u32() : 0;
-  const funcTypes: number[] = [];
-  const fs = byId.get(3);
-  if (fs) {
-    const r = new ByteReader(b, fs.start, fs.end);
-    for (let n = r.u32(); n > 0; n--) {
-      const at = r.pos;
-      const t = r.u32();
-      if (!types[t]) throw new WasmFormatError(`function has unknown type ${t}`, at);
-      funcTypes.push(t);
-    }
-  }
-  for (const sec of [byId.get(4), byId.get(5)]) {
-    if (!sec) continue;
-    const r = new ByteReader(b, sec.start, sec.end);
-    for (let n = r.u32(); n > 0; n--) {
-      if (sec.id === 4) readValType(r);
-      readLimits(r, r.pos);
-    }
-  }
-
-  return {
-    b,
-    sections,
-    byId,
-    types,
-    imports,
-    importSectionEnd,
-    funcImports,
-    globalImports,
-    definedGlobals,
-    funcTypes,
-    definedFuncs: funcTypes.length,
-  };
-}
-
 /** The imports of a module, with function arities and memory limits. */
 export function readImports(wasm: Uint8Array): ImportInfo[] {
-  return parseModule(wasm).imports;
+  const { m } = readFirmware(wasm);
+  return m.imports.map((i): ImportInfo => {
+    const info: ImportInfo = { module: i.module, name: i.name, kind: i.kind };
+    if (i.kind === "function") {
+      const t = m.types[i.type!]!;
+      info.params = t.params.length;
+      info.results = t.results.length;
+    } else if (i.memory) {
+      info.initial = i.memory.min;
+      if (i.memory.max !== null) info.maximum = i.memory.max;
+    }
+    return info;
+  });
 }
 
-/** Function names from the "name" section, by function index (empty when there is none). */
-function readFunctionNames(m: ParsedModule): Map<number, string> {
-  const names = new Map<number, string>();
-  const sec = m.sections.find((s) => s.id === 0 && s.name === "name");
-  if (!sec) return names;
-  try {
-    const r = new ByteReader(m.b, sec.start, sec.end);
-    while (!r.done) {
-      const id = r.u8();
-      const size = r.u32();
-      const end = r.pos + size;
-      if (id === 1) {
-        for (let n = r.u32(); n > 0; n--) {
-          const idx = r.u32();
-          names.set(idx, r.name());
-        }
-      }
-      r.pos = end;
-    }
-  } catch {
-    // a malformed name section is ignored, as engines do
-  }
-  return names;
+// ---- counting ---------------------------------------------------------------------------------
+
+/** Instructions that end a segment (they are its last): control can leave or enter only there. */
+const ENDS_SEGMENT = new Uint8Array(256);
+for (const op of [0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13])
+  ENDS_SEGMENT[op] = 1;
+
+/** Every instruction counts 1 but the delimiters `else` and `end`. */
+function counted(op: number): boolean {
+  return op !== OP.else && op !== OP.end;
+}
+
+function isBulkMemory(ins: Instruction): boolean {
+  return (
+    ins.op === OP.misc_prefix &&
+    (ins.sub === MISC.memory_init || ins.sub === MISC.memory_copy || ins.sub === MISC.memory_fill)
+  );
+}
+
+function isCall(op: number): boolean {
+  return op === OP.call || op === OP.call_indirect || op === OP.return_call || op === OP.return_call_indirect;
+}
+
+/** Reads the instructions of a defined function's body. */
+function bodyReader(fw: Firmware, f: Func): ExprReader {
+  return new ExprReader(new ByteReader(fw.b, f.codeStart, f.end), `function ${f.index}`, true);
 }
 
 // ---- rewrite ---------------------------------------------------------------------------------
@@ -562,59 +228,42 @@ function emitBulkCharge(w: ByteWriter, rw: Rewrite, local: number): void {
   w.bytes(rw.incTail); // i64.add ; global.set $icount
 }
 
-function isBulkMemory(d: Decoder): boolean {
-  return d.op === OP_PREFIX_FC && (d.sub === 8 || d.sub === 10 || d.sub === 11);
-}
-
-function rewriteBody(rw: Rewrite, d: Decoder, start: number, end: number, params: number, out: ByteWriter): void {
+function rewriteBody(rw: Rewrite, fw: Firmware, f: Func, out: ByteWriter): void {
   const b = rw.b;
-  const r = new ByteReader(b, start, end);
-  const groups = r.u32();
-  let locals = params;
-  for (let g = groups; g > 0; g--) {
-    locals += r.u32();
-    readValType(r);
-  }
-  const localsEnd = r.pos;
+  let locals = fw.m.types[f.type]!.params.length;
+  for (const l of f.locals) locals += l.count;
   const scratchLocal = locals; // i32, added when the body has bulk memory operations
   let usesScratch = false;
   const w = rw.scratch;
   w.len = 0;
-  let p = r.pos;
-  let depth = 0;
+  const x = bodyReader(fw, f);
   const patches: number[] = [];
 
   if (rw.options.perInstruction) {
     if (rw.options.checkAtFunctionEntry) w.bytes(rw.check);
-    while (p < end) {
-      const q = d.step(p, end);
-      const op = d.op;
-      if (FLAGS[op]! & F_COUNTED) emitIncrement(w, rw, 1);
-      if (rw.bulkShift >= 0 && isBulkMemory(d)) {
+    while (!x.done) {
+      const ins = x.next();
+      const op = ins.op;
+      if (counted(op)) emitIncrement(w, rw, 1);
+      if (rw.bulkShift >= 0 && isBulkMemory(ins)) {
         emitBulkCharge(w, rw, scratchLocal);
         usesScratch = true;
       }
       patches.length = 0;
-      if (d.funcAt >= 0) patches.push(d.funcAt, d.funcEnd, remap(rw, d.funcIdx));
-      copyPatched(w, b, p, q, patches);
-      if (op === OP_LOOP) w.bytes(rw.check);
-      if (op === OP_END) {
-        if (depth === 0 && q !== end) throw new WasmFormatError(`code after the end of the function${d.where}`, q);
-        depth--;
-      } else if (op === OP_BLOCK || op === OP_LOOP || op === OP_IF) depth++;
-      p = q;
+      if (ins.func >= 0) patches.push(ins.funcAt, ins.funcEnd, remap(rw, ins.func));
+      copyPatched(w, b, ins.at, ins.next, patches);
+      if (op === OP.loop) w.bytes(rw.check);
     }
   } else {
-    let segStart = p;
+    let segStart = f.codeStart;
     let n = 0;
     let check = rw.options.checkAtFunctionEntry === true;
-    while (p < end) {
-      const q = d.step(p, end);
-      const op = d.op;
-      const f = FLAGS[op]!;
-      if (f & F_COUNTED) n++;
-      if (d.funcAt >= 0) patches.push(d.funcAt, d.funcEnd, remap(rw, d.funcIdx));
-      if (rw.bulkShift >= 0 && isBulkMemory(d)) {
+    while (!x.done) {
+      const ins = x.next();
+      const op = ins.op;
+      if (counted(op)) n++;
+      if (ins.func >= 0) patches.push(ins.funcAt, ins.funcEnd, remap(rw, ins.func));
+      if (rw.bulkShift >= 0 && isBulkMemory(ins)) {
         // close the segment before the bulk operation, so that the charge can go in front of it;
         // the operation itself opens the next segment (it is not a control instruction, so the
         // count at any later call is unchanged)
@@ -623,124 +272,57 @@ function rewriteBody(rw: Rewrite, d: Decoder, start: number, end: number, params
           if (check) w.bytes(rw.check);
           check = false;
         }
-        copyPatched(w, b, segStart, p, patches);
+        copyPatched(w, b, segStart, ins.at, patches);
         patches.length = 0;
         emitBulkCharge(w, rw, scratchLocal);
         usesScratch = true;
-        segStart = p;
+        segStart = ins.at;
         n = 1;
       }
-      if (f & F_CONTROL) {
+      if (ENDS_SEGMENT[op]) {
         if (n > 0) {
           emitIncrement(w, rw, n);
           if (check) w.bytes(rw.check);
         }
-        copyPatched(w, b, segStart, q, patches);
+        copyPatched(w, b, segStart, ins.next, patches);
         patches.length = 0;
-        check = op === OP_LOOP;
-        segStart = q;
+        check = op === OP.loop;
+        segStart = ins.next;
         n = 0;
-        if (op === OP_END) {
-          if (depth === 0 && q !== end) throw new WasmFormatError(`code after the end of the function${d.where}`, q);
-          depth--;
-        } else if (op === OP_BLOCK || op === OP_LOOP || op === OP_IF) depth++;
       }
-      p = q;
     }
   }
-  if (depth !== -1) throw new WasmFormatError(`function body does not end with \`end\`${d.where}`, end);
   if (usesScratch) {
-    out.u32(groups + 1);
-    out.bytes(b, start + leb32Size(b, start), localsEnd);
+    out.u32(f.locals.length + 1);
+    out.bytes(b, f.localsStart, f.codeStart);
     out.u8(1).u8(0x7f);
   } else {
-    out.bytes(b, start, localsEnd);
+    out.bytes(b, f.start, f.codeStart);
   }
   out.append(w);
 }
 
-function leb32Size(b: Uint8Array, at: number): number {
-  let n = 1;
-  while (b[at + n - 1]! & 0x80) n++;
-  return n;
-}
-
 /** Copy a constant expression (global initialiser, element offset or item), renumbering ref.func. */
-function copyConstExpr(rw: Rewrite, r: ByteReader, w: ByteWriter): void {
-  const d = new Decoder(rw.b, " in a constant expression");
+function copyConstExpr(rw: Rewrite, e: ConstExpr, w: ByteWriter): void {
   const patches: number[] = [];
-  const start = r.pos;
-  let p = start;
-  for (;;) {
-    if (p >= r.end) throw new WasmFormatError("constant expression without `end`", p);
-    const q = d.step(p, r.end);
-    if (d.funcAt >= 0) patches.push(d.funcAt, d.funcEnd, remap(rw, d.funcIdx));
-    p = q;
-    if (d.op === OP_END) break;
-  }
-  copyPatched(w, rw.b, start, p, patches);
-  r.pos = p;
+  for (const r of e.funcRefs) patches.push(r.at, r.end, remap(rw, r.func));
+  copyPatched(w, rw.b, e.start, e.end, patches);
 }
 
-function copyFuncIndexVec(rw: Rewrite, r: ByteReader, w: ByteWriter): void {
-  const n = r.u32();
-  w.u32(n);
-  for (let i = 0; i < n; i++) w.u32(remap(rw, r.u32()));
-}
-
-function copyExprVec(rw: Rewrite, r: ByteReader, w: ByteWriter): void {
-  const n = r.u32();
-  w.u32(n);
-  for (let i = 0; i < n; i++) copyConstExpr(rw, r, w);
-}
-
-function copyRefType(r: ByteReader, w: ByteWriter): void {
-  const at = r.pos;
-  readValType(r);
-  w.bytes(r.b, at, r.pos);
-}
-
-function rewriteElements(rw: Rewrite, sec: Section, w: ByteWriter): void {
-  const r = new ByteReader(rw.b, sec.start, sec.end);
-  const n = r.u32();
-  w.u32(n);
-  for (let i = 0; i < n; i++) {
-    const at = r.pos;
-    const flags = r.u32();
-    w.u32(flags);
-    switch (flags) {
-      case 0:
-        copyConstExpr(rw, r, w);
-        copyFuncIndexVec(rw, r, w);
-        break;
-      case 1:
-      case 3:
-        w.u8(r.u8()); // elemkind
-        copyFuncIndexVec(rw, r, w);
-        break;
-      case 2:
-        w.u32(r.u32()); // table
-        copyConstExpr(rw, r, w);
-        w.u8(r.u8());
-        copyFuncIndexVec(rw, r, w);
-        break;
-      case 4:
-        copyConstExpr(rw, r, w);
-        copyExprVec(rw, r, w);
-        break;
-      case 5:
-      case 7:
-        copyRefType(r, w);
-        copyExprVec(rw, r, w);
-        break;
-      case 6:
-        w.u32(r.u32());
-        copyConstExpr(rw, r, w);
-        copyRefType(r, w);
-        copyExprVec(rw, r, w);
-        break;
-      default:
-        throw new WasmFormatError(`unknown element segment kind ${flags}`, at);
+function rewriteElements(rw: Rewrite, elems: Elem[], w: ByteWriter): void {
+  w.u32(elems.length);
+  for (const e of elems) {
+    w.u32(e.flags);
+    if (e.mode === "active" && e.flags & 2) w.u32(e.table);
+    if (e.offset) copyConstExpr(rw, e.offset, w);
+    // an element kind (always 0: functions) or a reference type, in all but encodings 0 and 4
+    if (e.flags & 3) w.u8(e.exprs ? VALTYPE_CODES[e.type] : 0x00);
+    if (e.funcs) {
+      w.u32(e.funcs.length);
+      for (const f of e.funcs) w.u32(remap(rw, f));
+    } else {
+      w.u32(e.exprs!.length);
+      for (const x of e.exprs!) copyConstExpr(rw, x, w);
     }
   }
 }
@@ -760,7 +342,7 @@ function rewriteNames(rw: Rewrite, sec: Section): Uint8Array | undefined {
       if (end > r.end) return undefined;
       const sub = new ByteWriter(size + 32);
       const sr = new ByteReader(b, start, end);
-      if (id === 1) {
+      if (id === NAME_SUBSECTION.function) {
         // function names: insert the tick import in index order
         const n = sr.u32();
         sub.u32(n + 1);
@@ -776,7 +358,7 @@ function rewriteNames(rw: Rewrite, sec: Section): Uint8Array | undefined {
           sub.u32(remap(rw, idx)).bytes(b, nameAt, sr.pos);
         }
         if (!tickDone) sub.u32(rw.tickIdx).name(`${TICK_MODULE}.${TICK_FIELD}`);
-      } else if (id === 2 || id === 3) {
+      } else if (id === NAME_SUBSECTION.local || id === NAME_SUBSECTION.label) {
         // local / label names: function index → name map
         const n = sr.u32();
         sub.u32(n);
@@ -789,7 +371,7 @@ function rewriteNames(rw: Rewrite, sec: Section): Uint8Array | undefined {
           }
           sub.bytes(b, at, sr.pos);
         }
-      } else if (id === 7) {
+      } else if (id === NAME_SUBSECTION.global) {
         // global names: the new globals come last
         const n = sr.u32();
         sub.u32(n + 2);
@@ -816,15 +398,15 @@ function rewriteNames(rw: Rewrite, sec: Section): Uint8Array | undefined {
  * Pure: the input is not modified. Throws WasmFormatError for malformed or unsupported modules.
  */
 export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
-  const m = parseModule(wasm);
-  const b = m.b;
+  const fw = readFirmware(wasm);
+  const { m, b } = fw;
 
   if (m.imports.some((i) => i.module === TICK_MODULE && i.name === TICK_FIELD))
     throw new WasmFormatError(`module already imports ${TICK_MODULE}.${TICK_FIELD} (instrumented twice?)`, 0);
 
   // types: tick [] -> [] (an existing one if there is one), and for the two accessor functions
   // [] -> [f64] and [f64] -> [] (appended)
-  let tickType = m.types.findIndex((t) => t.params === 0 && t.results === 0);
+  let tickType = m.types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
   const addTick = tickType < 0;
   if (addTick) tickType = m.types.length;
   const getType = m.types.length + (addTick ? 1 : 0);
@@ -832,7 +414,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   const typePayload = (() => {
     const w = new ByteWriter();
     w.u32(m.types.length + (addTick ? 3 : 2));
-    const ts = m.byId.get(1);
+    const ts = fw.byId.get(SECTION.type);
     if (ts) {
       const r = new ByteReader(b, ts.start, ts.end);
       r.u32();
@@ -844,12 +426,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
     return w.finish();
   })();
   // the accessor functions come after every defined function (the tick import shifts those by one)
-  const icountF64Idx = m.funcImports + 1 + m.definedFuncs;
+  const definedFuncs = m.funcs.length;
+  const icountF64Idx = fw.funcImports + 1 + definedFuncs;
   const setDeadlineF64Idx = icountF64Idx + 1;
   const funcPayload = (() => {
     const w = new ByteWriter();
-    w.u32(m.definedFuncs + 2);
-    for (const t of m.funcTypes) w.u32(t);
+    w.u32(definedFuncs + 2);
+    for (const f of m.funcs) w.u32(f.type);
     w.u32(getType).u32(setType);
     return w.finish();
   })();
@@ -858,13 +441,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   if (!(bulk === 0 || (Number.isInteger(bulk) && bulk > 0 && (bulk & (bulk - 1)) === 0 && bulk <= 2 ** 30)))
     throw new RangeError(`bulkBytesPerInstruction must be 0 or a power of two, got ${bulk}`);
 
-  const totalGlobals = m.globalImports + m.definedGlobals;
+  const totalGlobals = fw.globalImports + m.globals.length;
   const rw: Rewrite = {
     bulkShift: bulk === 0 ? -1 : Math.log2(bulk),
     scratch: new ByteWriter(64 * 1024),
     b,
-    funcImports: m.funcImports,
-    tickIdx: m.funcImports,
+    funcImports: fw.funcImports,
+    tickIdx: fw.funcImports,
     icountIdx: totalGlobals,
     deadlineIdx: totalGlobals + 1,
     options,
@@ -880,7 +463,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
         .u8(0x04)
         .u8(0x40) // if (empty)
         .u8(0x10)
-        .u32(m.funcImports) // call tick
+        .u32(fw.funcImports) // call tick
         .u8(0x0b),
     ),
   };
@@ -888,12 +471,12 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   // import section: existing entries + lg.tick
   const importPayload = (() => {
     const w = new ByteWriter();
-    const is = m.byId.get(2);
+    const is = fw.byId.get(SECTION.import);
     w.u32(m.imports.length + 1);
     if (is) {
       const r = new ByteReader(b, is.start, is.end);
       r.u32();
-      w.bytes(b, r.pos, m.importSectionEnd);
+      w.bytes(b, r.pos, is.end);
     }
     w.name(TICK_MODULE).name(TICK_FIELD).u8(0).u32(tickType);
     return w.finish();
@@ -902,15 +485,10 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   // global section: existing + icount (0) + deadline (i64 max)
   const globalPayload = (() => {
     const w = new ByteWriter();
-    w.u32(m.definedGlobals + 2);
-    const gs = m.byId.get(6);
-    if (gs) {
-      const r = new ByteReader(b, gs.start, gs.end);
-      for (let n = r.u32(); n > 0; n--) {
-        copyRefType(r, w); // value type
-        w.u8(r.u8()); // mutability
-        copyConstExpr(rw, r, w);
-      }
+    w.u32(m.globals.length + 2);
+    for (const g of m.globals) {
+      w.u8(VALTYPE_CODES[g.type.type]).u8(g.type.mutable ? 1 : 0);
+      copyConstExpr(rw, g.init, w);
     }
     w.u8(0x7e).u8(0x01).u8(0x42).s64(0n).u8(0x0b);
     w.u8(0x7e).u8(0x01).u8(0x42).s64(NO_DEADLINE).u8(0x0b);
@@ -918,15 +496,12 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   })();
 
   // start function
-  let startFunc = -1;
-  const ss = m.byId.get(8);
-  if (ss) startFunc = remap(rw, new ByteReader(b, ss.start, ss.end).u32());
+  const startFunc = m.start === null ? -1 : remap(rw, m.start);
   const moveStart = options.exportStart === true && startFunc >= 0;
 
   // export section: renumbered + the two globals, the two accessors (+ start)
   const exportPayload = (() => {
     const w = new ByteWriter();
-    const es = m.byId.get(7);
     const added: [string, number, number][] = [
       [ICOUNT_EXPORT, 3, rw.icountIdx],
       [DEADLINE_EXPORT, 3, rw.deadlineIdx],
@@ -936,20 +511,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
     if (moveStart) added.push([START_EXPORT, 0, startFunc]);
     const entries = new ByteWriter();
     let n = 0;
-    if (es) {
-      const r = new ByteReader(b, es.start, es.end);
-      for (let k = r.u32(); k > 0; k--) {
-        const at = r.pos;
-        const name = r.name();
-        if (added.some(([a]) => a === name)) throw new WasmFormatError(`module already exports ${name}`, at);
-        const kind = r.u8();
-        const idx = r.u32();
-        entries
-          .name(name)
-          .u8(kind)
-          .u32(kind === 0 ? remap(rw, idx) : idx);
-        n++;
-      }
+    for (const e of m.exports) {
+      if (added.some(([a]) => a === e.name)) throw new WasmFormatError(`module already exports ${e.name}`, e.at);
+      entries
+        .name(e.name)
+        .u8(EXTERN_KIND_CODES[e.kind])
+        .u32(e.kind === "function" ? remap(rw, e.index) : e.index);
+      n++;
     }
     for (const [name, kind, idx] of added) {
       entries.name(name).u8(kind).u32(idx);
@@ -961,29 +529,15 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
 
   // code section: the rewritten bodies, then the accessors' (not counted: only the host calls them)
   const codePayload = (() => {
-    const cs = m.byId.get(10);
-    const csStart = cs?.start ?? 0;
-    const csEnd = cs?.end ?? 0;
-    const r = new ByteReader(b, csStart, csEnd);
-    const count = cs ? r.u32() : 0;
-    if (count !== m.definedFuncs)
-      throw new WasmFormatError(`code section has ${count} bodies for ${m.definedFuncs} functions`, csStart);
-    const w = new ByteWriter(Math.ceil((csEnd - csStart) * 1.5) + 64);
-    w.u32(count + 2);
+    const cs = fw.byId.get(SECTION.code);
+    const w = new ByteWriter(Math.ceil(((cs?.end ?? 0) - (cs?.start ?? 0)) * 1.5) + 64);
+    w.u32(definedFuncs + 2);
     const body = new ByteWriter(64 * 1024);
-    const d = new Decoder(b);
-    for (let i = 0; i < count; i++) {
-      const size = r.u32();
-      const start = r.pos;
-      const end = start + size;
-      if (end > csEnd) throw new WasmFormatError("function body runs past the code section", start);
-      d.where = ` in function ${m.funcImports + i}`;
+    for (const f of m.funcs) {
       body.len = 0;
-      rewriteBody(rw, d, start, end, m.types[m.funcTypes[i]!]!.params, body);
+      decoding(() => rewriteBody(rw, fw, f, body));
       w.sized(body);
-      r.pos = end;
     }
-    if (r.pos !== csEnd) throw new WasmFormatError("trailing bytes in the code section", r.pos);
     // no locals; global.get icount, f64.convert_i64_u
     w.sized(new ByteWriter().u32(0).u8(0x23).u32(rw.icountIdx).u8(0xba).u8(0x0b));
     // no locals; local.get 0, i64.trunc_f64_u, global.set deadline
@@ -996,7 +550,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   for (const s of m.sections) {
     let payload: Uint8Array | undefined = b.subarray(s.start, s.end);
     switch (s.id) {
-      case 0:
+      case SECTION.custom:
         if (s.name === "name") {
           payload = rewriteNames(rw, s);
         } else if (s.name !== undefined && (s.name.startsWith(".debug_") || s.name === "sourceMappingURL")) {
@@ -1009,48 +563,48 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
             .finish();
         }
         break;
-      case 1:
+      case SECTION.type:
         payload = typePayload;
         break;
-      case 2:
+      case SECTION.import:
         payload = importPayload;
         break;
-      case 3:
+      case SECTION.function:
         payload = funcPayload;
         break;
-      case 6:
+      case SECTION.global:
         payload = globalPayload;
         break;
-      case 7:
+      case SECTION.export:
         payload = exportPayload;
         break;
-      case 8:
+      case SECTION.start:
         payload = moveStart ? undefined : encode((w) => w.u32(startFunc));
         break;
-      case 9: {
+      case SECTION.element: {
         const w = new ByteWriter(s.end - s.start + 16);
-        rewriteElements(rw, s, w);
+        rewriteElements(rw, m.elems, w);
         payload = w.finish();
         break;
       }
-      case 10:
+      case SECTION.code:
         payload = codePayload;
         break;
     }
     if (payload) out.push({ id: s.id, payload });
   }
   const ensure = (id: number, payload: Uint8Array | undefined): void => {
-    if (!payload || m.byId.has(id)) return;
-    const rank = SECTION_ORDER[id]!;
-    const at = out.findIndex((s) => s.id !== 0 && SECTION_ORDER[s.id]! > rank);
+    if (!payload || fw.byId.has(id)) return;
+    const rank = sectionRank(id);
+    const at = out.findIndex((s) => s.id !== SECTION.custom && sectionRank(s.id) > rank);
     out.splice(at < 0 ? out.length : at, 0, { id, payload });
   };
-  ensure(1, typePayload);
-  ensure(2, importPayload);
-  ensure(3, funcPayload);
-  ensure(6, globalPayload);
-  ensure(7, exportPayload);
-  ensure(10, codePayload);
+  ensure(SECTION.type, typePayload);
+  ensure(SECTION.import, importPayload);
+  ensure(SECTION.function, funcPayload);
+  ensure(SECTION.global, globalPayload);
+  ensure(SECTION.export, exportPayload);
+  ensure(SECTION.code, codePayload);
 
   const total = 8 + out.reduce((a, s) => a + s.payload.length + 6, 0);
   const w = new ByteWriter(total);
@@ -1080,48 +634,30 @@ export interface FunctionCount {
 
 /** Per-function static instruction counts of the defined functions of a module (not instrumented). */
 export function countStatic(wasm: Uint8Array): FunctionCount[] {
-  const m = parseModule(wasm);
-  const names = readFunctionNames(m);
-  const cs = m.byId.get(10);
-  const result: FunctionCount[] = [];
-  if (!cs) return result;
-  const b = m.b;
-  const r = new ByteReader(b, cs.start, cs.end);
-  const d = new Decoder(b);
-  const count = r.u32();
-  for (let i = 0; i < count; i++) {
-    const size = r.u32();
-    const start = r.pos;
-    const end = start + size;
-    const index = m.funcImports + i;
-    d.where = ` in function ${index}`;
-    for (let groups = r.u32(); groups > 0; groups--) {
-      r.u32();
-      readValType(r);
-    }
-    let p = r.pos;
+  const fw = readFirmware(wasm);
+  const names = functionNames(fw.m);
+  const count = (f: Func): FunctionCount => {
+    const x = bodyReader(fw, f);
     let instructions = 0;
     let segments = 0;
     let loops = 0;
     let calls = 0;
     let n = 0;
-    while (p < end) {
-      p = d.step(p, end);
-      const f = FLAGS[d.op]!;
-      if (f & F_COUNTED) n++;
-      if (d.op === OP_LOOP) loops++;
-      if (d.op >= 0x10 && d.op <= 0x13) calls++;
-      if (f & F_CONTROL) {
+    while (!x.done) {
+      const { op } = x.next();
+      if (counted(op)) n++;
+      if (op === OP.loop) loops++;
+      if (isCall(op)) calls++;
+      if (ENDS_SEGMENT[op]) {
         if (n > 0) segments++;
         instructions += n;
         n = 0;
       }
     }
-    const fc: FunctionCount = { index, instructions, segments, loops, calls, bytes: size };
-    const name = names.get(index);
+    const fc: FunctionCount = { index: f.index, instructions, segments, loops, calls, bytes: f.end - f.start };
+    const name = names.get(f.index);
     if (name !== undefined) fc.name = name;
-    result.push(fc);
-    r.pos = end;
-  }
-  return result;
+    return fc;
+  };
+  return fw.m.funcs.map((f) => decoding(() => count(f)));
 }

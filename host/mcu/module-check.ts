@@ -1,21 +1,20 @@
-// Whether a firmware module can run on a target runtime, decided from the module's bytes: every
-// instruction of every function is decoded (wasm-code.ts) and what the module declares is read
-// (wasm-module.ts). Build flags are not trusted: `disable: ["simd"]` in asconfig.json says what
-// the compiler was asked, this says what it produced.
+// Whether a firmware module can run on a target runtime, decided from the module's bytes: what
+// the module declares and every instruction of every function, read with the WebAssembly reader
+// (host/wasm) that the instrumenter uses too; then the engine's validator for what a decoder does
+// not check (operand types, indices). Build flags are not trusted: `disable: ["simd"]` in
+// asconfig.json says what the compiler was asked, this says what it produced.
 
 import type { BoardSpec } from "../board/types.ts";
 import { HAL_IMPORTS, HAL_VERSION } from "../abi/hal.ts";
-import { ByteReader } from "../firmware/wasm-bytes.ts";
-import { decodeInstruction, readLocals, walkBody, PREFIX } from "./wasm-code.ts";
-import {
-  allMemories,
-  formatFuncType,
-  functionType,
-  parseWasmModule,
-  type Limits,
-  type ModuleExport,
-  type WasmModuleInfo,
-} from "./wasm-module.ts";
+import { isCompileError, Wasm } from "../firmware/wasm-api.ts";
+import { WasmFormatError } from "../firmware/wasm-format-error.ts";
+import { DecodeError, UnsupportedFeatureError } from "../wasm/decode-error.ts";
+import { declaredFeatures } from "../wasm/declarations.ts";
+import type { Feature as WasmFeature } from "../wasm/features.ts";
+import { ExprReader, type Instruction } from "../wasm/instructions.ts";
+import { allMemories, funcType, readModule, type Export, type Module } from "../wasm/module.ts";
+import { ByteReader } from "../wasm/reader.ts";
+import type { FuncType, Limits } from "../wasm/types.ts";
 
 /** Features a module may use that a runtime may lack. */
 export type Feature =
@@ -98,55 +97,110 @@ const FEATURE_NAMES: Record<Feature, string> = {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** select t, table.get/set, ref.null, ref.is_null, ref.func */
-const REF_OPS = new Set([0x1c, 0x25, 0x26, 0xd0, 0xd1, 0xd2]);
+export function formatFuncType(t: FuncType): string {
+  return `(${t.params.join(", ")}) -> ${t.results.length ? t.results.join(", ") : "()"}`;
+}
+
+/** The checker's name for a proposal a declaration or an instruction uses, if a runtime may lack it
+ * (wasm3 has multi-value, sign extension, saturating conversions and memory.copy/fill/init). */
+function checkedFeature(f: WasmFeature, declared: boolean, ins?: Instruction): Feature | undefined {
+  switch (f) {
+    case "simd":
+    case "exceptions":
+    case "gc":
+    case "memory64":
+    case "multi-memory":
+    case "reference-types":
+      return f;
+    case "threads":
+      return declared ? "shared-memory" : "threads";
+    case "tail-call":
+      return "tail-calls";
+    case "bulk-memory":
+      // table.init, elem.drop, table.copy: table instructions, like those of reference types
+      return ins && !ins.info.name.startsWith("memory.") && !ins.info.name.startsWith("data.")
+        ? "reference-types"
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The reader's DecodeError as bad input; an UnsupportedFeatureError is returned, to be reported. */
+function readOrRefuse<T>(read: () => T): T | UnsupportedFeatureError {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof UnsupportedFeatureError) return e;
+    if (e instanceof DecodeError) throw new WasmFormatError(e.message, e.offset);
+    throw e;
+  }
+}
+
+const at = (e: UnsupportedFeatureError): string =>
+  `${e.what}${e.where ? ` in ${e.where}` : ""} at byte ${hex(e.offset)}`;
 
 /** Where and what the first use of each feature is, from declarations and from the code. */
-function findFeatures(bytes: Uint8Array, m: WasmModuleInfo): { features: ModuleReport["features"]; count: number } {
+function findFeatures(m: Module): { features: ModuleReport["features"]; count: number } {
   const features: ModuleReport["features"] = {};
-  const note = (f: Feature, where: string): void => {
-    features[f] ??= where;
+  const note = (f: Feature | undefined, where: string): void => {
+    if (f) features[f] ??= where;
   };
-  if (m.declaredValTypes.has("v128")) note("simd", "a v128 value type in a signature or global");
-  if (m.declaredValTypes.has("ref")) note("gc", "a typed reference value type");
-  if (m.declaredValTypes.has("funcref") || m.declaredValTypes.has("externref"))
-    note("reference-types", "a reference value type in a signature or global");
-  if (m.hasTags) note("exceptions", "an exception tag");
-  if (m.tables > 0 || m.imports.some((i) => i.kind === "table")) note("tables", "a table");
-  const memories = allMemories(m);
-  if (memories.length > 1) note("multi-memory", `${memories.length} memories`);
-  for (const lim of memories) {
-    if (lim.shared) note("shared-memory", "a memory declared shared");
-    if (lim.memory64) note("memory64", "a memory declared 64-bit");
-  }
+  for (const use of declaredFeatures(m)) note(checkedFeature(use.feature, true), use.what);
+  if (m.tables.length > 0 || m.imports.some((i) => i.kind === "table")) note("tables", "a table");
   let count = 0;
-  for (const body of m.bodies) {
-    const fn = `function ${body.index}`;
-    const { locals } = readLocals(bytes, body);
-    if (locals.includes("v128")) note("simd", `a v128 local in ${fn}`);
-    if (locals.includes("funcref") || locals.includes("externref"))
-      note("reference-types", `a reference local in ${fn}`);
-    walkBody(bytes, body, (ins) => {
-      count++;
-      const at = `${fn} at byte ${hex(ins.at)}`;
-      if (ins.op === PREFIX.SIMD) note("simd", `instruction 0xFD ${ins.sub} in ${at}`);
-      else if (ins.op === PREFIX.ATOMIC) note("threads", `instruction 0xFE ${ins.sub} in ${at}`);
-      else if (ins.op === PREFIX.GC || (ins.op >= 0x14 && ins.op <= 0x15) || (ins.op >= 0xd3 && ins.op <= 0xd6))
-        note("gc", `instruction ${hex(ins.op)} in ${at}`);
-      else if ((ins.op >= 0x06 && ins.op <= 0x0a) || ins.op === 0x18 || ins.op === 0x19 || ins.op === 0x1f)
-        note("exceptions", `instruction ${hex(ins.op)} in ${at}`);
-      else if (ins.op === 0x12 || ins.op === 0x13) note("tail-calls", `instruction ${hex(ins.op)} in ${at}`);
-      else if ((ins.op === PREFIX.MISC && ins.sub >= 12) || REF_OPS.has(ins.op))
-        note("reference-types", `instruction ${ins.op === PREFIX.MISC ? `0xFC ${ins.sub}` : hex(ins.op)} in ${at}`);
+  for (const f of m.funcs) {
+    const x = new ExprReader(new ByteReader(m.bytes, f.codeStart, f.end), `function ${f.index}`, true);
+    const refused = readOrRefuse(() => {
+      while (!x.done) {
+        const ins = x.next();
+        count++;
+        if (ins.feature)
+          note(
+            checkedFeature(ins.feature, false, ins),
+            `instruction ${ins.info.name} in function ${f.index} at byte ${hex(ins.at)}`,
+          );
+      }
     });
+    if (refused) note(checkedFeature(refused.feature, false), at(refused));
   }
   return { features, count };
 }
 
-function exportInfo(m: WasmModuleInfo, e: ModuleExport): ModuleExportInfo {
+function exportInfo(m: Module, e: Export): ModuleExportInfo {
   if (e.kind !== "function") return { name: e.name, kind: e.kind };
-  const t = functionType(m, e.index);
+  const t = funcType(m, e.index);
   return { name: e.name, kind: e.kind, ...(t ? { type: formatFuncType(t) } : {}) };
+}
+
+/** The engine's verdict on what a decoder does not check — operand types, indices — as a
+ * WasmFormatError at the offset the engine names, or undefined when it validates the module. */
+function engineError(bytes: Uint8Array): WasmFormatError | undefined {
+  if (Wasm.validate(bytes)) return undefined;
+  let message = "rejected by the engine's validator";
+  try {
+    new Wasm.Module(bytes);
+  } catch (e) {
+    if (!isCompileError(e)) throw e;
+    message = e.message.replace(/^WebAssembly\.Module\(\): /, "");
+  }
+  const at = /\s*@\+(\d+)$/.exec(message);
+  return new WasmFormatError(
+    `not a valid module: ${at ? message.slice(0, at.index) : message}`,
+    at ? Number(at[1]) : 0,
+  );
+}
+
+function problemsOf(features: ModuleReport["features"], runtime: RuntimeProfile): ModuleProblem[] {
+  const problems: ModuleProblem[] = [];
+  for (const [f, where] of Object.entries(features) as [Feature, string][]) {
+    if (!runtime.supports.includes(f))
+      problems.push({
+        feature: f,
+        message: `uses ${FEATURE_NAMES[f]} (${where}), which ${runtime.name} does not support`,
+      });
+  }
+  return problems;
 }
 
 /**
@@ -155,15 +209,27 @@ function exportInfo(m: WasmModuleInfo, e: ModuleExport): ModuleExportInfo {
  * (main and its memory). A malformed module throws WasmFormatError (bad input).
  */
 export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: BoardSpec): ModuleReport {
-  const m = parseWasmModule(bytes, (r: ByteReader) => decodeInstruction(r));
-  const { features, count } = findFeatures(bytes, m);
-  const problems: ModuleProblem[] = [];
-  for (const [f, where] of Object.entries(features) as [Feature, string][]) {
-    if (!runtime.supports.includes(f))
-      problems.push({
-        feature: f,
-        message: `uses ${FEATURE_NAMES[f]} (${where}), which ${runtime.name} does not support`,
-      });
+  const m = readOrRefuse(() => readModule(bytes));
+  if (m instanceof UnsupportedFeatureError) {
+    // a construct the reader cannot read past (a 64-bit memory, a GC type): nothing more to say
+    const f = checkedFeature(m.feature, false)!;
+    const features = { [f]: at(m) };
+    return {
+      imports: [],
+      exports: [],
+      memory: null,
+      functions: 0,
+      instructions: 0,
+      features,
+      problems: problemsOf(features, runtime),
+    };
+  }
+  const { features, count } = findFeatures(m);
+  const problems = problemsOf(features, runtime);
+  if (problems.length === 0) {
+    // only for a module the reader found nothing to refuse in: the engine knows more proposals
+    const invalid = engineError(bytes);
+    if (invalid) throw invalid;
   }
 
   const limit = board.cpu.memoryPages;
@@ -191,7 +257,7 @@ export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: B
   const hal = `HAL ${HAL_VERSION.major}.${HAL_VERSION.minor}`;
   const imports: ModuleImportInfo[] = [];
   for (const imp of m.imports) {
-    const type = imp.type ? formatFuncType(imp.type) : imp.kind;
+    const type = imp.kind === "function" ? formatFuncType(m.types[imp.type!]!) : imp.kind;
     imports.push({ module: imp.module, name: imp.name, type });
     const want = imp.module === "hal" && imp.kind === "function" ? HAL_IMPORTS[imp.name] : undefined;
     if (want === undefined)
@@ -214,7 +280,7 @@ export function checkModule(bytes: Uint8Array, runtime: RuntimeProfile, board: B
     imports,
     exports,
     memory: mem ? { minPages: mem.min, maxPages: mem.max } : null,
-    functions: m.bodies.length,
+    functions: m.funcs.length,
     instructions: count,
     features,
     problems,

@@ -16,7 +16,7 @@ import { checkModule, WASM3 } from "../../host/mcu/module-check.ts";
 import { checkBundle } from "../../host/mcu/bundle.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { HAL_IMPORTS } from "../../host/abi/hal.ts";
-import { WasmFormatError } from "../../host/firmware/wasm-bytes.ts";
+import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
 
 const CLI = join(ROOT, "tools", "lastgasp.js");
 const FIRMWARE = join(ROOT, "build", "firmware.wasm");
@@ -194,6 +194,12 @@ test("a malformed module is bad input, not a check failure", () => {
   );
   const bad = firmwareLike([0xc5, OP.end]); // no such opcode
   assert.throws(() => checkModule(bad, WASM3, mps2), /unknown opcode 0xc5/);
+  // well encoded, but i32.add of an i64: the engine's validator refuses what a decoder does not check
+  const mistyped = firmwareLike([0x42, 0x01, ...OP.i32Const([0x02]), 0x6a, OP.drop, OP.end]);
+  assert.throws(
+    () => checkModule(mistyped, WASM3, mps2),
+    (e) => e instanceof WasmFormatError && /not a valid module: .*i32\.add/.test(e.message),
+  );
 });
 
 test("CLI: a refused module exits 1, names the problem on one line and writes nothing", () => {

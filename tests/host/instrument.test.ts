@@ -4,6 +4,8 @@
 // reading the body: each instruction counts 1, `end` and `else` count 0.
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { describe, it, before } from "node:test";
 import asc from "assemblyscript/asc";
 import { FirmwareTrap, InputError } from "../../host/errors.ts";
@@ -27,7 +29,7 @@ import {
   prepareFirmware,
 } from "../../host/firmware/loader.ts";
 import { Wasm, type WasmGlobal, type WasmImports } from "../../host/firmware/wasm-api.ts";
-import { WasmFormatError } from "../../host/firmware/wasm-bytes.ts";
+import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
 
 // ---- a tiny assembler --------------------------------------------------------------------------
 
@@ -862,6 +864,28 @@ describe("instrument: module structure", () => {
   it("refuses to instrument twice", () => {
     const wasm = assemble({ types: baseTypes, funcs: [{ type: T_VOID, body: code(op.end) }] });
     assert.throws(() => instrument(instrument(wasm)), /instrumented twice/);
+  });
+
+  it("its output is pinned: every part of the rewrite gives the same bytes as before", () => {
+    // Virtual time depends on these bytes: a change here moves every run's timing. The fixture has
+    // imports, ref.func initialisers, a start function, all eight element encodings, bulk memory
+    // and table instructions, loops, multi-value blocks, tail calls and a full name section.
+    const wasm = new Uint8Array(readFileSync(new URL("../fixtures/wasm/instrument-every-part.wasm", import.meta.url)));
+    const digest = (o: InstrumentOptions): string => {
+      const out = instrument(wasm, o);
+      assert.ok(Wasm.validate(out), JSON.stringify(o));
+      return createHash("sha256").update(out).digest("hex");
+    };
+    assert.equal(digest({}), "630f917c236d21a6386138b96683986379b552914f329c928f405d2041573028");
+    assert.equal(digest({ exportStart: true }), "d2948c9bd2c8ebe45b77c078a9bdec200a4d5ada0324401653d1cf8c8458f9e0");
+    assert.equal(
+      digest({ perInstruction: true, checkAtFunctionEntry: true }),
+      "a5f21aec5563669f05c4d03647a081dfa7c4ab8272baf701f70a16bc0c44b6c5",
+    );
+    assert.equal(
+      digest({ bulkBytesPerInstruction: 0 }),
+      "dac420ce326b95ebf0ec1e52f1ae4f6b98e3989e563f2e4440561f5c66090b7c",
+    );
   });
 });
 

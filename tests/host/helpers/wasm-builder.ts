@@ -1,7 +1,7 @@
 // Hand-built WebAssembly modules for the module checker's and the MCU port's tests: a few bytes
 // each, so that a test says exactly which instruction or declaration it is about.
 
-import { ByteWriter } from "../../../host/firmware/wasm-bytes.ts";
+import { ByteWriter } from "../../../host/wasm/writer.ts";
 
 export const I32 = 0x7f;
 export const I64 = 0x7e;
