@@ -3,7 +3,7 @@
 
 import {
   wait, gpio_read, gpio_write, adc_read, board_param, now_ns, mbox_window, crypto_key, crypto_submit, crypto_done,
-  trace, Event, Pin, Adc, Param, CryptoOp, HAL_VERSION_MAJOR, HAL_VERSION_MINOR,
+  trace, Event, Pin, Adc, Param, CryptoOp, Trace, HAL_VERSION_MAJOR, HAL_VERSION_MINOR,
 } from "./hal";
 import {
   FW_VERSION_MAJOR, FW_VERSION_MINOR, FW_VERSION_PATCH, FW_IDENT, MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2,
@@ -236,7 +236,7 @@ export function main(): void {
   publishImage();
   setState(R.State.DISARMED);
   updatePins();
-  trace(R.Tr.BOOT, <i64>load<u32>(IMG + 16) * (gImgValid ? 1 : 0));
+  trace(Trace.BOOT, <i64>load<u32>(IMG + 16) * (gImgValid ? 1 : 0));
   for (;;) {
     const deadline = gArmed ? now_ns() + 1_000_000 : NO_DEADLINE;
     const ev = wait(Event.PWR_FAIL | Event.SAVE_N | Event.MAILBOX, deadline);

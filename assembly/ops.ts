@@ -2,7 +2,7 @@
 // updates its status registers so the host can always tell what happened and why.
 
 import {
-  gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param,
+  gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace,
 } from "./hal";
 import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
   C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS } from "./config";
@@ -21,7 +21,7 @@ import {
   R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
   R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
   R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
-  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT,
+  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT,
   R_HELD_TENANTS, R_SEALED_TENANTS, R_PROGRAM_FAILS,
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
@@ -311,7 +311,7 @@ export function arm(): u8 {
   setState(State.ARMED);
   w8(R_ARM_STATUS, OpStatus.SUCCESS);
   raiseEvent(Evt.ARM_CHANGED);
-  trace(Tr.ARMED, <i64>gen);
+  trace(Trace.ARMED, <i64>gen);
   return CmdResult.OK;
 }
 
@@ -319,7 +319,7 @@ function refuse(why: u32, t0: i64): u8 {
   w32(R_ARM_REFUSAL, why);
   w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
   w8(R_ARM_STATUS, OpStatus.FAILED);
-  trace(Tr.ARM_REFUSED, <i64>why);
+  trace(Trace.ARM_REFUSED, <i64>why);
   return CmdResult.REFUSED;
 }
 
@@ -366,13 +366,13 @@ export function save(trigger: u8): bool {
   if (!gArmed) {
     w8(R_SAVE_STATUS, OpStatus.FAILED);
     or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
-    trace(Tr.SAVE_FAIL, SaveFail.NOT_ARMED);
+    trace(Trace.SAVE_FAIL, SaveFail.NOT_ARMED);
     return false;
   }
   const t0 = now_ns();
   gpio_write(Pin.DIMM_ISOLATE, 1);
-  trace(Tr.DETECT, <i64>(trigger - 1));
-  trace(Tr.SAVE_START, <i64>protectedBytes());
+  trace(Trace.DETECT, <i64>(trigger - 1));
+  trace(Trace.SAVE_START, <i64>protectedBytes());
   setState(State.SAVING);
   w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
   w32(R_SAVE_FAIL_INFO, 0);
@@ -398,14 +398,14 @@ export function save(trigger: u8): bool {
     for (let t: u32 = 0; t < MAX_TENANTS; t++) if (tenantLoaded(t)) w8(R_KEY_STATE + t, (gKeyOk & (1 << t)) != 0 ? KeyState.MATCHES_IMAGE : KeyState.LOADED);
     w8(R_IMAGE_FLAGS, r8(R_IMAGE_FLAGS) & ~ImageFlag.INCOMPLETE_FOUND);
     raiseEvent(Evt.SAVE_DONE);
-    trace(Tr.SAVE_DONE, <i64>pGen);
+    trace(Trace.SAVE_DONE, <i64>pGen);
   } else {
     inc32(R_SAVE_FAIL);
     w32(R_SAVE_FAIL_INFO, r);
     w8(R_SAVE_STATUS, (r & SaveFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
     gpio_write(Pin.LED_FAULT, 1);
     raiseEvent(Evt.SAVE_FAILED);
-    trace(Tr.SAVE_FAIL, <i64>r);
+    trace(Trace.SAVE_FAIL, <i64>r);
   }
   publishImage();
   setState(State.SAVED);
@@ -457,7 +457,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     if (mask != 0 && (why & RestoreFail.RANGE_NOT_IN_IMAGE) == 0) {
       setState(State.RESTORING);
       w8(R_RESTORE_STATUS, OpStatus.IN_PROGRESS);
-      trace(Tr.RESTORE_START, <i64>restoreBytes(mask, base, len));
+      trace(Trace.RESTORE_START, <i64>restoreBytes(mask, base, len));
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
@@ -485,12 +485,12 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     inc32(R_RESTORE_OK);
     w8(R_RESTORE_STATUS, partial ? OpStatus.PARTIAL : OpStatus.SUCCESS);
     raiseEvent(Evt.RESTORE_DONE);
-    trace(Tr.RESTORE_DONE, <i64>resVerifiedBytes);
+    trace(Trace.RESTORE_DONE, <i64>resVerifiedBytes);
   } else {
     inc32(R_RESTORE_FAIL);
     w8(R_RESTORE_STATUS, (why & RestoreFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
     raiseEvent(Evt.RESTORE_FAILED);
-    trace(Tr.RESTORE_FAIL, <i64>why);
+    trace(Trace.RESTORE_FAIL, <i64>why);
   }
   publishImage();
   // The other half is erased ahead for the next save once nothing in it is still needed: after a
@@ -524,14 +524,14 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   if (need == 0xffffffff || (touchesHeld && !discardHeld)) {
     w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);
     w8(R_ERASE_STATUS, OpStatus.FAILED);
-    trace(Tr.ERASE_DONE, -1);
+    trace(Trace.ERASE_DONE, -1);
     return CmdResult.REFUSED;
   }
   setState(State.ERASING);
   w8(R_ERASE_STATUS, OpStatus.IN_PROGRESS);
   gpio_write(Pin.NAND_WP_N, 1);
   const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
-  trace(Tr.ERASE_START, <i64>need);
+  trace(Trace.ERASE_START, <i64>need);
   const fails = eraseRegion(slot, wide, need, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
   gpio_write(Pin.NAND_WP_N, 0);
   if (wide && gImgValid) {
@@ -547,7 +547,7 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
     w32(R_ERASE_FAIL_INFO, fails == 0xffffffff ? EraseFail.ABORTED : EraseFail.TIMEOUT);
     w8(R_ERASE_STATUS, fails == 0xffffffff ? OpStatus.ABORTED : OpStatus.FAILED);
     publishImage();
-    trace(Tr.ERASE_DONE, -1);
+    trace(Trace.ERASE_DONE, -1);
     return CmdResult.FAILED;
   }
   // blocks that failed are retired; the region may now need more blocks than were erased
@@ -555,7 +555,7 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   if (fails != 0) w32(R_ERASE_FAIL_INFO, EraseFail.NVM_ERROR);
   w8(R_ERASE_STATUS, OpStatus.SUCCESS);
   raiseEvent(Evt.ERASE_DONE);
-  trace(Tr.ERASE_DONE, <i64>fails);
+  trace(Trace.ERASE_DONE, <i64>fails);
   publishImage();
   return CmdResult.OK;
 }

@@ -4,7 +4,7 @@
 
 import {
   dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace,
-  DmaDir, NandOp, NandState, CryptoOp, Event,
+  DmaDir, NandOp, NandState, CryptoOp, Event, Trace,
 } from "./hal";
 import {
   HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, PAGE_TYPE_COMMIT, TENANT_NONE, MAX_TENANTS, MAX_EXC_PER_DIE,
@@ -32,7 +32,7 @@ import { regionIsMeta, metaBlock, sealMetaRecord, sha, waitIdle } from "./nand";
 import { busyPoll } from "./mgmt/commands";
 import {
   R_INJECT, Inject, R_PROGRAM_FAILS, R_SAVE_OK, R_SAVE_FAIL, R_RESTORE_OK, R_RESTORE_FAIL, R_POWER_CYCLES,
-  R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Tr, Phase,
+  R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Phase,
 } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final } from "./crypto/index";
 
@@ -393,10 +393,10 @@ export function runSave(): u32 {
     w32(R_INJECT, r32(R_INJECT) & ~Inject.SKIP_COMMIT);
     return SaveFail.CONTROLLER_ERROR;
   }
-  trace(Tr.PHASE, Phase.DATA_DONE);
+  trace(Trace.PHASE, Phase.DATA_DONE);
   const total = buildCommit(gPool, <u32>((nowNs() - t0) / 1000));
   const r = writeCommit(gPool, total);
-  if (r == 0) trace(Tr.PHASE, Phase.COMMIT_DONE);
+  if (r == 0) trace(Trace.PHASE, Phase.COMMIT_DONE);
   return r;
 }
 
