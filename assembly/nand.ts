@@ -3,18 +3,18 @@
 
 import { nand_submit, nand_status, wait, NandOp, NandState, Event } from "./hal";
 import {
-  SPARE_USED, HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, COMMIT_MAX, COMMIT_MAGIC,
-  FORMAT_VERSION, H_TYPE, H_GENERATION, H_SEQ, H_VALID_BYTES, H_SLOT, H_SAVE_ID, C_MAGIC, C_VERSION, C_TOTAL,
-  C_CHANNELS, C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_GENERATION,
-  C_SLOT, C_FLAGS, C_FLAG_WIDE, C_SAVE_ID, C_HEADER_BYTES, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION,
+  SPARE_USED, HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, COMMIT_MAX, COMMIT_MAGIC, FORMAT_VERSION,
+  H_TYPE, H_GENERATION, H_SEQ, H_VALID_BYTES, H_SLOT, H_SAVE_ID, C_MAGIC, C_VERSION, C_TOTAL, C_CHANNELS,
+  C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_GENERATION, C_SLOT, C_FLAGS,
+  C_FLAG_WIDE, C_SAVE_ID, C_HEADER_BYTES, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION,
 } from "./config";
 import {
   gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, gChannels, gDiesPerChannel, gBlocksPerPlane,
   regionBlock, regionBlocks, opsOnRank, dieRank, halfStart,
 } from "./layout";
 import {
-  gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, IMG, nowNs, setReadTiming, setImage, noteGen, inc32,
-  DIE_A, DIE_B, DIE_C, gCand, MAX_CAND, setHeld,
+  gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, IMG, nowNs, setReadTiming, setImage, noteGen, inc32, DIE_A,
+  DIE_B, DIE_C, gCand, MAX_CAND, setHeld, Image,
 } from "./state";
 import { isPageMagic } from "./format";
 import { R_ERASE_FAILS } from "./mgmt/regs";
@@ -24,15 +24,16 @@ import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 const SHA: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
 const DIG: usize = memory.data(32, 16);
-// candidates (gCand, in the scratch): die << 16 | block, generation
-let nCand: u32 = 0;
-// evidence of data pages per slot: highest generation and its save id
-let dataGen0: u32 = 0;
-let dataGen1: u32 = 0;
-let dataId0: u64 = 0;
-let dataId1: u64 = 0;
-export let gIncomplete: bool = false;
-export let gIncompleteGen: u32 = 0;
+/** What the boot scan found, for finding the current image (image-format.md section 6). */
+export namespace Scan {
+  export let cands: u32 = 0; // commit-record candidates (gCand, in the scratch): die << 16 | block, generation
+  // evidence of data pages per slot: highest generation and its save id
+  export let dataGen0: u32 = 0;
+  export let dataGen1: u32 = 0;
+  export let dataId0: u64 = 0;
+  export let dataId1: u64 = 0;
+  export let factoryBad: u32 = 0; // blocks with a factory bad-block marker
+}
 
 function ALL_PLANES_MASK(): u32 {
   return (1 << gPlanes) - 1;
@@ -90,16 +91,16 @@ function noteRecord(die: u32, block: u32, rec: usize): void {
   const type = load<u8>(h + H_TYPE);
   const gen = load<u32>(h + H_GENERATION);
   if (type == PAGE_TYPE_COMMIT && load<u32>(h + H_SEQ) == 0) {
-    if (nCand < MAX_CAND) {
-      store<u32>(gCand + (<usize>nCand << 3), (die << 16) | block);
-      store<u32>(gCand + (<usize>nCand << 3) + 4, gen);
-      nCand++;
+    if (Scan.cands < MAX_CAND) {
+      store<u32>(gCand + (<usize>Scan.cands << 3), (die << 16) | block);
+      store<u32>(gCand + (<usize>Scan.cands << 3) + 4, gen);
+      Scan.cands++;
     }
   } else if (type == PAGE_TYPE_DATA) {
     noteGen(gen);
     if (load<u8>(h + H_SLOT) == 0) {
-      if (gen >= dataGen0) { dataGen0 = gen; dataId0 = load<u64>(h + H_SAVE_ID); }
-    } else if (gen >= dataGen1) { dataGen1 = gen; dataId1 = load<u64>(h + H_SAVE_ID); }
+      if (gen >= Scan.dataGen0) { Scan.dataGen0 = gen; Scan.dataId0 = load<u64>(h + H_SAVE_ID); }
+    } else if (gen >= Scan.dataGen1) { Scan.dataGen1 = gen; Scan.dataId1 = load<u64>(h + H_SAVE_ID); }
   }
 }
 
@@ -156,7 +157,7 @@ export function ensureScanned(half: u32, upTo: u32): void {
         const unc = (st & NandState.UNCORRECTABLE) != 0;
         for (let pl: u32 = 0; pl < gPlanes; pl++) {
           const m = load<u8>(buf + <usize>(pl * R) + gPageBytes);
-          if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); factoryBadCount++; }
+          if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); Scan.factoryBad++; }
         }
         if (!unc) noteRecord(d, inflight, buf);
         store<u32>(DIE_B + (d << 2), 0);
@@ -182,7 +183,7 @@ export function ensureScanned(half: u32, upTo: u32): void {
 
 /** Boot scan: both halves as far as a full-module save could reach (the metadata blocks lead). */
 export function scanNand(fullOps: u32): void {
-  nCand = 0;
+  Scan.cands = 0;
   probeTiming();
   // blocks per die for a full-module save, plus metadata, spares and a bad-block allowance
   const perDie = (fullOps + gDies - 1) / gDies;
@@ -191,8 +192,6 @@ export function scanNand(fullOps: u32): void {
   ensureScanned(0, want);
   ensureScanned(1, want > gHalf ? want - gHalf + 2 + SPARE_BLOCKS : want);
 }
-
-export let factoryBadCount: u32 = 0;
 
 /**
  * Loads and checks the commit record whose first page is page 0, plane 0 of (die, block) into
@@ -253,10 +252,10 @@ export function findImage(): void {
   const tmp = gPool + gRecBytes;
   let bestGen: u32 = 0;
   // try candidates newest first; the first that loads wins
-  for (let round: u32 = 0; round < nCand; round++) {
+  for (let round: u32 = 0; round < Scan.cands; round++) {
     let bi: i32 = -1;
     let bg: u32 = 0;
-    for (let i: u32 = 0; i < nCand; i++) {
+    for (let i: u32 = 0; i < Scan.cands; i++) {
       const g = load<u32>(gCand + (<usize>i << 3) + 4);
       if (g > bg) { bg = g; bi = <i32>i; }
     }
@@ -284,9 +283,9 @@ export function findImage(): void {
   // data pages newer than the image, or of another save in the image's slot: a save did not finish
   const imgId = bestGen != 0 ? load<u64>(IMG + C_SAVE_ID) : 0;
   const imgSlot = bestGen != 0 ? <u32>load<u8>(IMG + C_SLOT) : 0xff;
-  gIncomplete = false;
-  if (dataGen0 != 0 && !(imgSlot == 0 && dataId0 == imgId) && dataGen0 >= bestGen) { gIncomplete = true; gIncompleteGen = dataGen0; }
-  if (dataGen1 != 0 && !(imgSlot == 1 && dataId1 == imgId) && dataGen1 >= bestGen) { gIncomplete = true; if (dataGen1 > gIncompleteGen) gIncompleteGen = dataGen1; }
+  Image.incomplete = false;
+  if (Scan.dataGen0 != 0 && !(imgSlot == 0 && Scan.dataId0 == imgId) && Scan.dataGen0 >= bestGen) { Image.incomplete = true; Image.incompleteGen = Scan.dataGen0; }
+  if (Scan.dataGen1 != 0 && !(imgSlot == 1 && Scan.dataId1 == imgId) && Scan.dataGen1 >= bestGen) { Image.incomplete = true; if (Scan.dataGen1 > Image.incompleteGen) Image.incompleteGen = Scan.dataGen1; }
 }
 
 // ---- regions ------------------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ export function tenantMaskOfRanges(): u32 {
   return m;
 }
 
-// record lookup results
-export let riTenant: u32 = 0;
-export let riAddr: u64 = 0;
-export let riValid: u32 = 0;
+/** Where record `seq` of the last recordInfo(seq) is. */
+export namespace RecordAt {
+  export let tenant: u32 = 0;
+  export let addr: u64 = 0; // DIMM address
+  export let valid: u32 = 0; // bytes of the page that hold data
+}
 
-/** Fills riTenant/riAddr/riValid for record `seq`; false when past the end. */
+/** Fills RecordAt for record `seq`; false when past the end. */
 export function recordInfo(seq: u32): bool {
   const c = rangeCount();
   let first: u32 = 0;
@@ -49,9 +51,9 @@ export function recordInfo(seq: u32): bool {
     if (seq < first + n) {
       const off = <u64>(seq - first) * gPageBytes;
       const len = rangeLen(i);
-      riTenant = rangeTenant(i);
-      riAddr = rangeBase(i) + off;
-      riValid = <u32>(len - off < <u64>gPageBytes ? len - off : <u64>gPageBytes);
+      RecordAt.tenant = rangeTenant(i);
+      RecordAt.addr = rangeBase(i) + off;
+      RecordAt.valid = <u32>(len - off < <u64>gPageBytes ? len - off : <u64>gPageBytes);
       return true;
     }
     first += n;
