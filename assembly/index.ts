@@ -12,19 +12,18 @@ import {
 import { gChannels, gDiesPerChannel, gPlanes, gBlocksPerPlane, gPagesPerBlock, gPageBytes, opCount } from "./layout";
 import {
   REGS, IMG, initBoard, gPool, gHasEngine, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image, setCryptoCost,
-  setEngineOk, eventPending, raiseEvent, r8, r32, w8, w16, w32, w64, inc32, or32, logStr, logNum,
+  setEngineOk, eventPending, raiseEvent, r8, w8, w16, w32, w64, inc32, or32, logStr, logNum,
 } from "./state";
 import * as R from "./mgmt/regs";
-import { scanNand, findImage, Scan } from "./nand";
+import { scanNand, Scan } from "./nand";
+import { findImage, setSerial } from "./commit";
 import { deriveTenant, clearTenant, tenantBase, ascii, K_XTS, K_MAC } from "./keys";
 import { swSeal } from "./seal";
 import { writeTweak } from "./format";
-import { setSerial } from "./save";
 import { pollIdle, hasDeferred } from "./mgmt/commands";
 import { gArmed, save, setState, state, publishImage, configDefaults, loadImageCounters } from "./ops";
 import {
-  AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, HMAC_CTX_BYTES, hmac_init, hmac_update,
-  hmac_final, ct_equal,
+  AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;

@@ -6,10 +6,10 @@ import {
   MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
   C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
 } from "./config";
-import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
+import { gDies, opCount, regionBlock } from "./layout";
 import {
   REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, Image, Erased, setErased, setImage,
-  setKeyOk, gHasEngine, gEngineOk, superGood, logStr, gBootNs, Held, setHeld, setSealed,
+  setKeyOk, gHasEngine, superGood, logStr, gBootNs, Held, setHeld, setSealed,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
@@ -25,11 +25,12 @@ import {
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
-import { regionNeed, eraseRegion, regionIsMeta, sha, loadSlotCommit } from "./nand";
+import { regionNeed, eraseRegion, regionIsMeta } from "./nand";
+import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
 import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan } from "./plan";
-import { runRestore, imageTenantMask, imageCovers, Restored } from "./restore";
+import { runRestore, Restored } from "./restore";
 import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0 } from "./power";
 import { ct_equal } from "./crypto/index";
 

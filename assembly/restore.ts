@@ -12,7 +12,9 @@ import {
   C_PAGE_COUNT, C_RANGE_OFF, C_RANGE_COUNT, C_TENANT_OFF, C_TENANT_COUNT, C_EXC_OFF, CR_BYTES, CR_TENANT,
   CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN,
 } from "./config";
-import { gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext } from "./layout";
+import {
+  gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
+} from "./layout";
 import {
   gPool, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING,
   OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
@@ -24,7 +26,7 @@ import { waitIdle } from "./nand";
 import { busyPoll } from "./mgmt/commands";
 import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
-import { CHAIN } from "./save";
+import { CHAIN, imageTenantMask } from "./commit";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 // buffer states
@@ -103,28 +105,6 @@ function wanted(seq: u32): bool {
   if (!imgRecord(seq)) return false;
   if ((tMask & (1 << rTenant)) == 0) return false;
   return rAddr < wEnd && rAddr + rValid > wBase;
-}
-
-/** Tenants whose records exist in the image. */
-export function imageTenantMask(): u32 {
-  const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
-  const to = IMG + load<u32>(IMG + C_TENANT_OFF);
-  let m: u32 = 0;
-  for (let i: u32 = 0; i < tc; i++) m |= 1 << load<u8>(to + i * CT_BYTES + CT_TENANT);
-  return m;
-}
-
-/** True when some record of the image lies in [base, base+len) for a tenant in mask. */
-export function imageCovers(mask: u32, base: u64, len: u64): bool {
-  const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
-  const ro = IMG + load<u32>(IMG + C_RANGE_OFF);
-  for (let i: u32 = 0; i < rc; i++) {
-    const e = ro + i * CR_BYTES;
-    if ((mask & (1 << load<u8>(e + CR_TENANT))) == 0) continue;
-    const b = load<u64>(e + CR_BASE);
-    if (b < base + len && b + load<u64>(e + CR_LENGTH) > base) return true;
-  }
-  return false;
 }
 
 // per-die read cursors: DIE_A = location, DIE_B = stream position (0xffffffff = none),

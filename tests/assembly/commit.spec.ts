@@ -1,7 +1,7 @@
 // The commit record (docs/image-format.md §4): field placement, tables, MAC and trailing hash.
 
 import { setGeometry } from "../../assembly/layout";
-import { buildCommit, CHAIN } from "../../assembly/save";
+import { buildCommit, CHAIN } from "../../assembly/commit";
 import { setPlan } from "../../assembly/plan";
 import { deriveTenant, tenantBase, K_MAC, K_KCV } from "../../assembly/keys";
 import { REGS } from "../../assembly/state";
