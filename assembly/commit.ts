@@ -20,12 +20,13 @@ import {
 import {
   gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane, dieOrder,
 } from "./layout";
-import { gPool, IMG, EXC_N, gExc, markSuperBad, inc32, r32, gCand, setImage, setHeld, Image } from "./state";
+import { gPool, IMG, EXC_N, gExc, markSuperBad, inc32, r32, gCand, setHeld, Image } from "./state";
 import { writeHeader, isPageMagic } from "./format";
 import { rangeCount, rangeTenant, rangeBase, rangeLen, rangeRecords } from "./ranges";
 import { tenantBase, K_KCV } from "./keys";
 import { tenantMac } from "./seal";
-import { nandSync, waitIdle, metaBlock, ensureRegionScanned, Scan } from "./nand";
+import { nandSync, waitIdle, ensureRegionScanned, Scan } from "./nand";
+import { metaBlock, commitBlock, setImage } from "./slots";
 import {
   R_PROGRAM_FAILS, R_SAVE_OK, R_SAVE_FAIL, R_RESTORE_OK, R_RESTORE_FAIL, R_POWER_CYCLES, SaveFail,
 } from "./mgmt/regs";
@@ -173,7 +174,7 @@ export function setSerial(v: u64): void { serialCache = v; }
 
 function failMeta(d: u32): void {
   inc32(R_PROGRAM_FAILS);
-  markSuperBad(d, metaBlock(d, Plan.slot));
+  markSuperBad(d, commitBlock(d));
 }
 
 /**
@@ -204,7 +205,7 @@ export function writeCommit(c: usize, total: u32): u32 {
     let d1: u32 = 0xffffffff;
     while (j < gDies && (d0 == 0xffffffff || (want - copies > 1 && d1 == 0xffffffff))) {
       const d = dieOrder(j++);
-      if (metaBlock(d, Plan.slot) == 0xffffffff) continue;
+      if (commitBlock(d) == 0xffffffff) continue;
       if (d0 == 0xffffffff) d0 = d; else d1 = d;
     }
     if (d0 == 0xffffffff) break;
@@ -212,8 +213,8 @@ export function writeCommit(c: usize, total: u32): u32 {
     let ok1 = d1 != 0xffffffff;
     for (let pg: u32 = 0; pg < pages && (ok0 || ok1); pg++) {
       const rec = <u32>(recs + <usize>(pg * R));
-      if (ok0) ok0 = nand_submit(NandOp.PROGRAM, d0, metaBlock(d0, Plan.slot), pg, 1, rec, R) == 0;
-      if (ok1) ok1 = nand_submit(NandOp.PROGRAM, d1, metaBlock(d1, Plan.slot), pg, 1, rec, R) == 0;
+      if (ok0) ok0 = nand_submit(NandOp.PROGRAM, d0, commitBlock(d0), pg, 1, rec, R) == 0;
+      if (ok1) ok1 = nand_submit(NandOp.PROGRAM, d1, commitBlock(d1), pg, 1, rec, R) == 0;
       if (ok0 && (waitIdle(d0) & NandState.FAIL) != 0) { ok0 = false; failMeta(d0); }
       if (ok1 && (waitIdle(d1) & NandState.FAIL) != 0) { ok1 = false; failMeta(d1); }
     }

@@ -2,11 +2,8 @@
 // traces of unfinished saves), region sizing and erasing.
 
 import { nand_submit, nand_status, wait, NandOp, NandState, Event } from "./hal";
-import { HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID } from "./config";
-import {
-  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, regionBlock, regionBlocks, opsOnRank, dieRank,
-  halfStart,
-} from "./layout";
+import { HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID, SPARE_BLOCKS } from "./config";
+import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, regionBlock, halfStart } from "./layout";
 import {
   gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, nowNs, setReadTiming, noteGen, inc32, DIE_A, DIE_B, DIE_C,
   gCand, MAX_CAND,
@@ -168,56 +165,6 @@ export function ensureRegionScanned(slot: u32, n: u32): void {
     ensureScanned(slot, gHalf);
     if ((slot == 0 ? scanned1 : scanned0) < n - gHalf) ensureScanned(slot ^ 1, n - gHalf + 15);
   }
-}
-
-/** Region index of the first good superblock of the half that region index i belongs to. */
-function isMetaIndex(die: u32, slot: u32, i: u32): bool {
-  const start = i < gHalf ? 0 : gHalf;
-  for (let j = start; j < start + gHalf; j++) {
-    if (superGood(die, regionBlock(slot, j))) return j == i;
-  }
-  return false;
-}
-
-/** The metadata block of `slot` on `die`, or 0xffffffff when the half has no good block. */
-export function metaBlock(die: u32, slot: u32): u32 {
-  for (let j: u32 = 0; j < gHalf; j++) {
-    const b = regionBlock(slot, j);
-    if (superGood(die, b)) return b;
-  }
-  return 0xffffffff;
-}
-
-export const SPARE_BLOCKS: u32 = 2;
-
-/**
- * Region blocks (prefix length, max over dies) a save of `ops` data ops needs, with SPARE_BLOCKS
- * good blocks per die in reserve for program failures; 0xffffffff when the region is too small.
- */
-export function regionNeed(slot: u32, wide: bool, ops: u32): u32 {
-  const nb = regionBlocks(wide);
-  let worst: u32 = 0;
-  for (let d: u32 = 0; d < gDies; d++) {
-    let need = opsOnRank(ops, dieRank(d));
-    let spares: u32 = SPARE_BLOCKS;
-    let i: u32 = 0;
-    for (; i < nb; i++) {
-      ensureRegionScanned(slot, i + 1);
-      const b = regionBlock(slot, i);
-      if (!superGood(d, b) || isMetaIndex(d, slot, i)) continue;
-      if (need > 0) need = need > gPagesPerBlock ? need - gPagesPerBlock : 0;
-      else if (spares > 0) spares--;
-      if (need == 0 && spares == 0) break;
-    }
-    if (i >= nb) return 0xffffffff;
-    if (i + 1 > worst) worst = i + 1;
-  }
-  return worst;
-}
-
-/** True when region index i (on die) is the metadata block of its half. */
-export function regionIsMeta(die: u32, slot: u32, i: u32): bool {
-  return isMetaIndex(die, slot, i);
 }
 
 /**

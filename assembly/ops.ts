@@ -4,12 +4,12 @@
 import { gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {
   MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
 } from "./config";
-import { gDies, opCount, regionBlock } from "./layout";
+import { opCount } from "./layout";
 import {
-  REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, Image, Erased, setErased, setImage,
-  setKeyOk, gHasEngine, superGood, logStr, gBootNs, Held, setHeld, setSealed,
+  REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, Image, setKeyOk, gHasEngine,
+  logStr, gBootNs, Held, setHeld, setSealed,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
@@ -25,7 +25,8 @@ import {
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
-import { regionNeed, eraseRegion, regionIsMeta } from "./nand";
+import { eraseRegion } from "./nand";
+import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
@@ -101,10 +102,10 @@ export function publishImage(): void {
   }
   // the next save leaves the image alone unless it must be wide
   const ops = opCount(totalRecords());
-  if (!Image.valid || regionNeed(Image.target, false, ops) != 0xffffffff) flags |= ImageFlag.AB_PROTECTED;
+  if (abProtected(ops)) flags |= ImageFlag.AB_PROTECTED;
   w8(R_IMAGE_FLAGS, flags);
   w8(R_IMAGE_SLOT, Image.valid ? Image.slot : 0xff);
-  w8(R_TARGET_SLOT, Image.target);
+  w8(R_TARGET_SLOT, Target.slot);
   w8(R_IMAGE_TENANTS, tm);
   w8(R_SEALED_TENANTS, Image.valid ? Image.sealed : 0);
   w32(R_HELD_GENERATION, Held.mask != 0 ? Held.gen : 0);
@@ -231,17 +232,6 @@ export function disarm(): void {
   raiseEvent(Evt.ARM_CHANGED);
 }
 
-/** Exceptions the commit record may have to list for a save into region prefix [0, need). */
-function commitFits(slot: u32, wide: bool, need: u32): bool {
-  let exc: u32 = 0;
-  for (let d: u32 = 0; d < gDies; d++) {
-    for (let i: u32 = 0; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i)) exc++;
-    exc += 2;
-  }
-  const bytes = C_HEADER_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
-  return bytes <= COMMIT_MAX;
-}
-
 export function arm(): u8 {
   const t0 = now_ns();
   if (gArmed) return CmdResult.OK;
@@ -254,17 +244,18 @@ export function arm(): u8 {
   const records = totalRecords();
   if (records == 0) why |= ArmRefusal.NO_RANGES;
   const ops = opCount(records);
-  const slot = Image.target;
+  // the target half, or both halves when the save does not fit in one
+  const slot = Target.slot;
   let wide = false;
   let need = regionNeed(slot, false, ops);
-  if (need == 0xffffffff) {
+  if (need == NO_ROOM) {
     wide = true;
     need = regionNeed(slot, true, ops);
   }
   // an image with sealed tenants in the target (or under a wide save) is kept until they are
   // restored or the host discards it
   if (Held.mask != 0 && (slot == Held.slot || wide)) why |= ArmRefusal.IMAGE_HELD;
-  if (need == 0xffffffff) why |= ArmRefusal.NVM_SPACE;
+  if (need == NO_ROOM) why |= ArmRefusal.NVM_SPACE;
   else {
     if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
     // The target is erased ahead here unless that would touch the current image (a wide save
@@ -383,7 +374,7 @@ export function save(trigger: u8): bool {
   w32(R_SAVE_FAIL_INFO, 0);
   gArmed = false;
   // the image this save moves past keeps the tenants a restore left sealed: it becomes held
-  const heldMask = Image.valid && !Plan.wide ? Image.sealed : 0;
+  const heldMask = heldBySave();
   const oldSlot = Image.slot;
   const oldGen = Image.gen;
   setHeldPlan(heldMask, oldSlot, oldGen);
@@ -514,19 +505,19 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
   if (gArmed) disarm();
   const t0 = now_ns();
-  const slot = Image.target;
+  const slot = Target.slot;
   const ops = opCount(totalRecords());
   let wide = false;
   let need = regionNeed(slot, false, ops);
-  if (need == 0xffffffff && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
+  if (need == NO_ROOM && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
   w32(R_ERASE_FAIL_INFO, 0);
   // a held image is given up only on the host's word
   const touchesHeld = Held.mask != 0 && (slot == Held.slot || wide);
-  if (touchesHeld && discardHeld && need != 0xffffffff) {
+  if (touchesHeld && discardHeld && need != NO_ROOM) {
     logStr("held image discarded by the host");
     setHeld(0, 0, 0);
   }
-  if (need == 0xffffffff || (touchesHeld && !discardHeld)) {
+  if (need == NO_ROOM || (touchesHeld && !discardHeld)) {
     w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);
     w8(R_ERASE_STATUS, OpStatus.FAILED);
     trace(Trace.ERASE_DONE, -1);

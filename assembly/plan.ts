@@ -4,7 +4,9 @@
 // write it and the slot policy, the save pipeline and the commit record read it: this is the one
 // place that says what the next save will write.
 
+import { PAGE_TYPE_DATA } from "./config";
 import { opCount } from "./layout";
+import { writeHeader, writeTweak } from "./format";
 
 export namespace Plan {
   export let slot: u32 = 0; // target slot
@@ -31,3 +33,13 @@ export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u
 export function setEraseCounts(a: u32, b: u32): void { Plan.eraseA = a; Plan.eraseB = b; }
 export function setTrigger(t: u32): void { Plan.trigger = t; }
 export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { Plan.heldMask = mask; Plan.heldSlot = slot; Plan.heldGen = gen; }
+
+/** The page header of data record `seq` of the planned save (what the page says about its place). */
+@inline export function dataHeader(h: usize, tenant: u32, seq: u32, addr: u64, valid: u32): void {
+  writeHeader(h, PAGE_TYPE_DATA, <u8>tenant, <u8>Plan.slot, Plan.gen, seq, addr, valid, 0, 0, Plan.saveId);
+}
+
+/** The XTS tweak of the planned save's record at DIMM address `addr`. */
+@inline export function dataTweak(t: usize, addr: u64, tenant: u32): void {
+  writeTweak(t, addr, Plan.gen, <u8>tenant);
+}

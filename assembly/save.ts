@@ -6,24 +6,21 @@ import {
   dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace, DmaDir, NandOp, NandState,
   CryptoOp, Event, Trace,
 } from "./hal";
-import { HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, MAX_EXC_PER_DIE } from "./config";
+import { HDR_OFF, TAG_OFF, TAG_BYTES, MAX_TENANTS, MAX_EXC_PER_DIE } from "./config";
+import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, dieOrder, excMake } from "./layout";
 import {
-  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, dieOrder, regionBlock, regionBlocks, excMake,
-} from "./layout";
-import {
-  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, superGood, markSuperBad, gExc, EXC_N, DIE_A, DIE_B,
-  DIE_C, DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T,
-  OB_DIE,
+  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
+  DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
 } from "./state";
-import { writeHeader, writeTweak } from "./format";
 import { recordInfo, RecordAt } from "./ranges";
 import { swSeal } from "./seal";
-import { regionIsMeta, waitIdle } from "./nand";
+import { waitIdle } from "./nand";
+import { streamEnd, streamBlock, streamUsable } from "./slots";
 import { CHAIN, TPAGES, buildCommit, writeCommit } from "./commit";
 import { busyPoll } from "./mgmt/commands";
 import { R_INJECT, Inject, R_PROGRAM_FAILS, R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Phase } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update } from "./crypto/index";
-import { Plan } from "./plan";
+import { Plan, dataHeader, dataTweak } from "./plan";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 
@@ -53,10 +50,10 @@ function addExc(d: u32, block: u32, pages: u32): bool {
 
 /** Moves die d to the next usable block at region index >= i; false when the region is exhausted. */
 function seekBlock(d: u32, i: u32): bool {
-  const nb = Plan.limit < regionBlocks(Plan.wide) ? Plan.limit : regionBlocks(Plan.wide);
+  const nb = streamEnd();
   for (; i < nb; i++) {
-    const b = regionBlock(Plan.slot, i);
-    if (superGood(d, b) && !regionIsMeta(d, Plan.slot, i)) {
+    const b = streamBlock(i);
+    if (streamUsable(d, b, i)) {
       s(DIE_A, d, b << 16);
       s(DIE_B, d, i);
       return true;
@@ -93,8 +90,8 @@ function prepareOp(ob: u32, k: u32): u32 {
     const rec = base + <usize>(j * gRecBytes);
     recordInfo(first + j);
     store<u32>(rec + gPageBytes, 0xffffffff);
-    writeHeader(rec + gPageBytes + HDR_OFF, PAGE_TYPE_DATA, <u8>RecordAt.tenant, <u8>Plan.slot, Plan.gen, first + j, RecordAt.addr, RecordAt.valid, 0, 0, Plan.saveId);
-    writeTweak(recTweak(ob * gPlanes + j), RecordAt.addr, Plan.gen, <u8>RecordAt.tenant);
+    dataHeader(rec + gPageBytes + HDR_OFF, RecordAt.tenant, first + j, RecordAt.addr, RecordAt.valid);
+    dataTweak(recTweak(ob * gPlanes + j), RecordAt.addr, RecordAt.tenant);
     if (RecordAt.valid < gPageBytes) memory.fill(rec + RecordAt.valid, 0, gPageBytes - RecordAt.valid);
   }
   s(OB_K, ob, k);

@@ -217,7 +217,6 @@ export namespace Image {
   export let wide: bool = false;
   export let gen: u32 = 0;
   export let maxGenSeen: u32 = 0; // highest generation seen on NAND this boot (a new save goes above it)
-  export let target: u32 = 0; // the slot the next save goes to
   export let keyOk: u32 = 0; // bit per tenant: key verified against the image (KCV and commit MAC)
   // tenants of the image the last restore left sealed: the image becomes held when a save moves
   // past it
@@ -227,11 +226,6 @@ export namespace Image {
   export let incompleteGen: u32 = 0;
 }
 
-export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
-  Image.valid = valid; Image.slot = slot; Image.wide = wide; Image.gen = gen;
-  if (gen > Image.maxGenSeen) Image.maxGenSeen = gen;
-  Image.target = valid ? slot ^ 1 : 0;
-}
 export function noteGen(gen: u32): void { if (gen > Image.maxGenSeen) Image.maxGenSeen = gen; }
 export function setSealed(mask: u32): void { Image.sealed = mask; }
 export function setKeyOk(m: u32): void { Image.keyOk = m; }
@@ -247,13 +241,5 @@ export namespace Held {
   export let gen: u32 = 0;
 }
 export function setHeld(mask: u32, slot: u32, gen: u32): void { Held.mask = mask; Held.slot = slot; Held.gen = gen; }
-
-/** The region prefix (blocks, by region index from the half's start) erased this boot. */
-export namespace Erased {
-  export let slot: i32 = -1; // -1: nothing erased
-  export let wide: bool = false;
-  export let blocks: u32 = 0;
-}
-export function setErased(slot: i32, wide: bool, blocks: u32): void { Erased.slot = slot; Erased.wide = wide; Erased.blocks = blocks; }
 
 export const TENANT_LIMIT: u32 = MAX_TENANTS;
