@@ -20,7 +20,8 @@ import { findImage, setSerial } from "./commit";
 import { deriveTenant, clearTenant, tenantBase, ascii, K_XTS, K_MAC } from "./keys";
 import { swSeal } from "./seal";
 import { writeTweak } from "./format";
-import { pollIdle, hasDeferred } from "./mgmt/commands";
+import { pollIdle } from "./mgmt/commands";
+import { hasDeferred } from "./mgmt/mailbox";
 import { gArmed, save, setState, state, publishImage, configDefaults, loadImageCounters } from "./ops";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,

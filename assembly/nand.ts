@@ -10,7 +10,7 @@ import {
 } from "./state";
 import { isPageMagic } from "./format";
 import { R_ERASE_FAILS } from "./mgmt/regs";
-import { busyPoll } from "./mgmt/commands";
+import { busyPoll } from "./mgmt/mailbox";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 

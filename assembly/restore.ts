@@ -23,7 +23,7 @@ import { writeHeader, writeTweak, headerEquals } from "./format";
 import { rebuildDerived } from "./keys";
 import { swOpen } from "./seal";
 import { waitIdle } from "./nand";
-import { busyPoll } from "./mgmt/commands";
+import { busyPoll } from "./mgmt/mailbox";
 import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
 import { CHAIN, imageTenantMask } from "./commit";

@@ -17,7 +17,7 @@ import { swSeal } from "./seal";
 import { waitIdle } from "./nand";
 import { streamEnd, streamBlock, streamUsable } from "./slots";
 import { CHAIN, TPAGES, buildCommit, writeCommit } from "./commit";
-import { busyPoll } from "./mgmt/commands";
+import { busyPoll } from "./mgmt/mailbox";
 import { R_INJECT, Inject, R_PROGRAM_FAILS, R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Phase } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update } from "./crypto/index";
 import { Plan, dataHeader, dataTweak } from "./plan";
