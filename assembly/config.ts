@@ -1,4 +1,7 @@
 // Build-time limits and on-NAND format constants (docs/image-format.md is normative).
+//
+// Layer: the bottom; no imports. The format's numbers are shared by the writer (commit record,
+// save), the readers (restore, boot scan) and the unit tests, so they live where all can reach.
 
 export const FW_VERSION_MAJOR: u32 = 0;
 export const FW_VERSION_MINOR: u32 = 1;

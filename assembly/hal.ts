@@ -5,6 +5,10 @@
 // a real MCU. docs/hal.md is the normative specification (units, blocking behaviour,
 // errors); this file and that document change together, and HAL_VERSION with them.
 //
+// Layer: the bottom, with config.ts, mgmt/regs.ts, layout.ts, format.ts and crypto/: it imports
+// nothing, because it is the board's side of the contract; every module that touches the board
+// does so through these imports and no other way.
+//
 // Conventions: times are nanoseconds of virtual time as i64; sizes and offsets are bytes;
 // pointers are offsets into the firmware's linear memory; a negative i32 result is an
 // error code (HalError). Calls marked "blocking" are the only places where virtual time

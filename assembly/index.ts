@@ -1,5 +1,8 @@
 // LastGasp firmware entry point: boot, self-test, NAND scan, then the event loop that serves the
 // host and watches the power rail. main() never returns; a power loss abandons the instance.
+//
+// Layer: the top. Boot order (registers, board, engine test, scan, image) and the power-fail
+// detector need every layer, and nothing imports this module.
 
 import {
   wait, gpio_read, gpio_write, adc_read, board_param, now_ns, mbox_window, crypto_key, crypto_submit, crypto_done,

@@ -1,5 +1,9 @@
-// NAND housekeeping: synchronous operations, the boot scan (bad blocks, commit-record candidates,
-// traces of unfinished saves), region sizing and erasing.
+// The NAND driver: synchronous operations, the read-timing probe, the boot scan (bad blocks,
+// commit-record candidates, traces of unfinished saves) and erasing a region.
+//
+// Layer: a driver beside the mailbox, below the slot policy, the commit record and the pipelines.
+// It knows blocks and page headers, not what an image is, so placement and the commit record can
+// be changed above it.
 
 import { nand_submit, nand_status, wait, NandOp, NandState, Event } from "./hal";
 import { HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID, SPARE_BLOCKS } from "./config";

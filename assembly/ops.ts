@@ -1,5 +1,9 @@
 // Host-visible operations: arm, save, restore, erase, keys, ranges, factory default. Each one
 // updates its status registers so the host can always tell what happened and why.
+//
+// Layer: the operations, above the pipelines, the slot policy and the energy estimate, below the
+// command dispatcher. This is where the host's requests become plans and pipeline runs, so it is
+// the one module that may call all of them; nothing below calls back up.
 
 import { gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {

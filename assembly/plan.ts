@@ -1,8 +1,8 @@
 // The armed save plan: what ARM fixed for the next save, and what the save adds when it starts.
 //
-// Layer: firmware state (needs only the geometry). A record of its own because the operations
-// write it and the slot policy, the save pipeline and the commit record read it: this is the one
-// place that says what the next save will write.
+// Layer: firmware state, above the format (the header its pages carry), below the slot policy, the
+// commit record and the save. A record of its own because the operations write it and those three
+// read it: this is the one place that says what the next save will write.
 
 import { PAGE_TYPE_DATA } from "./config";
 import { opCount } from "./layout";

@@ -1,5 +1,8 @@
 // Energy source: health test by a short discharge through the known test load (LTC3350 style),
 // and the arm-time question "does the bank hold enough energy to save this much on this board?"
+//
+// Layer: a driver (ADC, pins, charger) beside the NAND driver and the mailbox; only ARM and the
+// energy test use it, so no pipeline waits on a bank measurement.
 
 import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
 import { gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount } from "./layout";

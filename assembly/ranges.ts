@@ -1,5 +1,8 @@
 // The protected ranges: registered by the host (mirrored in the register window), or the whole
 // module for tenant 0 when none is registered. Records are numbered across ranges in table order.
+//
+// Layer: firmware state (reads the register window): the save pipeline, the commit record and the
+// operations number records the same way only if one module does it.
 
 import { REGS, r8, gDimmBytes } from "./state";
 import { R_RANGE_COUNT, R_RANGES, RANGE_ENTRY_BYTES } from "./mgmt/regs";

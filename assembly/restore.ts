@@ -2,6 +2,9 @@
 // decrypt → DMA into the DIMM. A record is written to the DIMM only after its header matched what
 // the commit record says belongs at that NAND position and its tag verified; everything else is
 // counted and reported, never written.
+//
+// Layer: a pipeline, beside the save, above the drivers and the commit record, below the
+// operations. It reads the image only through the commit record in IMG, like an offline reader.
 
 import {
   dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, gpio_write, DmaDir, NandOp,

@@ -1,6 +1,10 @@
 // The save pipeline: DMA from the isolated DIMM → XTS + tag (engine or software) → multi-plane
 // program, with every stage overlapped across op buffers, dies and channels. Nothing is allocated
 // and nothing is erased here: the target region was erased before arming.
+//
+// Layer: a pipeline, above the drivers, the slot policy and the commit record, below the
+// operations. It takes what to write from the plan (plan.ts) and where from slots.ts, and ends by
+// handing over to commit.ts, so the loop below is only about moving pages.
 
 import {
   dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace, DmaDir, NandOp, NandState,

@@ -1,4 +1,8 @@
-// Firmware-wide state: the register window, memory map, board figures, and the image found on NAND.
+// Firmware-wide state: the register window, memory map, board figures, bad-block map, events and
+// log, and the images found on NAND.
+//
+// Layer: firmware state, above the contracts and the key store, below every driver: all of them
+// read the board figures and memory map fixed here at boot, so this imports none of them.
 
 import { board_param, Param, log as hal_log, now_ns } from "./hal";
 import { WINDOW_BYTES, R_EVENT_STATUS, R_EVENT_MASK } from "./mgmt/regs";

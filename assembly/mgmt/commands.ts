@@ -3,7 +3,7 @@
 //
 // Layer: above the operations, below index.ts only. The mailbox (mailbox.ts) takes the transactions
 // and answers the ones that touch only registers; what is left here are the commands that run an
-// operation, which is why this is the one module that imports ops.ts.
+// operation, so nothing below the operations needs this module.
 
 import { RX } from "../state";
 import { Cmd, CmdResult } from "./regs";

@@ -1,6 +1,9 @@
 // Register map of the management window (docs/register-map.md is normative; host/mgmt/registers.ts
 // mirrors these numbers and must change with them). The window is RAM the host reads directly;
 // host writes arrive only through the mailbox, so nothing secret is ever stored in it.
+//
+// Layer: the bottom; no imports. It is the host's side of the contract (a test compares it with
+// the host's copy), and every layer publishes into the window by these offsets.
 
 export const REGMAP_VERSION: u32 = 1;
 export const WINDOW_BYTES: u32 = 0x400;
