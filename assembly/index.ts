@@ -25,7 +25,8 @@ import { swSeal } from "./seal";
 import { writeTweak } from "./format";
 import { pollIdle } from "./mgmt/commands";
 import { hasDeferred } from "./mgmt/mailbox";
-import { gArmed, save, setState, state, publishImage, configDefaults, loadImageCounters } from "./ops";
+import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
+import { configDefaults } from "./setup";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";

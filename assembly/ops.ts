@@ -1,33 +1,33 @@
-// Host-visible operations: arm, save, restore, erase, keys, ranges, factory default. Each one
-// updates its status registers so the host can always tell what happened and why.
+// Host-visible operations: arm, save, restore, erase, energy test, and what the host reads about
+// the image. Each one updates its status registers so the host can always tell what happened and
+// why.
 //
 // Layer: the operations, above the pipelines, the slot policy and the energy estimate, below the
 // command dispatcher. This is where the host's requests become plans and pipeline runs, so it is
 // the one module that may call all of them; nothing below calls back up.
 
-import { gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
+import { gpio_write, gpio_read, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {
-  MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
+  MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
   C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
 } from "./config";
 import { opCount } from "./layout";
 import {
-  REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, Image, setKeyOk, gHasEngine,
-  logStr, gBootNs, Held, setHeld, setSealed,
+  REGS, IMG, r8, r16, r32, w8, w32, w64, inc32, or32, raiseEvent, Image, setKeyOk, logStr, gBootNs, Held, setHeld,
+  setSealed,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
   R_LAST_SAVE_US, R_SAVE_OK, R_SAVE_FAIL, Evt, R_RESTORE_STATUS, R_RESTORE_FAIL_INFO, RestoreFail, R_LAST_RESTORE_US,
   R_RESTORE_OK, R_RESTORE_FAIL, R_RESTORE_VERIFIED_BYTES, R_RESTORE_FAILED_PAGES, R_RESTORE_FIRST_BAD_ADDR,
   R_ERASE_STATUS, R_ERASE_FAIL_INFO, EraseFail, R_LAST_ERASE_US, R_KEY_STATE, KeyState, R_IMAGE_FLAGS, ImageFlag,
-  R_IMAGE_SLOT, R_TARGET_SLOT, R_IMAGE_GENERATION, R_IMAGE_PAGES, R_IMAGE_BYTES, R_IMAGE_TENANTS, R_RANGE_COUNT,
-  R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
-  R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
-  R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
-  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT,
-  R_HELD_TENANTS, R_SEALED_TENANTS, R_PROGRAM_FAILS,
+  R_IMAGE_SLOT, R_TARGET_SLOT, R_IMAGE_GENERATION, R_IMAGE_PAGES, R_IMAGE_BYTES, R_IMAGE_TENANTS, CmdResult,
+  R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS, R_ERASE_TIMEOUT_MS, R_POWER_CYCLES,
+  R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH, R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT,
+  Health, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT, R_HELD_TENANTS, R_SEALED_TENANTS,
+  R_PROGRAM_FAILS,
 } from "./mgmt/regs";
-import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
+import { tenantLoaded, tenantBase, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
 import { eraseRegion } from "./nand";
 import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
@@ -53,7 +53,7 @@ namespace EraseCounts {
 export function setState(s: u8): void { w8(R_STATE, s); }
 export function state(): u8 { return <u8>r8(R_STATE); }
 
-// ---- image and keys ---------------------------------------------------------------------------------
+// ---- image and keys (published) ---------------------------------------------------------------------------------
 
 /** Index of tenant t in the image's tenant table, or -1. */
 function imageTenantIndex(t: u32): i32 {
@@ -65,7 +65,7 @@ function imageTenantIndex(t: u32): i32 {
 }
 
 /** Checks tenant t's loaded key against the image: key check value, then its commit MAC. */
-function verifyKey(t: u32): void {
+export function verifyKey(t: u32): void {
   const bit: u32 = 1 << t;
   setKeyOk(Image.keyOk & ~bit);
   if (!tenantLoaded(t)) { w8(R_KEY_STATE + t, KeyState.NONE); return; }
@@ -139,90 +139,6 @@ function publishNvm(): void {
   const warn = left < r8(R_NVM_LIFETIME_WARN_PCT);
   w8(R_NVM_HEALTH, left == 0 ? Health.FAIL : warn ? Health.WARN : Health.GOOD);
   if (warn) raiseEvent(Evt.NVM_LIFETIME_WARN);
-}
-
-export function provisionKey(t: u32, key: usize): u8 {
-  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
-  const wasArmed = gArmed;
-  if (gArmed) disarm();
-  if (!deriveTenant(t, key)) { if (wasArmed) arm(); return CmdResult.REFUSED; }
-  if (gHasEngine) {
-    const b = tenantBase(t);
-    crypto_key(t * 2, <u32>(b + K_XTS), 64);
-    crypto_key(t * 2 + 1, <u32>(b + K_MAC), 32);
-  }
-  verifyKey(t);
-  publishImage();
-  if (wasArmed) arm();
-  return CmdResult.OK;
-}
-
-export function clearKey(t: u32): u8 {
-  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
-  const wasArmed = gArmed;
-  if (gArmed) disarm();
-  clearTenant(t);
-  verifyKey(t);
-  publishImage();
-  if (wasArmed) arm();
-  return CmdResult.OK;
-}
-
-/**
- * The protected set changed while armed: arm again for the new set, at once. The erased region
- * and the bank's last measurement are reused when they still suffice, so this costs only the
- * estimate; when the new set does not fit (no key for a new tenant, too little energy, more blocks
- * than were erased and cannot be erased ahead) the controller stays disarmed with the reason in
- * ARM_REFUSAL and the ARM_CHANGED event, as any refused arm.
- */
-function rearm(): void {
-  if (!gArmed) return;
-  disarm();
-  arm();
-}
-
-// ---- ranges -------------------------------------------------------------------------------------------
-
-export function registerRange(t: u32, base: u64, len: u64): u8 {
-  const align: u64 = (<u64>1 << RANGE_ALIGN_LOG2) - 1;
-  if (t >= MAX_TENANTS || len == 0 || (base & align) != 0 || (len & align) != 0 || base + len > gDimmBytes || base + len < base) return CmdResult.BAD_ARGUMENT;
-  const n = r8(R_RANGE_COUNT);
-  if (n >= MAX_RANGES) return CmdResult.REFUSED;
-  for (let i: u32 = 0; i < n; i++) {
-    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
-    const b = load<u64>(e + 8);
-    if (b < base + len && b + load<u64>(e + 16) > base) return CmdResult.BAD_ARGUMENT;
-  }
-  const e = REGS + R_RANGES + n * RANGE_ENTRY_BYTES;
-  memory.fill(e, 0, RANGE_ENTRY_BYTES);
-  store<u8>(e, <u8>t);
-  store<u64>(e + 8, base);
-  store<u64>(e + 16, len);
-  w8(R_RANGE_COUNT, n + 1);
-  rearm();
-  return CmdResult.OK;
-}
-
-export function unregisterRange(t: u32, base: u64, len: u64): u8 {
-  const n = r8(R_RANGE_COUNT);
-  for (let i: u32 = 0; i < n; i++) {
-    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
-    if (<u32>load<u8>(e) == t && load<u64>(e + 8) == base && load<u64>(e + 16) == len) {
-      memory.copy(e, e + RANGE_ENTRY_BYTES, (n - 1 - i) * RANGE_ENTRY_BYTES);
-      memory.fill(REGS + R_RANGES + (n - 1) * RANGE_ENTRY_BYTES, 0, RANGE_ENTRY_BYTES);
-      w8(R_RANGE_COUNT, n - 1);
-      rearm();
-      return CmdResult.OK;
-    }
-  }
-  return CmdResult.BAD_ARGUMENT;
-}
-
-export function clearRanges(): u8 {
-  memory.fill(REGS + R_RANGES, 0, MAX_RANGES * RANGE_ENTRY_BYTES);
-  w8(R_RANGE_COUNT, 0);
-  rearm();
-  return CmdResult.OK;
 }
 
 // ---- arm ------------------------------------------------------------------------------------------------
@@ -557,39 +473,6 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   raiseEvent(Evt.ERASE_DONE);
   trace(Trace.ERASE_DONE, <i64>fails);
   publishImage();
-  return CmdResult.OK;
-}
-
-// ---- configuration ---------------------------------------------------------------------------------------------
-
-export function configDefaults(): void {
-  memory.fill(REGS + R_CONFIG_START, 0, R_CONFIG_END - R_CONFIG_START);
-  w32(0x180, 60_000); // save timeout, ms (informational: a power-fail save runs to the end)
-  w32(0x184, 600_000); // restore
-  w32(0x188, 600_000); // erase
-  w32(0x18c, 30_000); // arm
-  w32(0x190, 600_000); // charge (a 50 F bank at 2 A needs over 3 minutes from empty)
-  w16(0x194, 10); // arm needs at least 10 % energy margin
-  w16(0x196, 25); // warn below 25 %
-  w8(0x198, 20); // capacitor lifetime warning, %
-  w8(0x199, 10); // NVM lifetime warning, %
-  w32(0x19c, 70_000); // temperature warning, m°C
-  w32(R_EVENT_MASK, 0xffffffff);
-}
-
-export function factoryDefault(): u8 {
-  const st = state();
-  if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
-  w8(R_FACTORY_STATUS, OpStatus.IN_PROGRESS);
-  disarm();
-  for (let t: u32 = 0; t < MAX_TENANTS; t++) { clearTenant(t); w8(R_KEY_STATE + t, KeyState.NONE); }
-  setKeyOk(0);
-  clearRanges();
-  configDefaults();
-  w32(R_INJECT, 0);
-  w32(R_EVENT_STATUS, 0);
-  publishImage();
-  w8(R_FACTORY_STATUS, OpStatus.SUCCESS);
   return CmdResult.OK;
 }
 

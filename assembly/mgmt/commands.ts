@@ -3,15 +3,13 @@
 //
 // Layer: above the operations, below index.ts only. The mailbox (mailbox.ts) takes the transactions
 // and answers the ones that touch only registers; what is left here are the commands that run an
-// operation, so nothing below the operations needs this module.
+// operation or change the setup, so nothing below the operations needs this module.
 
 import { RX } from "../state";
 import { Cmd, CmdResult } from "./regs";
 import { RX_CAP, DISPATCH, applyLocal, finish, take } from "./mailbox";
-import {
-  arm, disarm, save, restore, erase, factoryDefault, provisionKey, clearKey, registerRange, unregisterRange,
-  clearRanges, energyTest,
-} from "../ops";
+import { arm, disarm, save, restore, erase, energyTest } from "../ops";
+import { factoryDefault, provisionKey, clearKey, registerRange, unregisterRange, clearRanges } from "../setup";
 
 /** Applies one transaction (idle: no long operation runs). */
 function apply(n: i32): void {
