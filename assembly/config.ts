@@ -1,4 +1,7 @@
 // Build-time limits and on-NAND format constants (docs/image-format.md is normative).
+//
+// Layer: the bottom; no imports. The format's numbers are shared by the writer (commit record,
+// save), the readers (restore, boot scan) and the unit tests, so they live where all can reach.
 
 export const FW_VERSION_MAJOR: u32 = 0;
 export const FW_VERSION_MINOR: u32 = 1;
@@ -10,6 +13,8 @@ export const MAX_RANGES: u32 = 16;
 export const RANGE_ALIGN_LOG2: u32 = 12; // ranges are multiples of the host's 4 KiB page
 export const MAX_DIES: u32 = 64;
 export const MAX_PLANES: u32 = 4;
+/** Good blocks per die a save keeps in reserve beyond what its records need, for program failures. */
+export const SPARE_BLOCKS: u32 = 2;
 /** Blocks a die's stream may leave out of its region (bad, meta, failed) and still be described. */
 export const MAX_EXC_PER_DIE: u32 = 48;
 

@@ -1,5 +1,8 @@
-// Encoding of the page header, the XTS tweak and commit-record helpers (docs/image-format.md).
-// Pure: no HAL.
+// Encoding of the page header and the XTS tweak (docs/image-format.md sections 2 and 3). Pure: no
+// HAL.
+//
+// Layer: the bottom (needs only config.ts). A page's header and tweak bind it to its place; the
+// save writes them, the restore and the boot scan check them, and both must use the same bytes.
 
 import {
   HDR_BYTES, PAGE_MAGIC, FORMAT_VERSION, H_MAGIC, H_VERSION, H_TYPE, H_TENANT, H_SLOT, H_GENERATION, H_SEQ,

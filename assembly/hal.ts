@@ -5,6 +5,10 @@
 // a real MCU. docs/hal.md is the normative specification (units, blocking behaviour,
 // errors); this file and that document change together, and HAL_VERSION with them.
 //
+// Layer: the bottom, with config.ts, mgmt/regs.ts, layout.ts, format.ts and crypto/: it imports
+// nothing, because it is the board's side of the contract; every module that touches the board
+// does so through these imports and no other way.
+//
 // Conventions: times are nanoseconds of virtual time as i64; sizes and offsets are bytes;
 // pointers are offsets into the firmware's linear memory; a negative i32 result is an
 // error code (HalError). Calls marked "blocking" are the only places where virtual time
@@ -132,21 +136,23 @@ export namespace CryptoOp {
 }
 
 // ---- trace markers (trace id) ----------------------------------------------------------------
-// The harness times phases from these; reports and the `run` summary are built on them.
+// The harness times phases from these; reports and the `run` summary are built on them. The
+// firmware's own names for the argument codes (SaveFail, RestoreFail, ArmRefusal, Phase, Trigger)
+// are in mgmt/regs.ts; docs/firmware.md lists what this firmware passes.
 export namespace Trace {
-  export const DETECT: u32 = 1; // power failure confirmed (arg: trigger, see docs/hal.md)
-  export const SAVE_START: u32 = 2; // DIMM isolated, save begins (arg: bytes to save)
+  export const DETECT: u32 = 1; // power failure confirmed (arg: trigger - 1: 0 power fail, 1 SAVE_n, 2 host command, 3 rail ADC)
+  export const SAVE_START: u32 = 2; // DIMM isolated, save begins (arg: protected bytes)
   export const SAVE_DONE: u32 = 3; // commit record programmed (arg: generation)
-  export const SAVE_FAIL: u32 = 4; // save stopped (arg: save-fail info bits)
+  export const SAVE_FAIL: u32 = 4; // save stopped (arg: SaveFail bits)
   export const RESTORE_START: u32 = 5; // arg: bytes to restore
-  export const RESTORE_DONE: u32 = 6; // every page verified and written (arg: bytes)
-  export const RESTORE_FAIL: u32 = 7; // arg: reason code
-  export const ARMED: u32 = 8;
-  export const ARM_REFUSED: u32 = 9; // arg: refusal reason bits
-  export const ERASE_START: u32 = 10;
-  export const ERASE_DONE: u32 = 11;
-  export const PHASE: u32 = 12; // arg: phase id (free-form, for reports)
-  export const BOOT: u32 = 13; // arg: firmware version
+  export const RESTORE_DONE: u32 = 6; // every page verified and written (arg: bytes verified and written)
+  export const RESTORE_FAIL: u32 = 7; // arg: RestoreFail bits
+  export const ARMED: u32 = 8; // arg: generation the next save will write
+  export const ARM_REFUSED: u32 = 9; // arg: ArmRefusal bits
+  export const ERASE_START: u32 = 10; // arg: region blocks per die
+  export const ERASE_DONE: u32 = 11; // arg: blocks that failed (-1: refused, aborted or timed out)
+  export const PHASE: u32 = 12; // arg: phase id (free-form for reports; Phase codes)
+  export const BOOT: u32 = 13; // arg: firmware version in docs/hal.md; this firmware passes the generation of the image found (0 = none)
 }
 
 // ---- imports ----------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 // LastGasp firmware entry point: boot, self-test, NAND scan, then the event loop that serves the
 // host and watches the power rail. main() never returns; a power loss abandons the instance.
+//
+// Layer: the top. Boot order (registers, board, engine test, scan, image) and the power-fail
+// detector need every layer, and nothing imports this module.
 
 import {
   wait, gpio_read, gpio_write, adc_read, board_param, now_ns, mbox_window, crypto_key, crypto_submit, crypto_done,
-  trace, Event, Pin, Adc, Param, CryptoOp, HAL_VERSION_MAJOR, HAL_VERSION_MINOR,
+  trace, Event, Pin, Adc, Param, CryptoOp, Trace, HAL_VERSION_MAJOR, HAL_VERSION_MINOR,
 } from "./hal";
 import {
   FW_VERSION_MAJOR, FW_VERSION_MINOR, FW_VERSION_PATCH, FW_IDENT, MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2,
@@ -11,20 +14,21 @@ import {
 } from "./config";
 import { gChannels, gDiesPerChannel, gPlanes, gBlocksPerPlane, gPagesPerBlock, gPageBytes, opCount } from "./layout";
 import {
-  REGS, IMG, initBoard, gPool, gHasEngine, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, gImgValid,
-  setCryptoCost, setEngineOk, eventPending, raiseEvent, r8, r32, w8, w16, w32, w64, inc32, or32, logStr, logNum,
+  REGS, IMG, initBoard, gPool, gHasEngine, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image, setCryptoCost,
+  setEngineOk, eventPending, raiseEvent, r8, w8, w16, w32, w64, inc32, or32, logStr, logNum,
 } from "./state";
 import * as R from "./mgmt/regs";
-import { scanNand, findImage, gIncomplete, gIncompleteGen, factoryBadCount } from "./nand";
+import { scanNand, Scan } from "./nand";
+import { findImage, setSerial } from "./commit";
 import { deriveTenant, clearTenant, tenantBase, ascii, K_XTS, K_MAC } from "./keys";
 import { swSeal } from "./seal";
 import { writeTweak } from "./format";
-import { setSerial } from "./save";
-import { pollIdle, hasDeferred } from "./mgmt/commands";
-import { gArmed, save, setState, state, publishImage, configDefaults, loadImageCounters } from "./ops";
+import { pollIdle } from "./mgmt/commands";
+import { hasDeferred } from "./mgmt/mailbox";
+import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
+import { configDefaults } from "./setup";
 import {
-  AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, HMAC_CTX_BYTES, hmac_init, hmac_update,
-  hmac_final, ct_equal,
+  AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
@@ -213,9 +217,9 @@ export function main(): void {
   w32(R.R_CAPS, caps);
   measureCrypto(engineOk);
   scanNand(opCount(<u32>((gDimmBytes + gPageBytes - 1) / gPageBytes)));
-  w32(R.R_FACTORY_BAD_BLOCKS, factoryBadCount);
+  w32(R.R_FACTORY_BAD_BLOCKS, Scan.factoryBad);
   findImage();
-  if (gImgValid) {
+  if (Image.valid) {
     w32(R.R_SAVE_OK, load<u32>(IMG + C_SAVE_OK));
     w32(R.R_SAVE_FAIL, load<u32>(IMG + C_SAVE_FAIL));
     w32(R.R_RESTORE_OK, load<u32>(IMG + C_RESTORE_OK));
@@ -224,19 +228,19 @@ export function main(): void {
     loadImageCounters();
   }
   inc32(R.R_POWER_CYCLES);
-  if (gIncomplete) {
+  if (Image.incomplete) {
     // the previous save stopped before its commit record: the bank ran out, most likely
     w8(R.R_IMAGE_FLAGS, r8(R.R_IMAGE_FLAGS) | R.ImageFlag.INCOMPLETE_FOUND);
     w32(R.R_SAVE_FAIL_INFO, R.SaveFail.PARTIAL_DATA_SAVED | R.SaveFail.NOT_ENOUGH_ENERGY);
     w8(R.R_SAVE_STATUS, R.OpStatus.FAILED);
     inc32(R.R_SAVE_FAIL);
     raiseEvent(R.Evt.INCOMPLETE_IMAGE);
-    logNum("unfinished save found, generation ", <i64>gIncompleteGen);
+    logNum("unfinished save found, generation ", <i64>Image.incompleteGen);
   }
   publishImage();
   setState(R.State.DISARMED);
   updatePins();
-  trace(R.Tr.BOOT, <i64>load<u32>(IMG + 16) * (gImgValid ? 1 : 0));
+  trace(Trace.BOOT, <i64>load<u32>(IMG + 16) * (Image.valid ? 1 : 0));
   for (;;) {
     const deadline = gArmed ? now_ns() + 1_000_000 : NO_DEADLINE;
     const ev = wait(Event.PWR_FAIL | Event.SAVE_N | Event.MAILBOX, deadline);

@@ -1,6 +1,9 @@
 // Per-tenant keys. The provisioned 64-byte key is used once, to derive (HKDF-SHA256) the XTS key
 // pair, the MAC key and the key check value; only those stay in RAM, and never on NAND except the
 // check value. Derivation strings are part of the image format (docs/image-format.md).
+//
+// Layer: firmware state, just above crypto: the key store is RAM that the seal, the commit record
+// and the operations read, and it must not depend on any of them.
 
 import { MAX_TENANTS } from "./config";
 import {

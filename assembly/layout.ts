@@ -1,5 +1,9 @@
 // NAND geometry and where an image's pages live. Pure: no HAL, so the unit tests can drive it.
 //
+// Layer: the bottom; no imports. It is the arithmetic of image-format.md section 5, which the
+// writer, the reader and the offline tools must agree on; the A/B policy that picks a slot and
+// the bad-block map it walks are above it (slots.ts, state.ts).
+//
 // Every plane's block 0 is reserved. The remaining blocks are split into two halves, slot A and
 // slot B. Within its half, a die's first good superblock (same block index good in every plane)
 // is the slot's metadata block; the die's data stream then uses the other good superblocks of the

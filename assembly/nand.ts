@@ -1,38 +1,33 @@
-// NAND housekeeping: the boot scan (bad blocks, commit records, traces of unfinished saves),
-// loading and checking a commit record, region sizing and erasing.
+// The NAND driver: synchronous operations, the read-timing probe, the boot scan (bad blocks,
+// commit-record candidates, traces of unfinished saves) and erasing a region.
+//
+// Layer: a driver beside the mailbox, below the slot policy, the commit record and the pipelines.
+// It knows blocks and page headers, not what an image is, so placement and the commit record can
+// be changed above it.
 
 import { nand_submit, nand_status, wait, NandOp, NandState, Event } from "./hal";
+import { HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID, SPARE_BLOCKS } from "./config";
+import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, regionBlock, halfStart } from "./layout";
 import {
-  SPARE_USED, HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, COMMIT_MAX, COMMIT_MAGIC,
-  FORMAT_VERSION, H_TYPE, H_GENERATION, H_SEQ, H_VALID_BYTES, H_SLOT, H_SAVE_ID, C_MAGIC, C_VERSION, C_TOTAL,
-  C_CHANNELS, C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_GENERATION,
-  C_SLOT, C_FLAGS, C_FLAG_WIDE, C_SAVE_ID, C_HEADER_BYTES, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION,
-} from "./config";
-import {
-  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, gChannels, gDiesPerChannel, gBlocksPerPlane,
-  regionBlock, regionBlocks, opsOnRank, dieRank, halfStart,
-} from "./layout";
-import {
-  gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, IMG, nowNs, setReadTiming, setImage, noteGen, inc32,
-  DIE_A, DIE_B, DIE_C, gCand, MAX_CAND, setHeld,
+  gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, nowNs, setReadTiming, noteGen, inc32, DIE_A, DIE_B, DIE_C,
+  gCand, MAX_CAND,
 } from "./state";
 import { isPageMagic } from "./format";
 import { R_ERASE_FAILS } from "./mgmt/regs";
-import { busyPoll } from "./mgmt/commands";
-import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
+import { busyPoll } from "./mgmt/mailbox";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
-const SHA: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
-const DIG: usize = memory.data(32, 16);
-// candidates (gCand, in the scratch): die << 16 | block, generation
-let nCand: u32 = 0;
-// evidence of data pages per slot: highest generation and its save id
-let dataGen0: u32 = 0;
-let dataGen1: u32 = 0;
-let dataId0: u64 = 0;
-let dataId1: u64 = 0;
-export let gIncomplete: bool = false;
-export let gIncompleteGen: u32 = 0;
+
+/** What the boot scan found, for finding the current image (image-format.md section 6). */
+export namespace Scan {
+  export let cands: u32 = 0; // commit-record candidates (gCand, in the scratch): die << 16 | block, generation
+  // evidence of data pages per slot: highest generation and its save id
+  export let dataGen0: u32 = 0;
+  export let dataGen1: u32 = 0;
+  export let dataId0: u64 = 0;
+  export let dataId1: u64 = 0;
+  export let factoryBad: u32 = 0; // blocks with a factory bad-block marker
+}
 
 function ALL_PLANES_MASK(): u32 {
   return (1 << gPlanes) - 1;
@@ -56,50 +51,22 @@ export function nandSync(op: u32, die: u32, block: u32, page: u32, planes: u32, 
   return waitIdle(die);
 }
 
-/** Checksum of a commit page: its valid payload bytes, then the spare up to the tag (the rest of
- * the payload is zero by definition, so hashing it would only cost time). */
-function metaDigest(rec: usize): void {
-  const n = load<u32>(rec + gPageBytes + HDR_OFF + H_VALID_BYTES);
-  sha256_init(SHA);
-  sha256_update(SHA, rec, n < gPageBytes ? n : gPageBytes);
-  sha256_update(SHA, rec + gPageBytes, TAG_OFF);
-  sha256_final(SHA, DIG);
-}
-
-function pageTagOk(rec: usize): bool {
-  metaDigest(rec);
-  return ct_equal(DIG, rec + gPageBytes + TAG_OFF, TAG_BYTES);
-}
-
-/** Writes the checksum tag of a metadata (commit) record. */
-export function sealMetaRecord(rec: usize): void {
-  metaDigest(rec);
-  memory.copy(rec + gPageBytes + TAG_OFF, DIG, TAG_BYTES);
-}
-
-/** SHA-256 of [p, p+len) into out. */
-export function sha(p: usize, len: u32, out: usize): void {
-  sha256_init(SHA);
-  sha256_update(SHA, p, len);
-  sha256_final(SHA, out);
-}
-
 function noteRecord(die: u32, block: u32, rec: usize): void {
   const h = rec + gPageBytes + HDR_OFF;
   if (!isPageMagic(h)) return;
   const type = load<u8>(h + H_TYPE);
   const gen = load<u32>(h + H_GENERATION);
   if (type == PAGE_TYPE_COMMIT && load<u32>(h + H_SEQ) == 0) {
-    if (nCand < MAX_CAND) {
-      store<u32>(gCand + (<usize>nCand << 3), (die << 16) | block);
-      store<u32>(gCand + (<usize>nCand << 3) + 4, gen);
-      nCand++;
+    if (Scan.cands < MAX_CAND) {
+      store<u32>(gCand + (<usize>Scan.cands << 3), (die << 16) | block);
+      store<u32>(gCand + (<usize>Scan.cands << 3) + 4, gen);
+      Scan.cands++;
     }
   } else if (type == PAGE_TYPE_DATA) {
     noteGen(gen);
     if (load<u8>(h + H_SLOT) == 0) {
-      if (gen >= dataGen0) { dataGen0 = gen; dataId0 = load<u64>(h + H_SAVE_ID); }
-    } else if (gen >= dataGen1) { dataGen1 = gen; dataId1 = load<u64>(h + H_SAVE_ID); }
+      if (gen >= Scan.dataGen0) { Scan.dataGen0 = gen; Scan.dataId0 = load<u64>(h + H_SAVE_ID); }
+    } else if (gen >= Scan.dataGen1) { Scan.dataGen1 = gen; Scan.dataId1 = load<u64>(h + H_SAVE_ID); }
   }
 }
 
@@ -156,7 +123,7 @@ export function ensureScanned(half: u32, upTo: u32): void {
         const unc = (st & NandState.UNCORRECTABLE) != 0;
         for (let pl: u32 = 0; pl < gPlanes; pl++) {
           const m = load<u8>(buf + <usize>(pl * R) + gPageBytes);
-          if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); factoryBadCount++; }
+          if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); Scan.factoryBad++; }
         }
         if (!unc) noteRecord(d, inflight, buf);
         store<u32>(DIE_B + (d << 2), 0);
@@ -182,7 +149,7 @@ export function ensureScanned(half: u32, upTo: u32): void {
 
 /** Boot scan: both halves as far as a full-module save could reach (the metadata blocks lead). */
 export function scanNand(fullOps: u32): void {
-  nCand = 0;
+  Scan.cands = 0;
   probeTiming();
   // blocks per die for a full-module save, plus metadata, spares and a bad-block allowance
   const perDie = (fullOps + gDies - 1) / gDies;
@@ -190,103 +157,6 @@ export function scanNand(fullOps: u32): void {
   want += 2 + SPARE_BLOCKS + want / 16;
   ensureScanned(0, want);
   ensureScanned(1, want > gHalf ? want - gHalf + 2 + SPARE_BLOCKS : want);
-}
-
-export let factoryBadCount: u32 = 0;
-
-/**
- * Loads and checks the commit record whose first page is page 0, plane 0 of (die, block) into
- * `dst` (COMMIT_MAX bytes). Returns its generation, or 0 when it is not a complete, well-formed
- * record for this geometry.
- */
-export function loadCommit(die: u32, block: u32, dst: usize): u32 {
-  const P = gPageBytes;
-  const rec = gPool;
-  let total: u32 = 0;
-  let pages: u32 = 1;
-  for (let pg: u32 = 0; pg < pages; pg++) {
-    const s = nandSync(NandOp.READ, die, block, pg, 1, rec, gRecBytes);
-    if (s == 0xffffffff || (s & NandState.UNCORRECTABLE) != 0) return 0;
-    const h = rec + P + HDR_OFF;
-    if (!isPageMagic(h) || load<u8>(h + H_TYPE) != PAGE_TYPE_COMMIT || load<u32>(h + H_SEQ) != pg) return 0;
-    if (!pageTagOk(rec)) return 0;
-    if (pg == 0) {
-      total = load<u32>(rec + C_TOTAL);
-      if (load<u32>(rec + C_MAGIC) != COMMIT_MAGIC || load<u16>(rec + C_VERSION) != <u16>FORMAT_VERSION) return 0;
-      if (total < C_HEADER_BYTES + 32 || total > COMMIT_MAX) return 0;
-      pages = (total + P - 1) / P;
-      if (pages > gPagesPerBlock) return 0;
-    }
-    const n = load<u32>(h + H_VALID_BYTES);
-    if (n != (total - pg * P < P ? total - pg * P : P)) return 0;
-    memory.copy(dst + <usize>(pg * P), rec, n);
-  }
-  sha(dst, total - 32, DIG);
-  if (!ct_equal(DIG, dst + total - 32, 32)) return 0;
-  if (load<u8>(dst + C_CHANNELS) != <u8>gChannels || load<u8>(dst + C_DIES_PER_CHANNEL) != <u8>gDiesPerChannel) return 0;
-  if (load<u8>(dst + C_PLANES) != <u8>gPlanes || load<u32>(dst + C_PAGE_BYTES) != P) return 0;
-  if (load<u32>(dst + C_PAGES_PER_BLOCK) != gPagesPerBlock || load<u32>(dst + C_BLOCKS_PER_PLANE) != gBlocksPerPlane) return 0;
-  const gen = load<u32>(dst + C_GENERATION);
-  return gen == 0 ? 0 : gen;
-}
-
-/**
- * Loads the commit record of generation `gen` in `slot` (from its metadata block on the first die
- * that has an intact copy) into `dst`. False when no die has it.
- */
-export function loadSlotCommit(slot: u32, gen: u32, dst: usize): bool {
-  const tmp = gPool + gRecBytes;
-  ensureRegionScanned(slot, 1);
-  for (let d: u32 = 0; d < gDies; d++) {
-    const b = metaBlock(d, slot);
-    if (b == 0xffffffff) continue;
-    if (loadCommit(d, b, tmp) != gen) continue;
-    if (<u32>load<u8>(tmp + C_SLOT) != slot) continue;
-    memory.copy(dst, tmp, load<u32>(tmp + C_TOTAL));
-    return true;
-  }
-  return false;
-}
-
-/** After the scan: picks the newest intact commit record into IMG and notes unfinished saves. */
-export function findImage(): void {
-  const tmp = gPool + gRecBytes;
-  let bestGen: u32 = 0;
-  // try candidates newest first; the first that loads wins
-  for (let round: u32 = 0; round < nCand; round++) {
-    let bi: i32 = -1;
-    let bg: u32 = 0;
-    for (let i: u32 = 0; i < nCand; i++) {
-      const g = load<u32>(gCand + (<usize>i << 3) + 4);
-      if (g > bg) { bg = g; bi = <i32>i; }
-    }
-    if (bi < 0) break;
-    const loc = load<u32>(gCand + (<usize>bi << 3));
-    store<u32>(gCand + (<usize>bi << 3) + 4, 0);
-    const gen = loadCommit(loc >>> 16, loc & 0xffff, tmp);
-    if (gen != 0) {
-      memory.copy(IMG, tmp, load<u32>(tmp + C_TOTAL));
-      bestGen = gen;
-      break;
-    }
-  }
-  if (bestGen != 0) {
-    const slot = <u32>load<u8>(IMG + C_SLOT);
-    const wide = (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
-    setImage(true, slot, wide, bestGen);
-    // the image names a held one in the other slot: it is held while it is still there
-    const hm = <u32>load<u8>(IMG + C_HELD_TENANTS);
-    const hs = <u32>load<u8>(IMG + C_HELD_SLOT);
-    const hg = load<u32>(IMG + C_HELD_GENERATION);
-    setHeld(0, 0, 0);
-    if (hm != 0 && !wide && hs == (slot ^ 1) && hg != 0 && hg < bestGen && loadSlotCommit(hs, hg, gPool + gRecBytes)) setHeld(hm, hs, hg);
-  } else setImage(false, 0, false, 0);
-  // data pages newer than the image, or of another save in the image's slot: a save did not finish
-  const imgId = bestGen != 0 ? load<u64>(IMG + C_SAVE_ID) : 0;
-  const imgSlot = bestGen != 0 ? <u32>load<u8>(IMG + C_SLOT) : 0xff;
-  gIncomplete = false;
-  if (dataGen0 != 0 && !(imgSlot == 0 && dataId0 == imgId) && dataGen0 >= bestGen) { gIncomplete = true; gIncompleteGen = dataGen0; }
-  if (dataGen1 != 0 && !(imgSlot == 1 && dataId1 == imgId) && dataGen1 >= bestGen) { gIncomplete = true; if (dataGen1 > gIncompleteGen) gIncompleteGen = dataGen1; }
 }
 
 // ---- regions ------------------------------------------------------------------------------------------
@@ -299,56 +169,6 @@ export function ensureRegionScanned(slot: u32, n: u32): void {
     ensureScanned(slot, gHalf);
     if ((slot == 0 ? scanned1 : scanned0) < n - gHalf) ensureScanned(slot ^ 1, n - gHalf + 15);
   }
-}
-
-/** Region index of the first good superblock of the half that region index i belongs to. */
-function isMetaIndex(die: u32, slot: u32, i: u32): bool {
-  const start = i < gHalf ? 0 : gHalf;
-  for (let j = start; j < start + gHalf; j++) {
-    if (superGood(die, regionBlock(slot, j))) return j == i;
-  }
-  return false;
-}
-
-/** The metadata block of `slot` on `die`, or 0xffffffff when the half has no good block. */
-export function metaBlock(die: u32, slot: u32): u32 {
-  for (let j: u32 = 0; j < gHalf; j++) {
-    const b = regionBlock(slot, j);
-    if (superGood(die, b)) return b;
-  }
-  return 0xffffffff;
-}
-
-export const SPARE_BLOCKS: u32 = 2;
-
-/**
- * Region blocks (prefix length, max over dies) a save of `ops` data ops needs, with SPARE_BLOCKS
- * good blocks per die in reserve for program failures; 0xffffffff when the region is too small.
- */
-export function regionNeed(slot: u32, wide: bool, ops: u32): u32 {
-  const nb = regionBlocks(wide);
-  let worst: u32 = 0;
-  for (let d: u32 = 0; d < gDies; d++) {
-    let need = opsOnRank(ops, dieRank(d));
-    let spares: u32 = SPARE_BLOCKS;
-    let i: u32 = 0;
-    for (; i < nb; i++) {
-      ensureRegionScanned(slot, i + 1);
-      const b = regionBlock(slot, i);
-      if (!superGood(d, b) || isMetaIndex(d, slot, i)) continue;
-      if (need > 0) need = need > gPagesPerBlock ? need - gPagesPerBlock : 0;
-      else if (spares > 0) spares--;
-      if (need == 0 && spares == 0) break;
-    }
-    if (i >= nb) return 0xffffffff;
-    if (i + 1 > worst) worst = i + 1;
-  }
-  return worst;
-}
-
-/** True when region index i (on die) is the metadata block of its half. */
-export function regionIsMeta(die: u32, slot: u32, i: u32): bool {
-  return isMetaIndex(die, slot, i);
 }
 
 /**

@@ -1,53 +1,63 @@
-// Host-visible operations: arm, save, restore, erase, keys, ranges, factory default. Each one
-// updates its status registers so the host can always tell what happened and why.
+// Host-visible operations: arm, save, restore, erase, energy test, and what the host reads about
+// the image. Each one updates its status registers so the host can always tell what happened and
+// why.
+//
+// Layer: the operations, above the pipelines, the slot policy and the energy estimate, below the
+// command dispatcher. This is where the host's requests become plans and pipeline runs, so it is
+// the one module that may call all of them; nothing below calls back up.
 
+import { gpio_write, gpio_read, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {
-  gpio_write, gpio_read, crypto_key, now_ns, adc_read, board_param, trace, Pin, Adc, Param,
-} from "./hal";
-import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, COMMIT_MAX, C_HEADER_BYTES, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS } from "./config";
-import { gDies, gPageBytes, opCount, regionBlock } from "./layout";
+  MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
+} from "./config";
+import { opCount } from "./layout";
 import {
-  REGS, IMG, r8, r16, r32, w8, w16, w32, w64, inc32, or32, raiseEvent, gDimmBytes, gImgValid, gImgSlot, gImgWide,
-  gImgGen, gMaxGenSeen, gTarget, gErasedSlot, gErasedWide, gErasedBlocks, setErased, setImage, gKeyOk, setKeyOk,
-  gHasEngine, gEngineOk, superGood, logStr, gBootNs, gHeldMask, gHeldSlot, gHeldGen, setHeld, gSealedMask, setSealed,
+  REGS, IMG, r8, r16, r32, w8, w32, w64, inc32, or32, raiseEvent, Image, setKeyOk, logStr, gBootNs, Held, setHeld,
+  setSealed,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
   R_LAST_SAVE_US, R_SAVE_OK, R_SAVE_FAIL, Evt, R_RESTORE_STATUS, R_RESTORE_FAIL_INFO, RestoreFail, R_LAST_RESTORE_US,
   R_RESTORE_OK, R_RESTORE_FAIL, R_RESTORE_VERIFIED_BYTES, R_RESTORE_FAILED_PAGES, R_RESTORE_FIRST_BAD_ADDR,
   R_ERASE_STATUS, R_ERASE_FAIL_INFO, EraseFail, R_LAST_ERASE_US, R_KEY_STATE, KeyState, R_IMAGE_FLAGS, ImageFlag,
-  R_IMAGE_SLOT, R_TARGET_SLOT, R_IMAGE_GENERATION, R_IMAGE_PAGES, R_IMAGE_BYTES, R_IMAGE_TENANTS, R_RANGE_COUNT,
-  R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS,
-  R_ERASE_TIMEOUT_MS, R_POWER_CYCLES, R_FACTORY_STATUS, R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH,
-  R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT, Health, R_INJECT, R_EVENT_STATUS, R_EVENT_MASK,
-  R_CONFIG_START, R_CONFIG_END, R_SERIAL, SaveFail, Tr, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT,
-  R_HELD_TENANTS, R_SEALED_TENANTS, R_PROGRAM_FAILS,
+  R_IMAGE_SLOT, R_TARGET_SLOT, R_IMAGE_GENERATION, R_IMAGE_PAGES, R_IMAGE_BYTES, R_IMAGE_TENANTS, CmdResult,
+  R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS, R_ERASE_TIMEOUT_MS, R_POWER_CYCLES,
+  R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH, R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT,
+  Health, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT, R_HELD_TENANTS, R_SEALED_TENANTS,
+  R_PROGRAM_FAILS,
 } from "./mgmt/regs";
-import { deriveTenant, clearTenant, tenantLoaded, tenantBase, K_XTS, K_MAC, K_KCV } from "./keys";
+import { tenantLoaded, tenantBase, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
-import { regionNeed, eraseRegion, regionIsMeta, sha, loadSlotCommit } from "./nand";
+import { eraseRegion } from "./nand";
+import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
+import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 import { tenantMac } from "./seal";
-import { runSave, setPlan, setEraseCounts, setTrigger, setHeldPlan, pSlot, pWide, pGen } from "./save";
-import { runRestore, imageTenantMask, imageCovers, resVerifiedBytes, resFailedPages, resFirstBad } from "./restore";
-import { capTest, estimateSave, energyMargin, gV0, gCapUf, gCapTested, gCapTestAt, readCellMv, setV0 } from "./power";
+import { runSave } from "./save";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan } from "./plan";
+import { runRestore, Restored } from "./restore";
+import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0 } from "./power";
 import { ct_equal } from "./crypto/index";
 
 const MAC: usize = memory.data(32, 16);
 const MIX: usize = memory.data(64, 16);
 
 export let gArmed: bool = false;
-let eraseCountA: u32 = 0;
-let eraseCountB: u32 = 0;
+/** Erases of each half over the module's life: from the commit record at boot and after each save,
+ * counted up by every erase in between. */
+namespace EraseCounts {
+  export let a: u32 = 0;
+  export let b: u32 = 0;
+}
 
 export function setState(s: u8): void { w8(R_STATE, s); }
 export function state(): u8 { return <u8>r8(R_STATE); }
 
-// ---- image and keys ---------------------------------------------------------------------------------
+// ---- image and keys (published) ---------------------------------------------------------------------------------
 
 /** Index of tenant t in the image's tenant table, or -1. */
 function imageTenantIndex(t: u32): i32 {
-  if (!gImgValid) return -1;
+  if (!Image.valid) return -1;
   const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
   const to = IMG + load<u32>(IMG + C_TENANT_OFF);
   for (let i: u32 = 0; i < tc; i++) if (<u32>load<u8>(to + i * CT_BYTES + CT_TENANT) == t) return <i32>i;
@@ -55,9 +65,9 @@ function imageTenantIndex(t: u32): i32 {
 }
 
 /** Checks tenant t's loaded key against the image: key check value, then its commit MAC. */
-function verifyKey(t: u32): void {
+export function verifyKey(t: u32): void {
   const bit: u32 = 1 << t;
-  setKeyOk(gKeyOk & ~bit);
+  setKeyOk(Image.keyOk & ~bit);
   if (!tenantLoaded(t)) { w8(R_KEY_STATE + t, KeyState.NONE); return; }
   const idx = imageTenantIndex(t);
   if (idx < 0) { w8(R_KEY_STATE + t, KeyState.LOADED); return; }
@@ -68,7 +78,7 @@ function verifyKey(t: u32): void {
     tenantMac(t, IMG, macOff, MAC);
     ok = ct_equal(MAC, IMG + macOff + <u32>idx * 32, 32);
   }
-  if (ok) setKeyOk(gKeyOk | bit);
+  if (ok) setKeyOk(Image.keyOk | bit);
   else raiseEvent(Evt.KEY_MISMATCH);
   w8(R_KEY_STATE + t, ok ? KeyState.MATCHES_IMAGE : KeyState.MISMATCH);
 }
@@ -77,12 +87,12 @@ function verifyKey(t: u32): void {
 export function publishImage(): void {
   let flags: u32 = r8(R_IMAGE_FLAGS) & ImageFlag.INCOMPLETE_FOUND;
   let tm: u32 = 0;
-  if (gImgValid) {
+  if (Image.valid) {
     flags |= ImageFlag.VALID;
     tm = imageTenantMask();
-    if ((gKeyOk & tm) == tm) flags |= ImageFlag.VERIFIED;
-    if (gImgWide) flags |= ImageFlag.WIDE;
-    w32(R_IMAGE_GENERATION, gImgGen);
+    if ((Image.keyOk & tm) == tm) flags |= ImageFlag.VERIFIED;
+    if (Image.wide) flags |= ImageFlag.WIDE;
+    w32(R_IMAGE_GENERATION, Image.gen);
     w32(R_IMAGE_PAGES, load<u32>(IMG + 32));
     let bytes: u64 = 0;
     const rc = <u32>load<u8>(IMG + 15);
@@ -96,24 +106,24 @@ export function publishImage(): void {
   }
   // the next save leaves the image alone unless it must be wide
   const ops = opCount(totalRecords());
-  if (!gImgValid || regionNeed(gTarget, false, ops) != 0xffffffff) flags |= ImageFlag.AB_PROTECTED;
+  if (abProtected(ops)) flags |= ImageFlag.AB_PROTECTED;
   w8(R_IMAGE_FLAGS, flags);
-  w8(R_IMAGE_SLOT, gImgValid ? gImgSlot : 0xff);
-  w8(R_TARGET_SLOT, gTarget);
+  w8(R_IMAGE_SLOT, Image.valid ? Image.slot : 0xff);
+  w8(R_TARGET_SLOT, Target.slot);
   w8(R_IMAGE_TENANTS, tm);
-  w8(R_SEALED_TENANTS, gImgValid ? gSealedMask : 0);
-  w32(R_HELD_GENERATION, gHeldMask != 0 ? gHeldGen : 0);
-  w8(R_HELD_SLOT, gHeldMask != 0 ? gHeldSlot : 0xff);
-  w8(R_HELD_TENANTS, gHeldMask);
+  w8(R_SEALED_TENANTS, Image.valid ? Image.sealed : 0);
+  w32(R_HELD_GENERATION, Held.mask != 0 ? Held.gen : 0);
+  w8(R_HELD_SLOT, Held.mask != 0 ? Held.slot : 0xff);
+  w8(R_HELD_TENANTS, Held.mask);
   publishNvm();
 }
 
 /** At boot, with the image found: counters that live in its commit record. Erase counts are
  * taken from it only here (and after a save), so that erases since then are never lost. */
 export function loadImageCounters(): void {
-  if (!gImgValid) return;
-  eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A);
-  eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
+  if (!Image.valid) return;
+  EraseCounts.a = load<u32>(IMG + C_ERASE_COUNT_A);
+  EraseCounts.b = load<u32>(IMG + C_ERASE_COUNT_B);
   w32(R_LAST_SAVE_US, load<u32>(IMG + C_SAVE_US));
   w32(R_PROGRAM_FAILS, load<u32>(IMG + C_PROGRAM_FAILS));
 }
@@ -121,7 +131,7 @@ export function loadImageCounters(): void {
 function publishNvm(): void {
   const bpc = board_param(Param.NAND_BITS_PER_CELL);
   const endurance: u32 = bpc <= 1 ? 100000 : bpc == 2 ? 3000 : 1000;
-  const mx = eraseCountA > eraseCountB ? eraseCountA : eraseCountB;
+  const mx = EraseCounts.a > EraseCounts.b ? EraseCounts.a : EraseCounts.b;
   w32(R_ERASE_COUNT_MAX, mx);
   w32(R_NVM_ENDURANCE, endurance);
   const left: u32 = mx >= endurance ? 0 : 100 - (mx * 100) / endurance;
@@ -129,90 +139,6 @@ function publishNvm(): void {
   const warn = left < r8(R_NVM_LIFETIME_WARN_PCT);
   w8(R_NVM_HEALTH, left == 0 ? Health.FAIL : warn ? Health.WARN : Health.GOOD);
   if (warn) raiseEvent(Evt.NVM_LIFETIME_WARN);
-}
-
-export function provisionKey(t: u32, key: usize): u8 {
-  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
-  const wasArmed = gArmed;
-  if (gArmed) disarm();
-  if (!deriveTenant(t, key)) { if (wasArmed) arm(); return CmdResult.REFUSED; }
-  if (gHasEngine) {
-    const b = tenantBase(t);
-    crypto_key(t * 2, <u32>(b + K_XTS), 64);
-    crypto_key(t * 2 + 1, <u32>(b + K_MAC), 32);
-  }
-  verifyKey(t);
-  publishImage();
-  if (wasArmed) arm();
-  return CmdResult.OK;
-}
-
-export function clearKey(t: u32): u8 {
-  if (t >= MAX_TENANTS) return CmdResult.BAD_ARGUMENT;
-  const wasArmed = gArmed;
-  if (gArmed) disarm();
-  clearTenant(t);
-  verifyKey(t);
-  publishImage();
-  if (wasArmed) arm();
-  return CmdResult.OK;
-}
-
-/**
- * The protected set changed while armed: arm again for the new set, at once. The erased region
- * and the bank's last measurement are reused when they still suffice, so this costs only the
- * estimate; when the new set does not fit (no key for a new tenant, too little energy, more blocks
- * than were erased and cannot be erased ahead) the controller stays disarmed with the reason in
- * ARM_REFUSAL and the ARM_CHANGED event, as any refused arm.
- */
-function rearm(): void {
-  if (!gArmed) return;
-  disarm();
-  arm();
-}
-
-// ---- ranges -------------------------------------------------------------------------------------------
-
-export function registerRange(t: u32, base: u64, len: u64): u8 {
-  const align: u64 = (<u64>1 << RANGE_ALIGN_LOG2) - 1;
-  if (t >= MAX_TENANTS || len == 0 || (base & align) != 0 || (len & align) != 0 || base + len > gDimmBytes || base + len < base) return CmdResult.BAD_ARGUMENT;
-  const n = r8(R_RANGE_COUNT);
-  if (n >= MAX_RANGES) return CmdResult.REFUSED;
-  for (let i: u32 = 0; i < n; i++) {
-    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
-    const b = load<u64>(e + 8);
-    if (b < base + len && b + load<u64>(e + 16) > base) return CmdResult.BAD_ARGUMENT;
-  }
-  const e = REGS + R_RANGES + n * RANGE_ENTRY_BYTES;
-  memory.fill(e, 0, RANGE_ENTRY_BYTES);
-  store<u8>(e, <u8>t);
-  store<u64>(e + 8, base);
-  store<u64>(e + 16, len);
-  w8(R_RANGE_COUNT, n + 1);
-  rearm();
-  return CmdResult.OK;
-}
-
-export function unregisterRange(t: u32, base: u64, len: u64): u8 {
-  const n = r8(R_RANGE_COUNT);
-  for (let i: u32 = 0; i < n; i++) {
-    const e = REGS + R_RANGES + i * RANGE_ENTRY_BYTES;
-    if (<u32>load<u8>(e) == t && load<u64>(e + 8) == base && load<u64>(e + 16) == len) {
-      memory.copy(e, e + RANGE_ENTRY_BYTES, (n - 1 - i) * RANGE_ENTRY_BYTES);
-      memory.fill(REGS + R_RANGES + (n - 1) * RANGE_ENTRY_BYTES, 0, RANGE_ENTRY_BYTES);
-      w8(R_RANGE_COUNT, n - 1);
-      rearm();
-      return CmdResult.OK;
-    }
-  }
-  return CmdResult.BAD_ARGUMENT;
-}
-
-export function clearRanges(): u8 {
-  memory.fill(REGS + R_RANGES, 0, MAX_RANGES * RANGE_ENTRY_BYTES);
-  w8(R_RANGE_COUNT, 0);
-  rearm();
-  return CmdResult.OK;
 }
 
 // ---- arm ------------------------------------------------------------------------------------------------
@@ -224,17 +150,6 @@ export function disarm(): void {
   gpio_write(Pin.LED_STATUS, 0);
   if (state() == State.ARMED) setState(State.DISARMED);
   raiseEvent(Evt.ARM_CHANGED);
-}
-
-/** Exceptions the commit record may have to list for a save into region prefix [0, need). */
-function commitFits(slot: u32, wide: bool, need: u32): bool {
-  let exc: u32 = 0;
-  for (let d: u32 = 0; d < gDies; d++) {
-    for (let i: u32 = 0; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i)) exc++;
-    exc += 2;
-  }
-  const bytes = C_HEADER_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
-  return bytes <= COMMIT_MAX;
 }
 
 export function arm(): u8 {
@@ -249,26 +164,27 @@ export function arm(): u8 {
   const records = totalRecords();
   if (records == 0) why |= ArmRefusal.NO_RANGES;
   const ops = opCount(records);
-  const slot = gTarget;
+  // the target half, or both halves when the save does not fit in one
+  const slot = Target.slot;
   let wide = false;
   let need = regionNeed(slot, false, ops);
-  if (need == 0xffffffff) {
+  if (need == NO_ROOM) {
     wide = true;
     need = regionNeed(slot, true, ops);
   }
   // an image with sealed tenants in the target (or under a wide save) is kept until they are
   // restored or the host discards it
-  if (gHeldMask != 0 && (slot == gHeldSlot || wide)) why |= ArmRefusal.IMAGE_HELD;
-  if (need == 0xffffffff) why |= ArmRefusal.NVM_SPACE;
+  if (Held.mask != 0 && (slot == Held.slot || wide)) why |= ArmRefusal.IMAGE_HELD;
+  if (need == NO_ROOM) why |= ArmRefusal.NVM_SPACE;
   else {
     if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
     // The target is erased ahead here unless that would touch the current image (a wide save
     // over a valid image): only the host may decide to give that image up, with ERASE.
-    let erased = gErasedSlot == <i32>slot && (!wide || gErasedWide) && gErasedBlocks >= need;
-    if (!erased && why == 0 && !(wide && gImgValid)) {
+    let erased = Erased.slot == <i32>slot && (!wide || Erased.wide) && Erased.blocks >= need;
+    if (!erased && why == 0 && !(wide && Image.valid)) {
       erase(wide);
       setState(State.DISARMED);
-      erased = gErasedSlot == <i32>slot && (!wide || gErasedWide) && gErasedBlocks >= need;
+      erased = Erased.slot == <i32>slot && (!wide || Erased.wide) && Erased.blocks >= need;
     }
     if (!erased) why |= ArmRefusal.SLOT_NOT_ERASED;
   }
@@ -284,8 +200,8 @@ export function arm(): u8 {
   if (why != 0) return refuse(why, t0);
   // energy: the bank's capacitance and ESR from a test discharge at most every 10 minutes (each
   // test costs charge), its voltage from now
-  let measured = gCapUf > 0;
-  if (!gCapTested || now_ns() - gCapTestAt > 600_000_000_000) {
+  let measured = Bank.capUf > 0;
+  if (!Bank.tested || now_ns() - Bank.testedAt > 600_000_000_000) {
     setState(State.ENERGY_TEST);
     w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
     measured = capTest();
@@ -295,23 +211,23 @@ export function arm(): u8 {
   }
   setV0(vcell);
   if (!measured) why |= ArmRefusal.CAP_UNHEALTHY;
-  if (gV0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
+  if (Bank.v0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
   estimateSave(records);
   const margin = energyMargin();
   if (measured && margin < <i32>(<i16>r16(R_ENERGY_MARGIN_MIN_PCT))) why |= ArmRefusal.ENERGY_SHORT;
   if (why != 0) return refuse(why, t0);
   w32(R_ARM_REFUSAL, 0);
   w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
-  const gen = (gMaxGenSeen > gImgGen ? gMaxGenSeen : gImgGen) + 1;
-  setPlan(slot, wide, gen, saveId(gen), records, gErasedBlocks);
-  setEraseCounts(eraseCountA, eraseCountB);
+  const gen = (Image.maxGenSeen > Image.gen ? Image.maxGenSeen : Image.gen) + 1;
+  setPlan(slot, wide, gen, saveId(gen), records, Erased.blocks);
+  setEraseCounts(EraseCounts.a, EraseCounts.b);
   gpio_write(Pin.NAND_WP_N, 1);
   gpio_write(Pin.LED_STATUS, 1);
   gArmed = true;
   setState(State.ARMED);
   w8(R_ARM_STATUS, OpStatus.SUCCESS);
   raiseEvent(Evt.ARM_CHANGED);
-  trace(Tr.ARMED, <i64>gen);
+  trace(Trace.ARMED, <i64>gen);
   return CmdResult.OK;
 }
 
@@ -319,7 +235,7 @@ function refuse(why: u32, t0: i64): u8 {
   w32(R_ARM_REFUSAL, why);
   w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
   w8(R_ARM_STATUS, OpStatus.FAILED);
-  trace(Tr.ARM_REFUSED, <i64>why);
+  trace(Trace.ARM_REFUSED, <i64>why);
   return CmdResult.REFUSED;
 }
 
@@ -366,21 +282,21 @@ export function save(trigger: u8): bool {
   if (!gArmed) {
     w8(R_SAVE_STATUS, OpStatus.FAILED);
     or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
-    trace(Tr.SAVE_FAIL, SaveFail.NOT_ARMED);
+    trace(Trace.SAVE_FAIL, SaveFail.NOT_ARMED);
     return false;
   }
   const t0 = now_ns();
   gpio_write(Pin.DIMM_ISOLATE, 1);
-  trace(Tr.DETECT, <i64>(trigger - 1));
-  trace(Tr.SAVE_START, <i64>protectedBytes());
+  trace(Trace.DETECT, <i64>(trigger - 1));
+  trace(Trace.SAVE_START, <i64>protectedBytes());
   setState(State.SAVING);
   w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
   w32(R_SAVE_FAIL_INFO, 0);
   gArmed = false;
   // the image this save moves past keeps the tenants a restore left sealed: it becomes held
-  const heldMask = gImgValid && !pWide ? gSealedMask : 0;
-  const oldSlot = gImgSlot;
-  const oldGen = gImgGen;
+  const heldMask = heldBySave();
+  const oldSlot = Image.slot;
+  const oldGen = Image.gen;
   setHeldPlan(heldMask, oldSlot, oldGen);
   const r = runSave();
   w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
@@ -390,22 +306,22 @@ export function save(trigger: u8): bool {
   if (r == 0) {
     inc32(R_SAVE_OK);
     w8(R_SAVE_STATUS, OpStatus.SUCCESS);
-    setImage(true, pSlot, pWide, pGen);
+    setImage(true, Plan.slot, Plan.wide, Plan.gen);
     setHeld(heldMask, oldSlot, oldGen);
     setSealed(0);
-    if (pSlot == 0) eraseCountA = load<u32>(IMG + C_ERASE_COUNT_A); else eraseCountB = load<u32>(IMG + C_ERASE_COUNT_B);
+    if (Plan.slot == 0) EraseCounts.a = load<u32>(IMG + C_ERASE_COUNT_A); else EraseCounts.b = load<u32>(IMG + C_ERASE_COUNT_B);
     setKeyOk(imageTenantMask());
-    for (let t: u32 = 0; t < MAX_TENANTS; t++) if (tenantLoaded(t)) w8(R_KEY_STATE + t, (gKeyOk & (1 << t)) != 0 ? KeyState.MATCHES_IMAGE : KeyState.LOADED);
+    for (let t: u32 = 0; t < MAX_TENANTS; t++) if (tenantLoaded(t)) w8(R_KEY_STATE + t, (Image.keyOk & (1 << t)) != 0 ? KeyState.MATCHES_IMAGE : KeyState.LOADED);
     w8(R_IMAGE_FLAGS, r8(R_IMAGE_FLAGS) & ~ImageFlag.INCOMPLETE_FOUND);
     raiseEvent(Evt.SAVE_DONE);
-    trace(Tr.SAVE_DONE, <i64>pGen);
+    trace(Trace.SAVE_DONE, <i64>Plan.gen);
   } else {
     inc32(R_SAVE_FAIL);
     w32(R_SAVE_FAIL_INFO, r);
     w8(R_SAVE_STATUS, (r & SaveFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
     gpio_write(Pin.LED_FAULT, 1);
     raiseEvent(Evt.SAVE_FAILED);
-    trace(Tr.SAVE_FAIL, <i64>r);
+    trace(Trace.SAVE_FAIL, <i64>r);
   }
   publishImage();
   setState(State.SAVED);
@@ -421,7 +337,7 @@ function verifyKeys(): void {
 
 /** Puts the current image's commit record back into IMG after a restore from the held one. */
 function reloadCurrent(): bool {
-  return gImgValid && loadSlotCommit(gImgSlot, gImgGen, IMG);
+  return Image.valid && loadSlotCommit(Image.slot, Image.gen, IMG);
 }
 
 /**
@@ -437,9 +353,9 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   let restored: u32 = 0;
   let sealed: u32 = 0;
   w32(R_RESTORE_FAIL_INFO, 0);
-  const fromHeld = gen != 0 && gImgValid && gen != gImgGen;
-  if (!gImgValid) why = RestoreFail.NO_IMAGE;
-  else if (fromHeld && (gHeldMask == 0 || gen != gHeldGen || !loadSlotCommit(gHeldSlot, gHeldGen, IMG))) {
+  const fromHeld = gen != 0 && Image.valid && gen != Image.gen;
+  if (!Image.valid) why = RestoreFail.NO_IMAGE;
+  else if (fromHeld && (Held.mask == 0 || gen != Held.gen || !loadSlotCommit(Held.slot, Held.gen, IMG))) {
     why = RestoreFail.NO_SUCH_GENERATION;
   } else {
     if (fromHeld) verifyKeys();
@@ -449,15 +365,15 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     for (let t: u32 = 0; t < MAX_TENANTS; t++) {
       if ((mask & (1 << t)) == 0) continue;
       if (!tenantLoaded(t)) { why |= RestoreFail.KEY_MISSING; sealed |= 1 << t; }
-      else if ((gKeyOk & (1 << t)) == 0) why |= RestoreFail.KEY_MISMATCH;
+      else if ((Image.keyOk & (1 << t)) == 0) why |= RestoreFail.KEY_MISMATCH;
     }
-    mask &= gKeyOk;
+    mask &= Image.keyOk;
     const align: u64 = (<u64>1 << RANGE_ALIGN_LOG2) - 1;
     if (len != 0 && ((base & align) != 0 || (len & align) != 0 || !imageCovers(mask, base, len))) why |= RestoreFail.RANGE_NOT_IN_IMAGE;
     if (mask != 0 && (why & RestoreFail.RANGE_NOT_IN_IMAGE) == 0) {
       setState(State.RESTORING);
       w8(R_RESTORE_STATUS, OpStatus.IN_PROGRESS);
-      trace(Tr.RESTORE_START, <i64>restoreBytes(mask, base, len));
+      trace(Trace.RESTORE_START, <i64>restoreBytes(mask, base, len));
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
@@ -465,9 +381,9 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
       why |= r;
       if (r == 0) restored = mask;
       if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
-      w64(R_RESTORE_VERIFIED_BYTES, resVerifiedBytes);
-      w32(R_RESTORE_FAILED_PAGES, resFailedPages);
-      w64(R_RESTORE_FIRST_BAD_ADDR, resFirstBad);
+      w64(R_RESTORE_VERIFIED_BYTES, Restored.verifiedBytes);
+      w32(R_RESTORE_FAILED_PAGES, Restored.failedPages);
+      w64(R_RESTORE_FIRST_BAD_ADDR, Restored.firstBad);
       setState(State.DISARMED);
     } else if (mask == 0 && why == 0) why = RestoreFail.KEY_MISSING;
     if (fromHeld && !reloadCurrent()) setImage(false, 0, false, 0);
@@ -475,8 +391,8 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   }
   // what stays sealed, and what a whole-range restore has now given back
   if (len == 0) {
-    if (fromHeld) setHeld(gHeldMask & ~restored, gHeldSlot, gHeldGen);
-    else if (gImgValid && why != RestoreFail.NO_IMAGE) setSealed((gSealedMask & ~restored) | sealed);
+    if (fromHeld) setHeld(Held.mask & ~restored, Held.slot, Held.gen);
+    else if (Image.valid && why != RestoreFail.NO_IMAGE) setSealed((Image.sealed & ~restored) | sealed);
   }
   const partial = why == RestoreFail.KEY_MISSING && restored != 0;
   w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
@@ -485,19 +401,19 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     inc32(R_RESTORE_OK);
     w8(R_RESTORE_STATUS, partial ? OpStatus.PARTIAL : OpStatus.SUCCESS);
     raiseEvent(Evt.RESTORE_DONE);
-    trace(Tr.RESTORE_DONE, <i64>resVerifiedBytes);
+    trace(Trace.RESTORE_DONE, <i64>Restored.verifiedBytes);
   } else {
     inc32(R_RESTORE_FAIL);
     w8(R_RESTORE_STATUS, (why & RestoreFail.ABORTED) != 0 ? OpStatus.ABORTED : OpStatus.FAILED);
     raiseEvent(Evt.RESTORE_FAILED);
-    trace(Tr.RESTORE_FAIL, <i64>why);
+    trace(Trace.RESTORE_FAIL, <i64>why);
   }
   publishImage();
   // The other half is erased ahead for the next save once nothing in it is still needed: after a
   // complete restore of the current image. Not when the held image's last sealed tenant came
   // back: until a save holds that tenant's data again the held image is its only copy outside
   // DRAM, so it is released in RAM only (a reboot brings the hold back) and erased by the next ARM.
-  if (why == 0 && len == 0 && !gImgWide && gHeldMask == 0 && !fromHeld && tenant == 0xff && gSealedMask == 0)
+  if (why == 0 && len == 0 && !Image.wide && Held.mask == 0 && !fromHeld && tenant == 0xff && Image.sealed == 0)
     erase(false);
   return why == 0 ? CmdResult.OK : partial ? CmdResult.PARTIAL : CmdResult.FAILED;
 }
@@ -509,37 +425,37 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
   if (gArmed) disarm();
   const t0 = now_ns();
-  const slot = gTarget;
+  const slot = Target.slot;
   const ops = opCount(totalRecords());
   let wide = false;
   let need = regionNeed(slot, false, ops);
-  if (need == 0xffffffff && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
+  if (need == NO_ROOM && allowWide) { wide = true; need = regionNeed(slot, true, ops); }
   w32(R_ERASE_FAIL_INFO, 0);
   // a held image is given up only on the host's word
-  const touchesHeld = gHeldMask != 0 && (slot == gHeldSlot || wide);
-  if (touchesHeld && discardHeld && need != 0xffffffff) {
+  const touchesHeld = Held.mask != 0 && (slot == Held.slot || wide);
+  if (touchesHeld && discardHeld && need != NO_ROOM) {
     logStr("held image discarded by the host");
     setHeld(0, 0, 0);
   }
-  if (need == 0xffffffff || (touchesHeld && !discardHeld)) {
+  if (need == NO_ROOM || (touchesHeld && !discardHeld)) {
     w32(R_ERASE_FAIL_INFO, EraseFail.REFUSED);
     w8(R_ERASE_STATUS, OpStatus.FAILED);
-    trace(Tr.ERASE_DONE, -1);
+    trace(Trace.ERASE_DONE, -1);
     return CmdResult.REFUSED;
   }
   setState(State.ERASING);
   w8(R_ERASE_STATUS, OpStatus.IN_PROGRESS);
   gpio_write(Pin.NAND_WP_N, 1);
   const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
-  trace(Tr.ERASE_START, <i64>need);
+  trace(Trace.ERASE_START, <i64>need);
   const fails = eraseRegion(slot, wide, need, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
   gpio_write(Pin.NAND_WP_N, 0);
-  if (wide && gImgValid) {
+  if (wide && Image.valid) {
     // a wide target overlaps the image's half: the image is gone
     setImage(false, 0, false, 0);
   }
-  if (slot == 0 || wide) eraseCountA++;
-  if (slot == 1 || wide) eraseCountB++;
+  if (slot == 0 || wide) EraseCounts.a++;
+  if (slot == 1 || wide) EraseCounts.b++;
   w32(R_LAST_ERASE_US, <u32>((now_ns() - t0) / 1000));
   setState(State.DISARMED);
   if (fails == 0xffffffff || fails == 0xfffffffe) {
@@ -547,7 +463,7 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
     w32(R_ERASE_FAIL_INFO, fails == 0xffffffff ? EraseFail.ABORTED : EraseFail.TIMEOUT);
     w8(R_ERASE_STATUS, fails == 0xffffffff ? OpStatus.ABORTED : OpStatus.FAILED);
     publishImage();
-    trace(Tr.ERASE_DONE, -1);
+    trace(Trace.ERASE_DONE, -1);
     return CmdResult.FAILED;
   }
   // blocks that failed are retired; the region may now need more blocks than were erased
@@ -555,41 +471,8 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   if (fails != 0) w32(R_ERASE_FAIL_INFO, EraseFail.NVM_ERROR);
   w8(R_ERASE_STATUS, OpStatus.SUCCESS);
   raiseEvent(Evt.ERASE_DONE);
-  trace(Tr.ERASE_DONE, <i64>fails);
+  trace(Trace.ERASE_DONE, <i64>fails);
   publishImage();
-  return CmdResult.OK;
-}
-
-// ---- configuration ---------------------------------------------------------------------------------------------
-
-export function configDefaults(): void {
-  memory.fill(REGS + R_CONFIG_START, 0, R_CONFIG_END - R_CONFIG_START);
-  w32(0x180, 60_000); // save timeout, ms (informational: a power-fail save runs to the end)
-  w32(0x184, 600_000); // restore
-  w32(0x188, 600_000); // erase
-  w32(0x18c, 30_000); // arm
-  w32(0x190, 600_000); // charge (a 50 F bank at 2 A needs over 3 minutes from empty)
-  w16(0x194, 10); // arm needs at least 10 % energy margin
-  w16(0x196, 25); // warn below 25 %
-  w8(0x198, 20); // capacitor lifetime warning, %
-  w8(0x199, 10); // NVM lifetime warning, %
-  w32(0x19c, 70_000); // temperature warning, m°C
-  w32(R_EVENT_MASK, 0xffffffff);
-}
-
-export function factoryDefault(): u8 {
-  const st = state();
-  if (st != State.DISARMED && st != State.SAVED) return CmdResult.BUSY;
-  w8(R_FACTORY_STATUS, OpStatus.IN_PROGRESS);
-  disarm();
-  for (let t: u32 = 0; t < MAX_TENANTS; t++) { clearTenant(t); w8(R_KEY_STATE + t, KeyState.NONE); }
-  setKeyOk(0);
-  clearRanges();
-  configDefaults();
-  w32(R_INJECT, 0);
-  w32(R_EVENT_STATUS, 0);
-  publishImage();
-  w8(R_FACTORY_STATUS, OpStatus.SUCCESS);
   return CmdResult.OK;
 }
 

@@ -1,11 +1,15 @@
 // Energy source: health test by a short discharge through the known test load (LTC3350 style),
 // and the arm-time question "does the bank hold enough energy to save this much on this board?"
+//
+// Layer: a driver (ADC, pins, charger) beside the NAND driver and the mailbox; only ARM and the
+// energy test use it, so no pipeline waits on a bank measurement.
 
 import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
+import { gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount } from "./layout";
 import {
-  gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount,
-} from "./layout";
-import { gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gOpBufs, w32, w16, w8, r8, r16, r32, raiseEvent } from "./state";
+  gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gOpBufs, w32, w16, w8, r8, r16, r32,
+  raiseEvent,
+} from "./state";
 import {
   R_CAP_MEASURED_UF, R_CAP_ESR_UOHM, R_VCAP_MV, R_CAP_LIFETIME_PCT, R_CAP_HEALTH, R_TEMP_MC, R_ENERGY_AVAIL_MJ,
   R_ENERGY_NEEDED_MJ, R_ENERGY_MARGIN_PCT, R_SAVE_ESTIMATE_US, R_INJECT, Inject, Health, Evt, R_CAP_LIFETIME_WARN_PCT,
@@ -13,11 +17,14 @@ import {
 } from "./mgmt/regs";
 // gRecBytes and friends come from layout; the bus figure is measured at boot (state)
 
-export let gCapUf: f64 = 0;
-export let gEsrOhm: f64 = 0;
-export let gV0: f64 = 0;
-export let gCapTested: bool = false;
-export let gCapTestAt: i64 = 0;
+/** The bank as last measured: capacitance and ESR from the test discharge, voltage from the arm. */
+export namespace Bank {
+  export let capUf: f64 = 0; // 0: not measured, or the test failed
+  export let esrOhm: f64 = 0;
+  export let v0: f64 = 0; // cell voltage, mV
+  export let tested: bool = false;
+  export let testedAt: i64 = 0;
+}
 
 /** Cell voltage: the charger's current through the ESR would read high, so it pauses briefly. */
 export function readCellMv(): f64 {
@@ -27,7 +34,7 @@ export function readCellMv(): f64 {
   if (charging != 0) gpio_write(Pin.CAP_CHARGE_EN, 1);
   return v;
 }
-export function setV0(v: f64): void { gV0 = v; }
+export function setV0(v: f64): void { Bank.v0 = v; }
 
 function avgMv(ch: u32, n: u32): f64 {
   let sum: i64 = 0;
@@ -81,42 +88,45 @@ export function capTest(): bool {
   if (inj) w32(R_INJECT, r32(R_INJECT) & ~Inject.FAIL_ENERGY_TEST);
   const drop = v1 - v2;
   if (drop <= 0 || inj) {
-    gCapUf = 0;
-    gEsrOhm = 0;
+    Bank.capUf = 0;
+    Bank.esrOhm = 0;
   } else {
     // mA·ns / mV = nF
-    gCapUf = ima * <f64>(tb - ta) / drop / 1000;
-    gEsrOhm = v3 > v2 ? (v3 - v2) / ima : 0;
+    Bank.capUf = ima * <f64>(tb - ta) / drop / 1000;
+    Bank.esrOhm = v3 > v2 ? (v3 - v2) / ima : 0;
   }
-  gV0 = v0;
-  gCapTested = true;
-  gCapTestAt = now_ns();
-  w32(R_CAP_MEASURED_UF, <u32>gCapUf);
-  w32(R_CAP_ESR_UOHM, <u32>(gEsrOhm * 1e6));
+  Bank.v0 = v0;
+  Bank.tested = true;
+  Bank.testedAt = now_ns();
+  w32(R_CAP_MEASURED_UF, <u32>Bank.capUf);
+  w32(R_CAP_ESR_UOHM, <u32>(Bank.esrOhm * 1e6));
   w16(R_VCAP_MV, <u32>v0);
   w32(R_TEMP_MC, <u32>adc_read(Adc.TEMP_MC));
   // lifetime: end of life is −20 % capacitance or twice the nominal ESR, whichever comes first
-  let life = (gCapUf / cnom - 0.8) / 0.2;
+  let life = (Bank.capUf / cnom - 0.8) / 0.2;
   const esrNom = <f64>board_param(Param.CAP_ESR_NOMINAL_UOHM);
   if (esrNom > 0) {
-    const lifeEsr = (2 - gEsrOhm * 1e6 / esrNom);
+    const lifeEsr = (2 - Bank.esrOhm * 1e6 / esrNom);
     if (lifeEsr < life) life = lifeEsr;
   }
   if (life > 1) life = 1;
   if (life < 0) life = 0;
   const pct = <u32>(life * 100 + 0.5);
   w8(R_CAP_LIFETIME_PCT, pct);
-  w8(R_CAP_HEALTH, gCapUf <= 0 ? Health.FAIL : pct < r8(R_CAP_LIFETIME_WARN_PCT) ? Health.WARN : Health.GOOD);
-  if (gCapUf > 0 && pct < r8(R_CAP_LIFETIME_WARN_PCT)) raiseEvent(Evt.CAP_LIFETIME_WARN);
+  w8(R_CAP_HEALTH, Bank.capUf <= 0 ? Health.FAIL : pct < r8(R_CAP_LIFETIME_WARN_PCT) ? Health.WARN : Health.GOOD);
+  if (Bank.capUf > 0 && pct < r8(R_CAP_LIFETIME_WARN_PCT)) raiseEvent(Evt.CAP_LIFETIME_WARN);
   if (<i32>r32(R_TEMP_MC) > <i32>r32(R_TEMP_WARN_MC)) raiseEvent(Evt.TEMP_WARN);
-  return gCapUf > 0;
+  return Bank.capUf > 0;
 }
 
 // ---- save time and energy estimate ----------------------------------------------------------------
 
-export let estNs: f64 = 0;
-export let estBoundNs: f64 = 0;
-export let estEnergyJ: f64 = 0;
+/** The last save estimate (estimateSave). */
+export namespace Estimate {
+  export let ns: f64 = 0;
+  export let boundNs: f64 = 0;
+  export let energyJ: f64 = 0;
+}
 
 function param(id: u32, dflt: f64): f64 {
   const v = board_param(id);
@@ -150,8 +160,8 @@ export function estimateSave(records: u32): void {
   if (perBus > worst) worst = perBus;
   const fill = dma + crypto + xfer + tProg;
   const commit = 2 * (cmd + <f64>gRecBytes * <f64>gBusNsPerKiB / 1024 + tProg);
-  estBoundNs = worst + fill;
-  estNs = (worst + fill) / 0.9 + commit;
+  Estimate.boundNs = worst + fill;
+  Estimate.ns = (worst + fill) / 0.9 + commit;
   // energy: per-part model when the board gives one, else the board's all-on figure
   const base = board_param(Param.BASE_MW);
   if (base >= 0) {
@@ -159,28 +169,28 @@ export function estimateSave(records: u32): void {
     const cpuI = param(Param.CPU_IDLE_MW, cpuA);
     const cpuBusy = gHasEngine && gEngineOk ? 0.1 : 1.0;
     const pAvgMw = <f64>base + cpuI + (cpuA - cpuI) * cpuBusy;
-    let mJ = pAvgMw * estNs / 1e9;
+    let mJ = pAvgMw * Estimate.ns / 1e9;
     mJ += param(Param.DRAM_ACTIVE_MW, 0) * n * dma / 1e9;
     mJ += param(Param.NAND_PROGRAM_MW, 0) * ops * tProg / 1e9;
     mJ += param(Param.NAND_BUS_MW, 0) * ops * (cmd + xfer) / 1e9;
     if (gHasEngine && gEngineOk) mJ += param(Param.CRYPTO_ACTIVE_MW, 0) * n * crypto / 1e9;
-    estEnergyJ = mJ / 1000;
+    Estimate.energyJ = mJ / 1000;
   } else {
-    estEnergyJ = param(Param.SAVE_POWER_MW, 1000) * estNs / 1e12;
+    Estimate.energyJ = param(Param.SAVE_POWER_MW, 1000) * Estimate.ns / 1e12;
   }
-  w32(R_SAVE_ESTIMATE_US, <u32>(estNs / 1000));
-  w32(R_SAVE_BOUND_US, <u32>(estBoundNs / 1000));
+  w32(R_SAVE_ESTIMATE_US, <u32>(Estimate.ns / 1000));
+  w32(R_SAVE_BOUND_US, <u32>(Estimate.boundNs / 1000));
 }
 
 /** Usable energy of the measured bank down to where it can no longer feed the save load. */
 export function usableEnergyJ(): f64 {
-  const c = gCapUf * 1e-6;
+  const c = Bank.capUf * 1e-6;
   const eta = param(Param.CAP_EFFICIENCY_PPM, 850000) / 1e6;
   const vmin = param(Param.CAP_MIN_MV, 3000) / 1000;
-  const v0 = gV0 / 1000;
+  const v0 = Bank.v0 / 1000;
   // average load at the bank, W; the cell must stay above Vmin plus the ESR drop at that load
-  const pIn = estNs > 0 ? estEnergyJ / (estNs / 1e9) / eta : 0;
-  const vcMin = vmin + gEsrOhm * pIn / vmin;
+  const pIn = Estimate.ns > 0 ? Estimate.energyJ / (Estimate.ns / 1e9) / eta : 0;
+  const vcMin = vmin + Bank.esrOhm * pIn / vmin;
   if (v0 <= vcMin) return 0;
   return 0.5 * c * (v0 * v0 - vcMin * vcMin) * eta;
 }
@@ -188,7 +198,7 @@ export function usableEnergyJ(): f64 {
 /** Publishes the energy figures; returns the margin in percent (negative = short). */
 export function energyMargin(): i32 {
   const avail = usableEnergyJ();
-  const need = estEnergyJ;
+  const need = Estimate.energyJ;
   const margin = need > 0 ? (avail - need) / need * 100 : 100;
   w32(R_ENERGY_AVAIL_MJ, <u32>(avail * 1000));
   w32(R_ENERGY_NEEDED_MJ, <u32>(need * 1000));

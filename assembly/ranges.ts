@@ -1,5 +1,8 @@
 // The protected ranges: registered by the host (mirrored in the register window), or the whole
 // module for tenant 0 when none is registered. Records are numbered across ranges in table order.
+//
+// Layer: firmware state (reads the register window): the save pipeline, the commit record and the
+// operations number records the same way only if one module does it.
 
 import { REGS, r8, gDimmBytes } from "./state";
 import { R_RANGE_COUNT, R_RANGES, RANGE_ENTRY_BYTES } from "./mgmt/regs";
@@ -35,12 +38,14 @@ export function tenantMaskOfRanges(): u32 {
   return m;
 }
 
-// record lookup results
-export let riTenant: u32 = 0;
-export let riAddr: u64 = 0;
-export let riValid: u32 = 0;
+/** Where record `seq` of the last recordInfo(seq) is. */
+export namespace RecordAt {
+  export let tenant: u32 = 0;
+  export let addr: u64 = 0; // DIMM address
+  export let valid: u32 = 0; // bytes of the page that hold data
+}
 
-/** Fills riTenant/riAddr/riValid for record `seq`; false when past the end. */
+/** Fills RecordAt for record `seq`; false when past the end. */
 export function recordInfo(seq: u32): bool {
   const c = rangeCount();
   let first: u32 = 0;
@@ -49,9 +54,9 @@ export function recordInfo(seq: u32): bool {
     if (seq < first + n) {
       const off = <u64>(seq - first) * gPageBytes;
       const len = rangeLen(i);
-      riTenant = rangeTenant(i);
-      riAddr = rangeBase(i) + off;
-      riValid = <u32>(len - off < <u64>gPageBytes ? len - off : <u64>gPageBytes);
+      RecordAt.tenant = rangeTenant(i);
+      RecordAt.addr = rangeBase(i) + off;
+      RecordAt.valid = <u32>(len - off < <u64>gPageBytes ? len - off : <u64>gPageBytes);
       return true;
     }
     first += n;

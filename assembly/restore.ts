@@ -2,28 +2,34 @@
 // decrypt → DMA into the DIMM. A record is written to the DIMM only after its header matched what
 // the commit record says belongs at that NAND position and its tag verified; everything else is
 // counted and reported, never written.
+//
+// Layer: a pipeline, beside the save, above the drivers and the commit record, below the
+// operations. It reads the image only through the commit record in IMG, like an offline reader.
 
 import {
-  dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, gpio_write, DmaDir, NandOp, NandState, CryptoOp, Event, Pin,
+  dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, gpio_write, DmaDir, NandOp,
+  NandState, CryptoOp, Event, Pin,
 } from "./hal";
 import {
-  HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, C_SLOT, C_FLAGS, C_FLAG_WIDE, C_GENERATION,
-  C_SAVE_ID, C_PAGE_COUNT, C_RANGE_OFF, C_RANGE_COUNT, C_TENANT_OFF, C_TENANT_COUNT, C_EXC_OFF, CR_BYTES,
-  CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN,
+  HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, C_SLOT, C_FLAGS, C_FLAG_WIDE, C_GENERATION, C_SAVE_ID,
+  C_PAGE_COUNT, C_RANGE_OFF, C_RANGE_COUNT, C_TENANT_OFF, C_TENANT_COUNT, C_EXC_OFF, CR_BYTES, CR_TENANT,
+  CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN,
 } from "./config";
-import { gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext } from "./layout";
 import {
-  gPool, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
-  gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
+  gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
+} from "./layout";
+import {
+  gPool, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING,
+  OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
 } from "./state";
 import { writeHeader, writeTweak, headerEquals } from "./format";
 import { rebuildDerived } from "./keys";
 import { swOpen } from "./seal";
 import { waitIdle } from "./nand";
-import { busyPoll } from "./mgmt/commands";
+import { busyPoll } from "./mgmt/mailbox";
 import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
-import { CHAIN } from "./save";
+import { CHAIN, imageTenantMask } from "./commit";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 // buffer states
@@ -67,10 +73,12 @@ let iWide: bool = false;
 let iGen: u32 = 0;
 let iId: u64 = 0;
 let iRecords: u32 = 0;
-// results
-export let resVerifiedBytes: u64 = 0;
-export let resFailedPages: u32 = 0;
-export let resFirstBad: u64 = 0xffffffffffffffff;
+/** What the last restore did (published by the RESTORE operation). */
+export namespace Restored {
+  export let verifiedBytes: u64 = 0;
+  export let failedPages: u32 = 0;
+  export let firstBad: u64 = 0xffffffffffffffff; // lowest DIMM address of a failed page
+}
 let failBits: u32 = 0;
 
 // record lookup in the image's range table
@@ -100,28 +108,6 @@ function wanted(seq: u32): bool {
   if (!imgRecord(seq)) return false;
   if ((tMask & (1 << rTenant)) == 0) return false;
   return rAddr < wEnd && rAddr + rValid > wBase;
-}
-
-/** Tenants whose records exist in the image. */
-export function imageTenantMask(): u32 {
-  const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
-  const to = IMG + load<u32>(IMG + C_TENANT_OFF);
-  let m: u32 = 0;
-  for (let i: u32 = 0; i < tc; i++) m |= 1 << load<u8>(to + i * CT_BYTES + CT_TENANT);
-  return m;
-}
-
-/** True when some record of the image lies in [base, base+len) for a tenant in mask. */
-export function imageCovers(mask: u32, base: u64, len: u64): bool {
-  const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
-  const ro = IMG + load<u32>(IMG + C_RANGE_OFF);
-  for (let i: u32 = 0; i < rc; i++) {
-    const e = ro + i * CR_BYTES;
-    if ((mask & (1 << load<u8>(e + CR_TENANT))) == 0) continue;
-    const b = load<u64>(e + CR_BASE);
-    if (b < base + len && b + load<u64>(e + CR_LENGTH) > base) return true;
-  }
-  return false;
 }
 
 // per-die read cursors: DIE_A = location, DIE_B = stream position (0xffffffff = none),
@@ -161,8 +147,8 @@ function dieLoc(d: u32, pos: u32): u32 {
 @inline function unitDie(seq: u32): u32 { return dieOrder((seq / gPlanes) % gDies); }
 
 function failRecord(addr: u64): void {
-  resFailedPages++;
-  if (addr < resFirstBad) resFirstBad = addr;
+  Restored.failedPages++;
+  if (addr < Restored.firstBad) Restored.firstBad = addr;
 }
 
 function failBuf(i: u32, bits: u32): void {
@@ -211,7 +197,7 @@ function writeRec(i: u32): bool {
   }
   if (t == -2) { s(OB_ST, i, OUT); return false; }
   if (t < 0) { failBuf(i, RestoreFail.PAGE_VERIFY_FAIL); return true; }
-  resVerifiedBytes += e - a;
+  Restored.verifiedBytes += e - a;
   s(OB_T, i, <u32>t);
   s(OB_ST, i, WRITE);
   return true;
@@ -281,9 +267,9 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   full = len == 0;
   wBase = full ? 0 : base;
   wEnd = full ? 0xffffffffffffffff : base + len;
-  resVerifiedBytes = 0;
-  resFailedPages = 0;
-  resFirstBad = 0xffffffffffffffff;
+  Restored.verifiedBytes = 0;
+  Restored.failedPages = 0;
+  Restored.firstBad = 0xffffffffffffffff;
   failBits = 0;
   const useEngine = gHasEngine && gEngineOk;
   for (let t: u32 = 0; t < MAX_TENANTS; t++) sha256_init(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES));

@@ -1,40 +1,30 @@
 // The save pipeline: DMA from the isolated DIMM → XTS + tag (engine or software) → multi-plane
 // program, with every stage overlapped across op buffers, dies and channels. Nothing is allocated
 // and nothing is erased here: the target region was erased before arming.
+//
+// Layer: a pipeline, above the drivers, the slot policy and the commit record, below the
+// operations. It takes what to write from the plan (plan.ts) and where from slots.ts, and ends by
+// handing over to commit.ts, so the loop below is only about moving pages.
 
 import {
-  dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace,
-  DmaDir, NandOp, NandState, CryptoOp, Event,
+  dma_submit, dma_done, nand_submit, nand_status, crypto_submit, crypto_done, wait, trace, DmaDir, NandOp, NandState,
+  CryptoOp, Event, Trace,
 } from "./hal";
+import { HDR_OFF, TAG_OFF, TAG_BYTES, MAX_TENANTS, MAX_EXC_PER_DIE } from "./config";
+import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, dieOrder, excMake } from "./layout";
 import {
-  HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, PAGE_TYPE_COMMIT, TENANT_NONE, MAX_TENANTS, MAX_EXC_PER_DIE,
-  COMMIT_MAGIC, FORMAT_VERSION, C_MAGIC, C_VERSION, C_FLAGS, C_TOTAL, C_SLOT, C_SLOT_COUNT, C_TENANT_COUNT,
-  C_RANGE_COUNT, C_GENERATION, C_BASE_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_SERIAL, C_CHANNELS,
-  C_DIES_PER_CHANNEL, C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF,
-  C_EXC_OFF, C_EXC_COUNT, C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, C_SAVE_US, C_TRIGGER, C_RETAINED, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION, C_PROGRAM_FAILS, C_HEADER_BYTES, C_FLAG_WIDE, CR_BYTES,
-  CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV, CT_CHAIN,
-  COMMIT_MAX,
-} from "./config";
-import {
-  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane,
-  dieOrder, regionBlock, regionBlocks, excMake, opCount,
-} from "./layout";
-import {
-  gPool, gOpBufs, gOpBytes, opBuf, recTweak, recMac, gHasEngine, gEngineOk, superGood, markSuperBad, gExc,
-  EXC_N, DIE_A, DIE_B, DIE_C, DIE_D, r32, w32, inc32, nowNs, IMG, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
+  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
+  DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
 } from "./state";
-import { writeHeader, writeTweak } from "./format";
-import { recordInfo, riTenant, riAddr, riValid, rangeCount, rangeTenant, rangeBase, rangeLen, rangeRecords } from "./ranges";
-import { tenantBase, K_KCV } from "./keys";
-import { swSeal, tenantMac } from "./seal";
-import { regionIsMeta, metaBlock, sealMetaRecord, sha, waitIdle } from "./nand";
-import { busyPoll } from "./mgmt/commands";
-import {
-  R_INJECT, Inject, R_PROGRAM_FAILS, R_SAVE_OK, R_SAVE_FAIL, R_RESTORE_OK, R_RESTORE_FAIL, R_POWER_CYCLES,
-  R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Tr, Phase,
-} from "./mgmt/regs";
-import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final } from "./crypto/index";
+import { recordInfo, RecordAt } from "./ranges";
+import { swSeal } from "./seal";
+import { waitIdle } from "./nand";
+import { streamEnd, streamBlock, streamUsable } from "./slots";
+import { CHAIN, TPAGES, buildCommit, writeCommit } from "./commit";
+import { busyPoll } from "./mgmt/mailbox";
+import { R_INJECT, Inject, R_PROGRAM_FAILS, R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Phase } from "./mgmt/regs";
+import { SHA256_CTX_BYTES, sha256_init, sha256_update } from "./crypto/index";
+import { Plan, dataHeader, dataTweak } from "./plan";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 
@@ -46,35 +36,9 @@ const READY: u32 = 3; // sealed, waiting for its die
 const PROG: u32 = 4; // handed to the die; free once its channel has taken the records (HAL 1.2)
 
 let nRedo: u32 = 0;
-export const CHAIN: usize = memory.data(<i32>(SHA256_CTX_BYTES * MAX_TENANTS), 16);
-const TPAGES: usize = memory.data(<i32>(MAX_TENANTS * 4), 16);
 
 @inline function g(a: usize, i: u32): u32 { return load<u32>(a + (<usize>i << 2)); }
 @inline function s(a: usize, i: u32, v: u32): void { store<u32>(a + (<usize>i << 2), v); }
-
-// ---- the plan (fixed at arm time) ------------------------------------------------------------------
-export let pSlot: u32 = 0;
-export let pWide: bool = false;
-export let pGen: u32 = 0;
-export let pSaveId: u64 = 0;
-export let pRecords: u32 = 0;
-export let pOps: u32 = 0;
-export let pTrigger: u32 = 0;
-export let pEraseA: u32 = 0;
-export let pEraseB: u32 = 0;
-
-export let pLimit: u32 = 0; // region blocks erased for this save: never write past them
-
-export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
-  pSlot = slot; pWide = wide; pGen = gen; pSaveId = saveId; pRecords = records; pOps = opCount(records); pLimit = limit;
-}
-export function setEraseCounts(a: u32, b: u32): void { pEraseA = a; pEraseB = b; }
-export function setTrigger(t: u32): void { pTrigger = t; }
-// the image this save moves past, when a restore left tenants of it sealed (it becomes held)
-let pHeldMask: u32 = 0;
-let pHeldSlot: u32 = 0;
-let pHeldGen: u32 = 0;
-export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { pHeldMask = mask; pHeldSlot = slot; pHeldGen = gen; }
 
 // ---- per-die write streams ----------------------------------------------------------------------------
 // DIE_A = write location (block << 16 | page), DIE_B = region index of that block,
@@ -90,10 +54,10 @@ function addExc(d: u32, block: u32, pages: u32): bool {
 
 /** Moves die d to the next usable block at region index >= i; false when the region is exhausted. */
 function seekBlock(d: u32, i: u32): bool {
-  const nb = pLimit < regionBlocks(pWide) ? pLimit : regionBlocks(pWide);
+  const nb = streamEnd();
   for (; i < nb; i++) {
-    const b = regionBlock(pSlot, i);
-    if (superGood(d, b) && !regionIsMeta(d, pSlot, i)) {
+    const b = streamBlock(i);
+    if (streamUsable(d, b, i)) {
       s(DIE_A, d, b << 16);
       s(DIE_B, d, i);
       return true;
@@ -123,16 +87,16 @@ function redoPop(): u32 {
 /** Writes header, marker and tweak of every record of op k into buffer ob; returns the record count. */
 function prepareOp(ob: u32, k: u32): u32 {
   const first = k * gPlanes;
-  let n = pRecords - first;
+  let n = Plan.records - first;
   if (n > gPlanes) n = gPlanes;
   const base = opBuf(ob);
   for (let j: u32 = 0; j < n; j++) {
     const rec = base + <usize>(j * gRecBytes);
     recordInfo(first + j);
     store<u32>(rec + gPageBytes, 0xffffffff);
-    writeHeader(rec + gPageBytes + HDR_OFF, PAGE_TYPE_DATA, <u8>riTenant, <u8>pSlot, pGen, first + j, riAddr, riValid, 0, 0, pSaveId);
-    writeTweak(recTweak(ob * gPlanes + j), riAddr, pGen, <u8>riTenant);
-    if (riValid < gPageBytes) memory.fill(rec + riValid, 0, gPageBytes - riValid);
+    dataHeader(rec + gPageBytes + HDR_OFF, RecordAt.tenant, first + j, RecordAt.addr, RecordAt.valid);
+    dataTweak(recTweak(ob * gPlanes + j), RecordAt.addr, RecordAt.tenant);
+    if (RecordAt.valid < gPageBytes) memory.fill(rec + RecordAt.valid, 0, gPageBytes - RecordAt.valid);
   }
   s(OB_K, ob, k);
   s(OB_N, ob, n);
@@ -149,7 +113,7 @@ function pushDma(ob: u32): bool {
   const base = opBuf(ob);
   while (j < n) {
     recordInfo(k * gPlanes + j);
-    const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>riAddr, <u32>(base + <usize>(j * gRecBytes)), riValid);
+    const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>RecordAt.addr, <u32>(base + <usize>(j * gRecBytes)), RecordAt.valid);
     if (t < 0) {
       if (t != -2) failInfo |= SaveFail.DMA_ERROR;
       break;
@@ -170,7 +134,7 @@ function pushCrypto(ob: u32): bool {
     const r = j >> 1;
     const rec = base + <usize>(r * gRecBytes);
     recordInfo(g(OB_K, ob) * gPlanes + r);
-    const slot = riTenant * 2;
+    const slot = RecordAt.tenant * 2;
     const t = (j & 1) == 0
       ? crypto_submit(CryptoOp.XTS_ENCRYPT, slot, <u32>recTweak(ob * gPlanes + r), <u32>rec, <u32>rec, gPageBytes)
       : crypto_submit(CryptoOp.HMAC_SHA256, slot + 1, <u32>recTweak(ob * gPlanes + r), <u32>rec, <u32>recMac(ob * gPlanes + r), gPageBytes + TAG_OFF);
@@ -261,9 +225,9 @@ export function runSave(): u32 {
     if (!seekBlock(d, 0)) return SaveFail.NO_SPARE_BLOCKS;
   }
   for (let i: u32 = 0; i < gOpBufs; i++) s(OB_ST, i, FREE);
-  w32(R_PROGRESS_TOTAL, pOps);
+  w32(R_PROGRESS_TOTAL, Plan.ops);
   w32(R_PROGRESS_DONE, 0);
-  const ops = pOps;
+  const ops = Plan.ops;
   let nextK: u32 = 0;
   let done: u32 = 0;
   const mask = (1 << gPlanes) - 1;
@@ -393,159 +357,10 @@ export function runSave(): u32 {
     w32(R_INJECT, r32(R_INJECT) & ~Inject.SKIP_COMMIT);
     return SaveFail.CONTROLLER_ERROR;
   }
-  trace(Tr.PHASE, Phase.DATA_DONE);
+  trace(Trace.PHASE, Phase.DATA_DONE);
   const total = buildCommit(gPool, <u32>((nowNs() - t0) / 1000));
   const r = writeCommit(gPool, total);
-  if (r == 0) trace(Tr.PHASE, Phase.COMMIT_DONE);
+  if (r == 0) trace(Trace.PHASE, Phase.COMMIT_DONE);
   return r;
 }
 
-// ---- the commit record ------------------------------------------------------------------------------------
-
-export function buildCommit(c: usize, saveUs: u32): u32 {
-  memory.fill(c, 0, COMMIT_MAX);
-  store<u32>(c + C_MAGIC, COMMIT_MAGIC);
-  store<u16>(c + C_VERSION, <u16>FORMAT_VERSION);
-  store<u16>(c + C_FLAGS, pWide ? <u16>C_FLAG_WIDE : 0);
-  store<u8>(c + C_SLOT, <u8>pSlot);
-  store<u8>(c + C_SLOT_COUNT, 2);
-  store<u32>(c + C_GENERATION, pGen);
-  store<u32>(c + C_BASE_GENERATION, 0);
-  store<u64>(c + C_SAVE_ID, pSaveId);
-  store<u32>(c + C_PAGE_COUNT, pRecords);
-  store<u32>(c + C_OP_COUNT, pOps);
-  store<u64>(c + C_SERIAL, serialCache);
-  store<u8>(c + C_CHANNELS, <u8>gChannels);
-  store<u8>(c + C_DIES_PER_CHANNEL, <u8>gDiesPerChannel);
-  store<u8>(c + C_PLANES, <u8>gPlanes);
-  store<u32>(c + C_PAGE_BYTES, gPageBytes);
-  store<u32>(c + C_PAGES_PER_BLOCK, gPagesPerBlock);
-  store<u32>(c + C_BLOCKS_PER_PLANE, gBlocksPerPlane);
-  store<u32>(c + C_SAVE_OK, r32(R_SAVE_OK) + 1);
-  store<u32>(c + C_SAVE_FAIL, r32(R_SAVE_FAIL));
-  store<u32>(c + C_RESTORE_OK, r32(R_RESTORE_OK));
-  store<u32>(c + C_RESTORE_FAIL, r32(R_RESTORE_FAIL));
-  store<u32>(c + C_POWER_CYCLES, r32(R_POWER_CYCLES));
-  store<u32>(c + C_ERASE_COUNT_A, pEraseA);
-  store<u32>(c + C_ERASE_COUNT_B, pEraseB);
-  store<u32>(c + C_SAVE_US, saveUs);
-  store<u8>(c + C_TRIGGER, <u8>pTrigger);
-  store<u8>(c + C_RETAINED, pHeldMask != 0 ? 2 : 1);
-  store<u8>(c + C_HELD_TENANTS, <u8>pHeldMask);
-  store<u8>(c + C_HELD_SLOT, pHeldMask != 0 ? <u8>pHeldSlot : 0);
-  store<u32>(c + C_HELD_GENERATION, pHeldMask != 0 ? pHeldGen : 0);
-  store<u32>(c + C_PROGRAM_FAILS, r32(R_PROGRAM_FAILS));
-  // ranges
-  let p: u32 = C_HEADER_BYTES;
-  store<u32>(c + C_RANGE_OFF, p);
-  const rc = rangeCount();
-  store<u8>(c + C_RANGE_COUNT, <u8>rc);
-  let seq: u32 = 0;
-  let tmask: u32 = 0;
-  for (let i: u32 = 0; i < rc; i++) {
-    const e = c + p;
-    store<u8>(e + CR_TENANT, <u8>rangeTenant(i));
-    store<u32>(e + CR_FIRST_SEQ, seq);
-    store<u64>(e + CR_BASE, rangeBase(i));
-    store<u64>(e + CR_LENGTH, rangeLen(i));
-    store<u32>(e + CR_PAGES, rangeRecords(i));
-    seq += rangeRecords(i);
-    tmask |= 1 << rangeTenant(i);
-    p += CR_BYTES;
-  }
-  // tenants
-  store<u32>(c + C_TENANT_OFF, p);
-  let tc: u32 = 0;
-  for (let t: u32 = 0; t < MAX_TENANTS; t++) {
-    if ((tmask & (1 << t)) == 0) continue;
-    const e = c + p;
-    store<u8>(e + CT_TENANT, <u8>t);
-    store<u32>(e + CT_PAGES, g(TPAGES, t));
-    memory.copy(e + CT_KCV, tenantBase(t) + K_KCV, 16);
-    sha256_final(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES), e + CT_CHAIN);
-    p += CT_BYTES;
-    tc++;
-  }
-  store<u8>(c + C_TENANT_COUNT, <u8>tc);
-  // exceptions: u16 count per die (padded to 4 bytes), then the entries die by die
-  store<u32>(c + C_EXC_OFF, p);
-  let ne: u32 = 0;
-  for (let d: u32 = 0; d < gDies; d++) { store<u16>(c + p + (d << 1), <u16>g(EXC_N, d)); ne += g(EXC_N, d); }
-  p += (gDies * 2 + 3) & ~3;
-  store<u32>(c + C_EXC_COUNT, ne);
-  for (let d: u32 = 0; d < gDies; d++) {
-    const n = g(EXC_N, d);
-    memory.copy(c + p, gExc + <usize>(d * MAX_EXC_PER_DIE * 4), n * 4);
-    p += n * 4;
-  }
-  // one MAC per tenant over everything before the MAC table, then a hash of it all
-  store<u32>(c + C_MAC_OFF, p);
-  const total = p + tc * 32 + 32;
-  store<u32>(c + C_TOTAL, total);
-  const macOff = p;
-  for (let i: u32 = 0; i < tc; i++) {
-    const t = <u32>load<u8>(c + load<u32>(c + C_TENANT_OFF) + i * CT_BYTES + CT_TENANT);
-    tenantMac(t, c, macOff, c + p);
-    p += 32;
-  }
-  sha(c, p, c + p);
-  return total;
-}
-
-let serialCache: u64 = 0;
-export function setSerial(v: u64): void { serialCache = v; }
-
-function failMeta(d: u32): void {
-  inc32(R_PROGRAM_FAILS);
-  markSuperBad(d, metaBlock(d, pSlot));
-}
-
-/**
- * Programs the commit record into the slot's metadata block on two dies on different channels,
- * both at once; a die whose program fails is replaced by the next die in round-robin order.
- */
-function writeCommit(c: usize, total: u32): u32 {
-  const P = gPageBytes;
-  const R = gRecBytes;
-  const pages = (total + P - 1) / P;
-  // every page's record once, after the body
-  const recs = c + COMMIT_MAX;
-  for (let pg: u32 = 0; pg < pages; pg++) {
-    const rec = recs + <usize>(pg * R);
-    const n = total - pg * P < P ? total - pg * P : P;
-    memory.copy(rec, c + <usize>(pg * P), n);
-    memory.fill(rec + n, 0, P - n);
-    store<u32>(rec + P, 0xffffffff);
-    writeHeader(rec + P + HDR_OFF, PAGE_TYPE_COMMIT, TENANT_NONE, <u8>pSlot, pGen, pg, 0, n, 0, 0, pSaveId);
-    sealMetaRecord(rec);
-  }
-  const want: u32 = gDies >= 2 ? 2 : 1;
-  let copies: u32 = 0;
-  let j: u32 = 0;
-  while (copies < want && j < gDies) {
-    // the next `want - copies` candidate dies, written in parallel page by page
-    let d0: u32 = 0xffffffff;
-    let d1: u32 = 0xffffffff;
-    while (j < gDies && (d0 == 0xffffffff || (want - copies > 1 && d1 == 0xffffffff))) {
-      const d = dieOrder(j++);
-      if (metaBlock(d, pSlot) == 0xffffffff) continue;
-      if (d0 == 0xffffffff) d0 = d; else d1 = d;
-    }
-    if (d0 == 0xffffffff) break;
-    let ok0 = true;
-    let ok1 = d1 != 0xffffffff;
-    for (let pg: u32 = 0; pg < pages && (ok0 || ok1); pg++) {
-      const rec = <u32>(recs + <usize>(pg * R));
-      if (ok0) ok0 = nand_submit(NandOp.PROGRAM, d0, metaBlock(d0, pSlot), pg, 1, rec, R) == 0;
-      if (ok1) ok1 = nand_submit(NandOp.PROGRAM, d1, metaBlock(d1, pSlot), pg, 1, rec, R) == 0;
-      if (ok0 && (waitIdle(d0) & NandState.FAIL) != 0) { ok0 = false; failMeta(d0); }
-      if (ok1 && (waitIdle(d1) & NandState.FAIL) != 0) { ok1 = false; failMeta(d1); }
-    }
-    if (ok0) copies++;
-    if (ok1) copies++;
-  }
-  if (copies == 0) return SaveFail.NVM_ERROR | SaveFail.PARTIAL_DATA_SAVED;
-  // the new image is now the current one
-  memory.copy(IMG, c, total);
-  return 0;
-}

@@ -1,6 +1,9 @@
 // Software sealing and opening of one NAND record: AES-256-XTS over the page payload, and the tag
 // HMAC-SHA256(K_mac, record[0, P + TAG_OFF)) truncated to 16 bytes at record[P + TAG_OFF]. The same
 // work, page for page, is what lg_crypto_page_cost() measures for the lower bound.
+//
+// Layer: above the key store, beside state.ts: both pipelines and the commit record seal or open
+// with it, so it knows records only as bytes, never the pipelines' buffers.
 
 import { TAG_OFF, TAG_BYTES } from "./config";
 import { tenantBase, rkBase, K_HMAC, RK1ENC, RK2ENC, RK1DEC } from "./keys";

@@ -1,8 +1,10 @@
-// Firmware-wide state: the register window, memory map, board figures, and the image found on NAND.
+// Firmware-wide state: the register window, memory map, board figures, bad-block map, events and
+// log, and the images found on NAND.
+//
+// Layer: firmware state, above the contracts and the key store, below every driver: all of them
+// read the board figures and memory map fixed here at boot, so this imports none of them.
 
-import {
-  board_param, Param, log as hal_log, now_ns,
-} from "./hal";
+import { board_param, Param, log as hal_log, now_ns } from "./hal";
 import { WINDOW_BYTES, R_EVENT_STATUS, R_EVENT_MASK } from "./mgmt/regs";
 import { COMMIT_MAX, MAX_DIES, MAX_EXC_PER_DIE, MAX_TENANTS, SPARE_USED } from "./config";
 import { setGeometry, gDies, gPlanes, gBlocksPerPlane, gRecBytes, gPageBytes } from "./layout";
@@ -211,39 +213,37 @@ export function logNum(s: string, v: i64): void {
 
 @inline export function nowNs(): i64 { return now_ns(); }
 
-// ---- the image on NAND (from the commit record in IMG) -----------------------------------------
-export let gImgValid: bool = false;
-export let gImgSlot: u32 = 0;
-export let gImgWide: bool = false;
-export let gImgGen: u32 = 0;
-export let gMaxGenSeen: u32 = 0;
-export let gTarget: u32 = 0;
-/** Per half: the region prefix (blocks, by region index from the half's start) erased this boot. */
-export let gErasedSlot: i32 = -1;
-export let gErasedWide: bool = false;
-export let gErasedBlocks: u32 = 0;
-
-export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
-  gImgValid = valid; gImgSlot = slot; gImgWide = wide; gImgGen = gen;
-  if (gen > gMaxGenSeen) gMaxGenSeen = gen;
-  gTarget = valid ? slot ^ 1 : 0;
+// ---- the images on NAND -----------------------------------------------------------------------
+/** The current image (its commit record is in IMG), and what the boot found besides it. */
+export namespace Image {
+  export let valid: bool = false;
+  export let slot: u32 = 0;
+  export let wide: bool = false;
+  export let gen: u32 = 0;
+  export let maxGenSeen: u32 = 0; // highest generation seen on NAND this boot (a new save goes above it)
+  export let keyOk: u32 = 0; // bit per tenant: key verified against the image (KCV and commit MAC)
+  // tenants of the image the last restore left sealed: the image becomes held when a save moves
+  // past it
+  export let sealed: u32 = 0;
+  // data pages of a save that did not finish (found at boot), and its generation
+  export let incomplete: bool = false;
+  export let incompleteGen: u32 = 0;
 }
-// A held image: the other slot's image, kept because tenants in it were left sealed by a restore
-// (their key was missing) and have not been restored since. Arm and erase leave it alone until
-// every such tenant is restored from it or the host discards it (ERASE with the discard flag).
-export let gHeldMask: u32 = 0;
-export let gHeldSlot: u32 = 0;
-export let gHeldGen: u32 = 0;
-export function setHeld(mask: u32, slot: u32, gen: u32): void { gHeldMask = mask; gHeldSlot = slot; gHeldGen = gen; }
-// tenants of the current image the last restore left sealed: the image becomes held when a save
-// moves past it
-export let gSealedMask: u32 = 0;
-export function setSealed(mask: u32): void { gSealedMask = mask; }
 
-export function noteGen(gen: u32): void { if (gen > gMaxGenSeen) gMaxGenSeen = gen; }
-export function setErased(slot: i32, wide: bool, blocks: u32): void { gErasedSlot = slot; gErasedWide = wide; gErasedBlocks = blocks; }
+export function noteGen(gen: u32): void { if (gen > Image.maxGenSeen) Image.maxGenSeen = gen; }
+export function setSealed(mask: u32): void { Image.sealed = mask; }
+export function setKeyOk(m: u32): void { Image.keyOk = m; }
 
-export let gKeyOk: u32 = 0; // bit per tenant: key verified against the image (KCV and commit MAC)
-export function setKeyOk(m: u32): void { gKeyOk = m; }
+/**
+ * A held image: the other slot's image, kept because tenants in it were left sealed by a restore
+ * (their key was missing) and have not been restored since. Arm and erase leave it alone until
+ * every such tenant is restored from it or the host discards it (ERASE with the discard flag).
+ */
+export namespace Held {
+  export let mask: u32 = 0; // tenants still sealed in it (0 = no held image)
+  export let slot: u32 = 0;
+  export let gen: u32 = 0;
+}
+export function setHeld(mask: u32, slot: u32, gen: u32): void { Held.mask = mask; Held.slot = slot; Held.gen = gen; }
 
 export const TENANT_LIMIT: u32 = MAX_TENANTS;

@@ -1,5 +1,7 @@
 // AES-256 (FIPS-197) on raw pointers, T-table based.
 //
+// Layer: crypto, at the bottom (see index.ts): no firmware state, so it is tested on its own.
+//
 // Why T-tables: the controllers this runs on are MCUs without data caches (no cache-timing
 // channel) and without SIMD, and the save path is throughput-bound; one table lookup per
 // state byte per round is the fastest portable software AES. Boards with an AES engine

@@ -13,6 +13,8 @@
 // derived data that a restore through the crypto engine may borrow as buffer space and that is
 // rebuilt afterwards (keys.ts, rebuildDerived). Other builds (unit tests, the crypto fixture),
 // whose memory grows under an allocator or the host, keep them as ordinary static data.
+//
+// Layer: crypto, at the bottom (see index.ts).
 
 // @ts-ignore: LG_MEM_TOP is a compile-time constant of the firmware image only
 export const MEM_TOP: usize = isDefined(LG_MEM_TOP) ? <usize>LG_MEM_TOP : 0;

@@ -1,4 +1,6 @@
 // Constant-time helpers.
+//
+// Layer: crypto, at the bottom (see index.ts).
 
 /**
  * Compares len bytes at a and b in time that depends only on len, never on where they

@@ -1,4 +1,6 @@
 // HKDF with HMAC-SHA-256 (RFC 5869).
+//
+// Layer: crypto, at the bottom (see index.ts).
 
 import { HMAC_CTX_BYTES, hmac_init, hmac_update, hmac_final } from "./hmac";
 

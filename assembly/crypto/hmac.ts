@@ -1,5 +1,7 @@
 // HMAC-SHA-256 (RFC 2104, FIPS 198-1) on raw pointers, streaming.
 //
+// Layer: crypto, at the bottom (see index.ts): no firmware state, so it is tested on its own.
+//
 // Context layout (HMAC_CTX_BYTES, caller-owned): the inner hash context, then the outer
 // one. hmac_init absorbs K0 ⊕ ipad into the inner and K0 ⊕ opad into the outer hash, so
 // hmac_final only has to finish the inner hash and feed its digest to the outer one.

@@ -3,6 +3,9 @@
 // A few small scratch areas are static (the XTS tweak, the SHA-256 message schedule, the
 // HMAC key block, HKDF's context), so these functions are not re-entrant: call them from
 // one thread of control at a time, which is how the firmware runs.
+//
+// Layer: the bottom; crypto/ imports nothing outside crypto/, so the unit tests check it against
+// the standards' vectors alone.
 
 export { AES256_RK_BYTES, aes256_expand_enc, aes256_expand_dec, aes_encrypt_block, aes_decrypt_block } from "./aes";
 export { xts_encrypt, xts_decrypt } from "./xts";

@@ -1,5 +1,7 @@
 // SHA-256 (FIPS 180-4) on raw pointers, streaming.
 //
+// Layer: crypto, at the bottom (see index.ts): no firmware state, so it is tested on its own.
+//
 // Context layout (SHA256_CTX_BYTES, caller-owned, any 4-byte-aligned address is fine):
 //   0   H0..H7 state words (u32, native order)
 //   32  64-byte block buffer

@@ -1,5 +1,7 @@
 // AES-256-XTS (IEEE 1619-2007, NIST SP 800-38E) over one data unit.
 //
+// Layer: crypto, at the bottom (see index.ts): no firmware state, so it is tested on its own.
+//
 // tweak16 is the 16-byte tweak value i (for a data unit sequence number: the number in
 // little-endian, zero-padded). The tweak is encrypted with key 2, then multiplied by α in
 // GF(2^128) for every block. Lengths that are not a multiple of 16 use ciphertext stealing

@@ -1,6 +1,9 @@
 // Register map of the management window (docs/register-map.md is normative; host/mgmt/registers.ts
 // mirrors these numbers and must change with them). The window is RAM the host reads directly;
 // host writes arrive only through the mailbox, so nothing secret is ever stored in it.
+//
+// Layer: the bottom; no imports. It is the host's side of the contract (a test compares it with
+// the host's copy), and every layer publishes into the window by these offsets.
 
 export const REGMAP_VERSION: u32 = 1;
 export const WINDOW_BYTES: u32 = 0x400;
@@ -205,23 +208,7 @@ export namespace SaveFail {
   export const CRYPTO_ERROR: u32 = 1 << 11;
 }
 
-/** hal trace ids (the harness's report reads them; docs/firmware.md lists them). */
-export namespace Tr {
-  export const DETECT: u32 = 1; // arg: trigger (0 power-fail, 1 SAVE_n, 2 host command, 3 rail ADC)
-  export const SAVE_START: u32 = 2; // arg: protected bytes
-  export const SAVE_DONE: u32 = 3; // arg: generation
-  export const SAVE_FAIL: u32 = 4; // arg: SaveFail bits
-  export const RESTORE_START: u32 = 5; // arg: bytes to restore
-  export const RESTORE_DONE: u32 = 6; // arg: bytes verified and written
-  export const RESTORE_FAIL: u32 = 7; // arg: RestoreFail bits
-  export const ARMED: u32 = 8; // arg: generation the next save will write
-  export const ARM_REFUSED: u32 = 9; // arg: ArmRefusal bits
-  export const ERASE_START: u32 = 10; // arg: region blocks per die
-  export const ERASE_DONE: u32 = 11; // arg: blocks that failed
-  export const PHASE: u32 = 12; // arg: Phase code
-  export const BOOT: u32 = 13; // arg: generation of the image found (0 = none)
-}
-
+// PHASE trace arguments (hal.ts Trace.PHASE)
 export namespace Phase {
   export const SCAN_DONE: u32 = 1;
   export const DATA_DONE: u32 = 2; // every data page programmed; commit record next

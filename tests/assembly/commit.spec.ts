@@ -1,7 +1,8 @@
 // The commit record (docs/image-format.md §4): field placement, tables, MAC and trailing hash.
 
 import { setGeometry } from "../../assembly/layout";
-import { buildCommit, setPlan, CHAIN } from "../../assembly/save";
+import { buildCommit, CHAIN } from "../../assembly/commit";
+import { setPlan } from "../../assembly/plan";
 import { deriveTenant, tenantBase, K_MAC, K_KCV } from "../../assembly/keys";
 import { REGS } from "../../assembly/state";
 import { R_RANGE_COUNT, R_RANGES } from "../../assembly/mgmt/regs";

@@ -1,0 +1,137 @@
+// Where images go: the A/B slot policy (docs/image-format.md section 1.1). Two halves; a save goes to
+// the half that does not hold the current image, or spans both (wide) when it does not fit in one;
+// a die's first good superblock of a half is the half's metadata block, for the commit record.
+//
+// Layer: placement, above the NAND driver (regions are sized on its bad-block map and boot scan)
+// and the plan, below the commit record, the save pipeline and the operations. A module of its own
+// because the save pipeline and the commit writer ask it, not the A/B rules, which blocks a die's
+// stream may take and where the commit record goes (streamEnd, streamBlock, streamUsable,
+// commitBlock), and arm and erase take the target slot and region sizes from it: a delta image
+// (another placement) replaces this module, not the pipeline's inner loop.
+
+import { SPARE_BLOCKS, C_HEADER_BYTES, CR_BYTES, MAX_TENANTS, CT_BYTES, COMMIT_MAX } from "./config";
+import { gDies, gHalf, gPagesPerBlock, regionBlock, regionBlocks, opsOnRank, dieRank } from "./layout";
+import { superGood, Image, Held } from "./state";
+import { ensureRegionScanned } from "./nand";
+import { rangeCount } from "./ranges";
+import { Plan } from "./plan";
+
+/** No region of the NAND is large enough. */
+export const NO_ROOM: u32 = 0xffffffff;
+
+/** Where the next save goes. */
+export namespace Target {
+  export let slot: u32 = 0; // the half that does not hold the current image (0 without one)
+}
+
+/** The region prefix (blocks, by region index from the half's start) erased this boot. */
+export namespace Erased {
+  export let slot: i32 = -1; // -1: nothing erased
+  export let wide: bool = false;
+  export let blocks: u32 = 0;
+}
+export function setErased(slot: i32, wide: bool, blocks: u32): void { Erased.slot = slot; Erased.wide = wide; Erased.blocks = blocks; }
+
+/** Records the current image (Image) and, from it, where the next save goes. */
+export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
+  Image.valid = valid; Image.slot = slot; Image.wide = wide; Image.gen = gen;
+  if (gen > Image.maxGenSeen) Image.maxGenSeen = gen;
+  Target.slot = valid ? slot ^ 1 : 0;
+}
+
+// ---- regions ------------------------------------------------------------------------------------------
+
+/** True when region index i is, on `die`, the first good superblock of its half (its metadata block). */
+function isMetaIndex(die: u32, slot: u32, i: u32): bool {
+  const start = i < gHalf ? 0 : gHalf;
+  for (let j = start; j < start + gHalf; j++) {
+    if (superGood(die, regionBlock(slot, j))) return j == i;
+  }
+  return false;
+}
+
+/** The metadata block of `slot` on `die`, or 0xffffffff when the half has no good block. */
+export function metaBlock(die: u32, slot: u32): u32 {
+  for (let j: u32 = 0; j < gHalf; j++) {
+    const b = regionBlock(slot, j);
+    if (superGood(die, b)) return b;
+  }
+  return 0xffffffff;
+}
+
+/**
+ * Region blocks (prefix length, max over dies) a save of `ops` data ops needs, with SPARE_BLOCKS
+ * good blocks per die in reserve for program failures; NO_ROOM when the region is too small.
+ */
+export function regionNeed(slot: u32, wide: bool, ops: u32): u32 {
+  const nb = regionBlocks(wide);
+  let worst: u32 = 0;
+  for (let d: u32 = 0; d < gDies; d++) {
+    let need = opsOnRank(ops, dieRank(d));
+    let spares: u32 = SPARE_BLOCKS;
+    let i: u32 = 0;
+    for (; i < nb; i++) {
+      ensureRegionScanned(slot, i + 1);
+      const b = regionBlock(slot, i);
+      if (!superGood(d, b) || isMetaIndex(d, slot, i)) continue;
+      if (need > 0) need = need > gPagesPerBlock ? need - gPagesPerBlock : 0;
+      else if (spares > 0) spares--;
+      if (need == 0 && spares == 0) break;
+    }
+    if (i >= nb) return NO_ROOM;
+    if (i + 1 > worst) worst = i + 1;
+  }
+  return worst;
+}
+
+/** True when region index i (on die) is the metadata block of its half. */
+export function regionIsMeta(die: u32, slot: u32, i: u32): bool {
+  return isMetaIndex(die, slot, i);
+}
+
+/** Exceptions the commit record may have to list for a save into region prefix [0, need). */
+export function commitFits(slot: u32, wide: bool, need: u32): bool {
+  let exc: u32 = 0;
+  for (let d: u32 = 0; d < gDies; d++) {
+    for (let i: u32 = 0; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i)) exc++;
+    exc += 2;
+  }
+  const bytes = C_HEADER_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
+  return bytes <= COMMIT_MAX;
+}
+
+// ---- the next save and the current image (the published flags, save) ----------------------------------
+
+/** True when a save of `ops` ops leaves the current image intact (it fits in the other half). */
+@inline export function abProtected(ops: u32): bool {
+  return !Image.valid || regionNeed(Target.slot, false, ops) != NO_ROOM;
+}
+
+/** Tenants of the current image the planned save holds: a save in the other half leaves the image
+ * intact, so the tenants a restore left sealed in it stay recoverable from it. */
+@inline export function heldBySave(): u32 {
+  return Image.valid && !Plan.wide ? Image.sealed : 0;
+}
+
+// ---- the planned save's region (the save pipeline and the commit writer) -------------------------------
+
+/** Region indices the planned save's die streams may use: the erased prefix of its region. */
+@inline export function streamEnd(): u32 {
+  return Plan.limit < regionBlocks(Plan.wide) ? Plan.limit : regionBlocks(Plan.wide);
+}
+
+/** Block at region index i of the planned save's region. */
+@inline export function streamBlock(i: u32): u32 {
+  return regionBlock(Plan.slot, i);
+}
+
+/** True when die d's stream may write block b, region index i: good in every plane and not the
+ * metadata block of its half. */
+@inline export function streamUsable(d: u32, b: u32, i: u32): bool {
+  return superGood(d, b) && !regionIsMeta(d, Plan.slot, i);
+}
+
+/** The block of die d the planned save's commit record goes to (0xffffffff: none). */
+@inline export function commitBlock(d: u32): u32 {
+  return metaBlock(d, Plan.slot);
+}
