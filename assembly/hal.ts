@@ -3,7 +3,8 @@
 // Every function here is imported from the WebAssembly module "hal". The host harness
 // implements them against emulated devices; a board support package implements them on
 // a real MCU. docs/hal.md is the normative specification (units, blocking behaviour,
-// errors); this file and that document change together, and HAL_VERSION with them.
+// errors); this file and that document change together, and HAL_VERSION with them. The host's one
+// source of these numbers is host/abi/hal.ts; tests/host/abi-drift.test.ts holds the three equal.
 //
 // Layer: the bottom, with config.ts, mgmt/regs.ts, layout.ts, format.ts and crypto/: it imports
 // nothing, because it is the board's side of the contract; every module that touches the board

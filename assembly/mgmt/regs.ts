@@ -1,9 +1,9 @@
-// Register map of the management window (docs/register-map.md is normative; host/mgmt/registers.ts
-// mirrors these numbers and must change with them). The window is RAM the host reads directly;
-// host writes arrive only through the mailbox, so nothing secret is ever stored in it.
+// Register map of the management window (docs/register-map.md is normative). The host's one
+// source of these numbers is host/abi/registers.ts; tests/host/abi-drift.test.ts fails when this
+// file and that one (or the document) disagree on any number. The window is RAM the host reads
+// directly; host writes arrive only through the mailbox, so nothing secret is ever stored in it.
 //
-// Layer: the bottom; no imports. It is the host's side of the contract (a test compares it with
-// the host's copy), and every layer publishes into the window by these offsets.
+// Layer: the bottom; no imports. Every layer publishes into the window by these offsets.
 
 export const REGMAP_VERSION: u32 = 1;
 export const WINDOW_BYTES: u32 = 0x400;

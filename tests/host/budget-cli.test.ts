@@ -9,24 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/compile.ts";
+import { lastgasp as runCli, expectInputError, type CliResult } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 300_000 });
+
 const dir = mkdtempSync(join(tmpdir(), "lg-budget-cli-"));
-
-function lastgasp(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectInputError(r: ReturnType<typeof lastgasp>, ...mustMention: (string | RegExp)[]): void {
-  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
-  assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  for (const m of mustMention)
-    if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr mentions ${m}: ${r.stderr}`);
-    else assert.match(r.stderr, m);
-  assert.equal(r.stdout, "");
-}
 
 test("budget --json on sim-small (512 KiB): the contract's fields, the report, and a replayable worst trial", () => {
   const report = join(dir, "budget.html");

@@ -6,13 +6,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { ROOT } from "./helpers/compile.ts";
 import { loadBoard, withOverrides } from "../../host/board/load.ts";
 import type { BoardSpec } from "../../host/board/types.ts";
-import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { runBudget } from "../../host/budget/budget.ts";
 import { runBudgetSims } from "../../host/budget/calibrate.ts";
 import { evaluateBank } from "../../host/budget/discharge.ts";
@@ -20,12 +15,10 @@ import { boardBank, predictionSteps, recordSteps, simulatedMarginPct } from "../
 import { componentEnergy, SaveModel } from "../../host/budget/model.ts";
 import { SimRunner } from "../../host/budget/sim-cache.ts";
 import type { SaveSim } from "../../host/budget/simulate.ts";
+import { preparedRelease, releaseFirmware } from "./helpers/firmware.ts";
 
-const wasmPath = join(ROOT, "build", "firmware.wasm");
-if (!existsSync(wasmPath))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
-const bytes = new Uint8Array(readFileSync(wasmPath));
-const firmware = prepareFirmware(bytes);
+const bytes = releaseFirmware();
+const firmware = preparedRelease();
 
 const MiB = 2 ** 20;
 const N = 48 * MiB;

@@ -9,13 +9,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import { ROOT } from "./helpers/compile.ts";
 import { loadBoard } from "../../host/board/load.ts";
-import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { runBudget } from "../../host/budget/budget.ts";
 import { SimRunner } from "../../host/budget/sim-cache.ts";
 import { parseSweep } from "../../host/budget/sweep.ts";
 import { renderBudgetReport } from "../../host/report/budget-report.ts";
+import { preparedRelease, releaseFirmware } from "./helpers/firmware.ts";
 
 const CHROMIUM = ["chromium", "chromium-browser"].find(
   (c) => spawnSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).status === 0,
@@ -106,8 +105,8 @@ function chromium(args: string[]): string {
 }
 
 test("the budget report's charts render in headless Chromium", { skip }, async () => {
-  const wasm = new Uint8Array(readFileSync(join(ROOT, "build", "firmware.wasm")));
-  const firmware = prepareFirmware(wasm);
+  const wasm = releaseFirmware();
+  const firmware = preparedRelease();
   const board = loadBoard("sim-small");
   const runner = new SimRunner({ firmware, firmwareBytes: wasm, cacheDir: null, jobs: 1 });
   const result = await runBudget({

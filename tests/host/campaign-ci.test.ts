@@ -9,15 +9,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { ROOT } from "./helpers/compile.ts";
 import { runCampaign } from "../../host/campaign/campaign.ts";
 import type { CampaignSpec } from "../../host/campaign/spec.ts";
+import { ensureFirmware } from "./helpers/firmware.ts";
 
-if (!existsSync(join(ROOT, "build", "firmware.wasm")))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
+ensureFirmware();
 
 /** A linear campaign over a library scenario on its own board, with `fuzz` HAL-fuzz cases. */
 const linear = (scenario: string, fuzz: number): CampaignSpec => ({

@@ -4,13 +4,14 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, compileFixture } from "./helpers/compile.ts";
+import { compileFixture } from "./helpers/compile.ts";
+import { lastgasp as runCli, expectInputError, type CliResult } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 300_000 });
+
 const dir = mkdtempSync(join(tmpdir(), "lg-campaign-cli-"));
 const fixture = join(dir, "mini.wasm");
 writeFileSync(fixture, await compileFixture("tests/fixtures/firmware/mini-saver.ts"));
@@ -46,21 +47,6 @@ writeFileSync(
   }),
 );
 const plain = ["--scenario", scenario, "--firmware", fixture, "--host", "plain"];
-
-function lastgasp(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectInputError(r: ReturnType<typeof lastgasp>, ...mention: (string | RegExp)[]): void {
-  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
-  assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  for (const m of mention)
-    if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr mentions ${m}: ${r.stderr}`);
-    else assert.match(r.stderr, m);
-  assert.equal(r.stdout, "");
-}
 
 test("campaign: bad arguments name themselves, exit 2, write nothing", () => {
   const out = join(dir, "bad-out.json");

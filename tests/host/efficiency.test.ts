@@ -5,23 +5,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { ROOT } from "./helpers/compile.ts";
 import { loadBoard, withOverrides } from "../../host/board/load.ts";
 import type { BoardSpec } from "../../host/board/types.ts";
 import { loadScenario } from "../../host/scenario/load.ts";
 import { runScenario, type RunResult } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";
-import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import type { Machine } from "../../host/harness/machine.ts";
+import { preparedRelease } from "./helpers/firmware.ts";
 
-const wasmPath = join(ROOT, "build", "firmware.wasm");
-if (!existsSync(wasmPath))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
-const prepared = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
+const prepared = preparedRelease();
 
 function runDefault(board: BoardSpec): { r: RunResult; logs: string[] } {
   let machine: Machine | null = null;

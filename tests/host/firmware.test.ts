@@ -4,26 +4,18 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { ROOT } from "./helpers/compile.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import type { BoardSpec } from "../../host/board/types.ts";
 import { parseScenario } from "../../host/scenario/load.ts";
 import { runScenario, type RunResult } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";
-import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import { HostDriver, type ControllerStatus } from "../../host/mgmt/driver.ts";
 import { Inject } from "../../host/abi/registers.ts";
 import type { Machine } from "../../host/harness/machine.ts";
-import { Trace } from "../../host/abi/hal.ts";
+import { preparedRelease } from "./helpers/firmware.ts";
 
-const wasmPath = join(ROOT, "build", "firmware.wasm");
-if (!existsSync(wasmPath))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
-const prepared = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
+const prepared = preparedRelease();
 
 interface Run {
   r: RunResult;

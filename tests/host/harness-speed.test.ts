@@ -4,12 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createCipheriv, createHmac } from "node:crypto";
 import { loadBoard, withOverrides } from "../../host/board/load.ts";
-import { prepareFirmware } from "../../host/firmware/loader.ts";
 import { fillPattern } from "../../host/dimm/dimm.ts";
 import { CryptoOffload } from "../../host/harness/offload.ts";
 import { cryptoTransform } from "../../host/harness/engines.ts";
@@ -19,12 +15,9 @@ import { defaultHost } from "../../host/scenario/host.ts";
 import { NandArray } from "../../host/nand/array.ts";
 import { Geometry } from "../../host/nand/geometry.ts";
 import { MemoryPageStore, WriteOnlyPageStore } from "../../host/nand/store.ts";
-import { ROOT } from "./helpers/compile.ts";
+import { preparedRelease } from "./helpers/firmware.ts";
 
-const wasmPath = join(ROOT, "build", "firmware.wasm");
-if (!existsSync(wasmPath))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
-const firmware = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
+const firmware = preparedRelease();
 
 test("the DIMM pattern, four strides at a time, is the xorshift32 stream word after word", () => {
   const reference = (seed: number, page: number, out: Uint8Array): void => {

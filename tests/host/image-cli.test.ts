@@ -4,7 +4,6 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdtempSync,
@@ -17,33 +16,19 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./helpers/compile.ts";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageLayout } from "../../host/image/locate.ts";
 import { survey } from "../../host/image/survey.ts";
 import { Inject } from "../../host/abi/registers.ts";
 import { bootAndKeys, firmwareDump, range, saveNow } from "./helpers/firmware-dumps.ts";
+import { lastgasp as runCli, expectOneLine as oneLine, type CliResult } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 120_000 });
+
 const dir = mkdtempSync(join(tmpdir(), "lg-image-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const KiB = 1024;
-
-function lastgasp(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function oneLine(r: ReturnType<typeof lastgasp>, status: number, ...mention: (string | RegExp)[]): void {
-  assert.equal(r.status, status, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-  for (const m of mention)
-    if (typeof m === "string") assert.ok(r.stderr.includes(m), `mentions ${m}: ${r.stderr}`);
-    else assert.match(r.stderr, m);
-}
 
 const d = firmwareDump({
   steps: [...bootAndKeys([0, 1]), range(0, "64 KiB", "64 KiB"), range(1, "1 MiB", "36 KiB"), ...saveNow],

@@ -17,38 +17,15 @@ import { sealKey, tpmToolsInstalled, unsealKey } from "../../host/keys/tpm.ts";
 import { NandDump } from "../../host/image/container.ts";
 import { MemoryOutput, restoreImage } from "../../host/image/restore.ts";
 import { bootAndKeys, firmwareDump, provision, range, saveNow } from "./helpers/firmware-dumps.ts";
+import { lastgasp as runCli, expectOneLine as oneLine, type CliResult } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (args: string[], opts: { umask?: string; env?: NodeJS.ProcessEnv } = {}): CliResult =>
+  runCli(args, { ...opts, timeoutMs: 120_000 });
+
 const dir = mkdtempSync(join(tmpdir(), "lg-keys-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const haveTpm = swtpmInstalled() && tpmToolsInstalled();
 const tpmSkip = haveTpm ? false : `needs swtpm and tpm2-tools (${SWTPM_INSTALL_HINT})`;
-
-function lastgasp(args: string[], opts: { umask?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = opts.umask
-    ? spawnSync("sh", ["-c", `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, CLI, ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: opts.env ?? process.env,
-      })
-    : spawnSync(process.execPath, [CLI, ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: opts.env ?? process.env,
-      });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function oneLine(r: ReturnType<typeof lastgasp>, status: number, ...mention: (string | RegExp)[]): void {
-  assert.equal(r.status, status, `exit status (stderr: ${r.stderr})`);
-  assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  for (const m of mention)
-    if (typeof m === "string") assert.ok(r.stderr.includes(m), `mentions ${m}: ${r.stderr}`);
-    else assert.match(r.stderr, m);
-}
 
 const inputError = (pattern: RegExp) => (e: unknown) =>
   e instanceof InputError && pattern.test(e.message) && !e.message.includes("\n");

@@ -5,14 +5,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareLike, OP } from "./helpers/wasm-builder.ts";
 import { loadBoard } from "../../host/board/load.ts";
-import { Machine } from "../../host/harness/machine.ts";
 import { Param } from "../../host/abi/hal.ts";
 import { boardConstants, renderBoardHeader } from "../../host/mcu/board-constants.ts";
 import { boardParams } from "../../host/board/param.ts";
@@ -28,8 +26,11 @@ import { firstMissing, INSTALL_ALL } from "../../host/mcu/tools.ts";
 import { runText, type RunOutcome } from "../../host/cli/mcu.ts";
 import type { McuBuild } from "../../host/mcu/build.ts";
 import { InputError } from "../../host/errors.ts";
+import { lastgasp as runCli, type CliResult } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (args: string[], env: NodeJS.ProcessEnv = process.env): CliResult =>
+  runCli(args, { env, timeoutMs: 180_000 });
+
 const FIRMWARE = join(ROOT, "build", "firmware.wasm");
 const dir = mkdtempSync(join(tmpdir(), "lg-mcu-"));
 const mps2 = loadBoard("mps2-an386");
@@ -49,11 +50,6 @@ const trapWasm = firmwareLike([
 ]);
 const trapPath = join(dir, "trap.wasm");
 writeFileSync(trapPath, trapWasm);
-
-function lastgasp(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 180_000, env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function report(over: Partial<SelfTestReport>): SelfTestReport {
   return {
