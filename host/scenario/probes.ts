@@ -12,7 +12,6 @@ export interface TimelineSamples {
 export interface Probes {
   energyAt: Map<number, { total: number; byComponent: Record<string, number> }>;
   vcapAt: Map<number, number>;
-  cellAt: Map<number, number>;
   timeline: TimelineSamples;
 }
 
@@ -34,7 +33,6 @@ export function startProbes(
   const probes: Probes = {
     energyAt: new Map(),
     vcapAt: new Map(),
-    cellAt: new Map(),
     timeline: { vcap: [], rail: [] },
   };
   m.onSignal((name) => {
@@ -43,7 +41,6 @@ export function startProbes(
     const e = m.power.energyJ();
     probes.energyAt.set(idx, { total: e.bankJ, byComponent: { ...e.byComponent } });
     probes.vcapAt.set(idx, m.power.capTerminalV());
-    probes.cellAt.set(idx, m.power.capCellV());
   });
   if (opts.onSignal) m.onSignal(opts.onSignal);
 

@@ -91,7 +91,7 @@ export interface Collected {
 
 export function collect(m: Machine, opts: Collected): RunResult {
   const { board, scenario, seed, statuses } = opts;
-  const { energyAt, vcapAt, cellAt, timeline } = opts.probes;
+  const { energyAt, vcapAt, timeline } = opts.probes;
   const { verified, firstMismatch } = opts.verification;
   const stepLog = opts.steps;
   const tr = m.traces;
@@ -122,7 +122,6 @@ export function collect(m: Machine, opts: Collected): RunResult {
     failInfo: [],
   };
   let detectLatencyUs: number | null = null;
-  let cellEndV: number | null = null;
   if (saveIdx >= 0) {
     const start = tr[saveIdx]!;
     save.startNs = start.atNs;
@@ -151,7 +150,6 @@ export function collect(m: Machine, opts: Collected): RunResult {
         for (const [k, v] of Object.entries(e1.byComponent)) save.energyByComponentJ[k] = v - (e0.byComponent[k] ?? 0);
       }
       save.vcapEndV = vcapAt.get(endIdx) ?? null;
-      cellEndV = cellAt.get(endIdx) ?? null;
     } else if (death) {
       save.endNs = death.atNs;
       save.failInfo = [`board lost power before the save finished (${death.reason})`];

@@ -5,28 +5,24 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./helpers/compile.ts";
 import { buildModule, firmwareLike, I32, I64, OP } from "./helpers/wasm-builder.ts";
 import { checkModule, WASM3 } from "../../host/mcu/module-check.ts";
 import { checkBundle } from "../../host/mcu/bundle.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { HAL_IMPORTS } from "../../host/abi/hal.ts";
 import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
+import { lastgasp as runCli, type CliResult } from "./helpers/cli.ts";
+import { ensureFirmware } from "./helpers/firmware.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
-const FIRMWARE = join(ROOT, "build", "firmware.wasm");
+const lastgasp = (...args: string[]): CliResult => runCli(args);
+
+const FIRMWARE = ensureFirmware();
 const mps2 = loadBoard("mps2-an386");
 const dir = mkdtempSync(join(tmpdir(), "lg-bundle-"));
-
-function lastgasp(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function fixture(name: string, bytes: Uint8Array): string {
   const p = join(dir, name);
@@ -41,37 +37,33 @@ function problems(bytes: Uint8Array): string[] {
 const SIMD_BODY = [0xfd, 0x0c, ...new Array<number>(16).fill(0xfd), OP.drop, OP.end]; // v128.const; drop
 const fine = firmwareLike([...OP.call(0), OP.drop, OP.end]);
 
-test(
-  "the release firmware passes for wasm3 on mps2-an386, and the bundle holds it with its manifest",
-  { skip: !existsSync(FIRMWARE) && "build/firmware.wasm not built (npm run build)" },
-  () => {
-    const wasm = new Uint8Array(readFileSync(FIRMWARE));
-    const { ok, manifest, report } = checkBundle(wasm, mps2, WASM3);
-    assert.deepEqual(report.problems, []);
-    assert.ok(ok);
-    assert.equal(manifest.halVersion, "1.2");
-    assert.ok(manifest.imports.length > 0);
-    for (const imp of manifest.imports) {
-      assert.equal(imp.module, "hal");
-      assert.equal(imp.type, HAL_IMPORTS[imp.name], `hal.${imp.name}`);
-    }
-    assert.ok(report.instructions > 1000, "every function body was walked");
-    assert.ok(manifest.memory.maxPages !== null && manifest.memory.maxPages <= mps2.cpu.memoryPages);
+test("the release firmware passes for wasm3 on mps2-an386, and the bundle holds it with its manifest", () => {
+  const wasm = new Uint8Array(readFileSync(FIRMWARE));
+  const { ok, manifest, report } = checkBundle(wasm, mps2, WASM3);
+  assert.deepEqual(report.problems, []);
+  assert.ok(ok);
+  assert.equal(manifest.halVersion, "1.2");
+  assert.ok(manifest.imports.length > 0);
+  for (const imp of manifest.imports) {
+    assert.equal(imp.module, "hal");
+    assert.equal(imp.type, HAL_IMPORTS[imp.name], `hal.${imp.name}`);
+  }
+  assert.ok(report.instructions > 1000, "every function body was walked");
+  assert.ok(manifest.memory.maxPages !== null && manifest.memory.maxPages <= mps2.cpu.memoryPages);
 
-    const out = join(dir, "real");
-    const r = lastgasp("bundle", "--board", "mps2-an386", "--out", out, "--firmware", FIRMWARE, "--json");
-    assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout);
-    assert.equal(j.ok, true);
-    const written = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
-    assert.equal(written.board, "mps2-an386");
-    assert.equal(written.runtime, "wasm3");
-    const copy = readFileSync(join(out, written.wasm.file));
-    assert.equal(createHash("sha256").update(copy).digest("hex"), written.wasm.sha256);
-    assert.equal(written.wasm.sha256, createHash("sha256").update(wasm).digest("hex"));
-    assert.equal(written.wasm.bytes, wasm.length);
-  },
-);
+  const out = join(dir, "real");
+  const r = lastgasp("bundle", "--board", "mps2-an386", "--out", out, "--firmware", FIRMWARE, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.ok, true);
+  const written = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+  assert.equal(written.board, "mps2-an386");
+  assert.equal(written.runtime, "wasm3");
+  const copy = readFileSync(join(out, written.wasm.file));
+  assert.equal(createHash("sha256").update(copy).digest("hex"), written.wasm.sha256);
+  assert.equal(written.wasm.sha256, createHash("sha256").update(wasm).digest("hex"));
+  assert.equal(written.wasm.bytes, wasm.length);
+});
 
 test("a module that uses only what wasm3 and the HAL provide passes", () => {
   assert.deepEqual(problems(fine), []);

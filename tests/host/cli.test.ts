@@ -3,33 +3,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, compileFixture } from "./helpers/compile.ts";
+import { lastgasp as runCli, type CliResult, expectInputError } from "./helpers/cli.ts";
 
-const CLI = join(ROOT, "tools", "lastgasp.js");
+const lastgasp = (...args: string[]): CliResult => runCli(args);
+
 const dir = mkdtempSync(join(tmpdir(), "lg-cli-"));
 const fixture = join(dir, "mini.wasm");
 writeFileSync(fixture, await compileFixture("tests/fixtures/firmware/mini-saver.ts"));
-
-function lastgasp(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectInputError(r: ReturnType<typeof lastgasp>, ...mustMention: (string | RegExp)[]): void {
-  assert.equal(r.status, 2, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-  for (const m of mustMention) {
-    if (typeof m === "string") assert.ok(r.stderr.includes(m), `stderr mentions ${m}: ${r.stderr}`);
-    else assert.match(r.stderr, m);
-  }
-  assert.equal(r.stdout, "");
-}
 
 test("--help works for the command and for run", () => {
   const r = lastgasp("--help");

@@ -70,8 +70,6 @@ const code = (...parts: Code[]): Bytes => parts.flat();
 const section = (id: number, payload: Bytes): Bytes => [id, ...u(payload.length), ...payload];
 
 const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
 const FUNCREF = 0x70;
 
 const op = {

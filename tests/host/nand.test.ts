@@ -4,7 +4,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { fileURLToPath } from "node:url";
 import { Clock } from "../../host/sim/clock.ts";
 import { Rng } from "../../host/sim/rng.ts";
 import { InputError } from "../../host/errors.ts";

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, compileFixture } from "./helpers/compile.ts";
@@ -23,11 +23,9 @@ import { STEP_KINDS } from "../../host/scenario/steps/registry.ts";
 import { INJECT_KINDS } from "../../host/scenario/steps/inject.ts";
 import type { Action } from "../../host/scenario/steps/types.ts";
 import { plainHost } from "../../host/campaign/context.ts";
+import { preparedRelease } from "./helpers/firmware.ts";
 
-const wasmPath = join(ROOT, "build", "firmware.wasm");
-if (!existsSync(wasmPath))
-  spawnSync(process.execPath, [join(ROOT, "tools", "build-firmware.js")], { cwd: ROOT, stdio: "inherit" });
-const firmware = prepareFirmware(new Uint8Array(readFileSync(wasmPath)));
+const firmware = preparedRelease();
 const board = loadBoard("sim-small");
 
 const scenario = (steps: object[], extra: object = {}) =>
