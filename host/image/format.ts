@@ -1,5 +1,10 @@
 // Records and page headers of the image format (docs/image-format.md, sections 1.1, 2 and 3),
-// written from the document alone: this is the second, independent reader of the format.
+// written from the document alone: this is the second, independent reader of the format. The
+// record's layout (spare bytes used, header and tag offsets) is host/abi/record.ts, which the drift
+// test holds to the document and to the firmware.
+
+import { HEADER_AT, HEADER_BYTES, TAG_AT, TAG_BYTES } from "../abi/record.ts";
+export { SPARE_USED, HEADER_AT, HEADER_BYTES, TAG_AT, TAG_BYTES } from "../abi/record.ts";
 
 export const PAGE_MAGIC = 0x3150474c; // "LGP1"
 export const COMMIT_MAGIC = 0x3143474c; // "LGC1"
@@ -8,12 +13,6 @@ export const PAGE_TYPE_DATA = 1;
 export const PAGE_TYPE_COMMIT = 2;
 export const TENANT_NONE = 0xff;
 export const MAX_TENANTS = 4;
-/** Spare bytes the format uses: 4 × FF, 44-byte header, 16-byte tag. */
-export const SPARE_USED = 64;
-export const HEADER_AT = 4;
-export const HEADER_BYTES = 44;
-export const TAG_AT = 48;
-export const TAG_BYTES = 16;
 export const COMMIT_MAX_BYTES = 4096;
 export const RANGE_ALIGN = 4096;
 

@@ -13,6 +13,7 @@ import { ROOT } from "./helpers/compile.ts";
 import { readAsConstants, readMarkedTables, docNumber, docName, type DocTable } from "./helpers/contract-text.ts";
 import { HAL_GROUPS, HAL_IMPORTS, HAL_VERSION } from "../../host/abi/hal.ts";
 import * as regs from "../../host/abi/registers.ts";
+import * as record from "../../host/abi/record.ts";
 import { renderAbiHeader } from "../../host/abi/c-header.ts";
 
 const hasCc = spawnSync("cc", ["--version"]).status === 0;
@@ -79,6 +80,35 @@ test("assembly/mgmt/regs.ts declares exactly host/abi/registers.ts's registers, 
     assert.deepEqual(regsAs.namespaces[name], { ...g.values }, `namespace ${name}`);
   assert.equal(configAs.top["MAX_TENANTS"], regs.MAX_TENANTS);
   assert.equal(configAs.top["MAX_RANGES"], regs.MAX_RANGES);
+});
+
+test("assembly/config.ts and docs/image-format.md lay out the record as host/abi/record.ts does", () => {
+  // The firmware's names for the same numbers.
+  const asNames: Record<string, number> = {
+    SPARE_USED: record.SPARE_USED,
+    HDR_OFF: record.HEADER_AT,
+    HDR_BYTES: record.HEADER_BYTES,
+    TAG_OFF: record.TAG_AT,
+    TAG_BYTES: record.TAG_BYTES,
+  };
+  for (const [k, v] of Object.entries(asNames)) assert.equal(configAs.top[k], v, `assembly/config.ts ${k}`);
+  const doc = read("docs", "image-format.md");
+  assert.ok(
+    doc.includes(`Only the first \`P + ${record.SPARE_USED}\` bytes of a record are ever programmed`),
+    "docs/image-format.md, section 2: the bytes of a record that are programmed",
+  );
+  // The record table of section 2: spare offset and length of each field after the payload.
+  const rows = [...doc.matchAll(/^\| `P \+ (\d+)`\s*\| (\d+)\s*\|/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.deepEqual(rows, [
+    [0, record.HEADER_AT],
+    [record.HEADER_AT, record.HEADER_BYTES],
+    [record.TAG_AT, record.TAG_BYTES],
+  ]);
+  assert.equal(record.TAG_AT + record.TAG_BYTES, record.SPARE_USED);
+  assert.ok(
+    doc.includes(`record[0 : P + ${record.TAG_AT}]`),
+    "docs/image-format.md, 2.2: what a data page's tag covers",
+  );
 });
 
 test("every register of host/abi/registers.ts lies in the window, in order, without overlap", () => {
