@@ -17,6 +17,7 @@ const fast = process.argv.includes("--fast");
 // Slow host tests, with what makes each slow: `npm test` runs them, `test:fast` does not.
 const SLOW = {
   "budget-cli.test.ts": "full budget simulations through the CLI",
+  "budget-bounds.test.ts": "the budget's corners of every board from full simulations (nvdimm-16g at 1 GiB)",
   "budget-model.test.ts": "the fast model against full simulations at every corner",
   "budget-report.test.ts": "renders the report in headless Chromium",
   "bundle.test.ts": "the bundle command on the release firmware",

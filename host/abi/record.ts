@@ -2,7 +2,8 @@
 // source of its layout: the page payload, then the spare bytes the format uses; the rest of the
 // spare is never programmed. assembly/config.ts declares the same numbers for the firmware, and
 // tests/host/abi-drift.test.ts fails when it or the document disagrees with this file. The offline
-// reader (host/image/format.ts) reads records with these numbers.
+// reader (host/image/format.ts) reads records with these numbers, and the save and restore bounds
+// (host/board/lower-bound.ts) count the bytes a record puts on the bus and under the tag with them.
 
 /** Spare bytes the format uses: 4 × FF, the 44-byte header, the 16-byte tag. */
 export const SPARE_USED = 64;

@@ -1,17 +1,24 @@
-// The save and restore lower bounds: how fast any firmware could move `bytes` through this board.
+// The save and restore bounds: how fast any firmware could move `bytes` through this board.
 //
 // A save moves every byte through four kinds of resource: the DMA engine (DIMM → controller),
-// crypto (the engine's XTS and HMAC jobs, or the CPU running software crypto, counted in
-// instructions), each channel's bus, and each die's array. Data spreads evenly over channels,
-// dies and planes at best, so each resource needs at least (its share of the work ÷ its rate).
-// The slowest resource bounds the whole; to it we add one page's pipeline fill: the first unit
-// cannot reach the bottleneck before the upstream stages have handled it, and the last unit still
-// has to pass the downstream stages. A die is occupied during its own data transfer (the HAL has no
-// cache program), so a die's time per operation is command overhead + transfer + array time.
-// Restore is the mirror image (array read, bus, crypto, DMA into the DIMM).
-// docs/firmware.md states the same formulas; tests assert them on the reference boards.
+// crypto (the engine's XTS and HMAC jobs, or the CPU running software crypto), each channel's bus,
+// and each die's array. Data spreads evenly over channels, dies and planes at best, so each
+// resource needs at least (its share of the work ÷ its rate). The slowest resource bounds the
+// whole; to it we add one page's pipeline fill: the first unit cannot reach the bottleneck before
+// the upstream stages have handled it, and the last unit still has to pass the downstream stages.
+// A die is occupied during its own data transfer (the HAL has no cache program), so a die's time
+// per operation is command overhead + transfer + array time. Restore is the mirror image (array
+// read, bus, crypto, DMA into the DIMM).
+//
+// The bytes are the ones the image format moves (host/abi/record.ts): per plane, a program or a
+// read transfers the page and the 64 spare bytes the format uses, not the whole spare; the tag is
+// computed over the page, the four FF bytes and the header.
+//
+// docs/firmware.md ("Lower bound") states the same formulas; tests/host/lower-bound.test.ts holds
+// them to the NAND and engine models and to the reference boards.
 
-import type { BoardSpec } from "../board/types.ts";
+import type { BoardSpec, CryptoEngineSpec } from "../board/types.ts";
+import { macBytes, recordBytes } from "../abi/record.ts";
 
 export interface BoundTerm {
   resource: string;
@@ -35,47 +42,65 @@ export interface CryptoCost {
   softwareNsPerPage: number;
 }
 
+/** The crypto stage of one page: its time and the resource's name in the bound's terms. */
+interface CryptoStage {
+  nsPerPage: number;
+  resource: string;
+}
+
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** One page through the engine, ns: XTS over the page, then the MAC over the page and its header,
+ * two jobs one after the other, each with its setup (what the harness charges for them). */
+export function engineNsPerPage(c: CryptoEngineSpec, pageBytes: number): number {
+  return 2 * c.setupNs + (pageBytes * 1e9) / c.xtsBytesPerS + (macBytes(pageBytes) * 1e9) / c.hmacBytesPerS;
+}
+
+function lowerCrypto(board: BoardSpec, crypto: CryptoCost): CryptoStage {
+  if (board.crypto)
+    return { nsPerPage: engineNsPerPage(board.crypto, board.nand.pageBytes), resource: "crypto engine" };
+  return { nsPerPage: crypto.softwareNsPerPage, resource: "cpu (software crypto)" };
+}
+
+type Stage = "dma" | "crypto" | "bus" | "array";
 
 interface Stages {
   terms: BoundTerm[];
-  stage: Record<"dma" | "crypto" | "bus" | "array", number>;
-  covers: Record<string, ("dma" | "crypto" | "bus" | "array")[]>;
+  stage: Record<Stage, number>;
+  covers: Record<string, Stage[]>;
 }
 
-function stages(board: BoardSpec, bytes: number, crypto: CryptoCost, direction: "save" | "restore"): Stages {
+/** Per operation of one die (all its planes), ns: what its channel's bus carries (command cycles
+ * and the records of the planes), the array time, and what the die is occupied for (both). */
+export function nandOpNs(
+  board: BoardSpec,
+  direction: "save" | "restore",
+): { busNs: number; arrayNs: number; dieNs: number } {
+  const n = board.nand;
+  const xferNs = (n.planes * recordBytes(n.pageBytes) * 1e9) / n.busBytesPerS;
+  const arrayNs = (direction === "save" ? n.tProgUs : n.tRUs) * 1e3;
+  return { busNs: n.cmdOverheadNs + xferNs, arrayNs, dieNs: n.cmdOverheadNs + xferNs + arrayNs };
+}
+
+function stages(board: BoardSpec, bytes: number, crypto: CryptoStage, direction: "save" | "restore"): Stages {
   const n = board.nand;
   const pages = ceilDiv(bytes, n.pageBytes);
   const dies = n.channels * n.diesPerChannel;
-  const record = n.pageBytes + n.spareBytes;
   const opsPerDie = ceilDiv(ceilDiv(pages, dies), n.planes);
   const opsPerChannel = opsPerDie * n.diesPerChannel;
-  const xferNs = (n.planes * record * 1e9) / n.busBytesPerS;
-  const arrayNs = (direction === "save" ? n.tProgUs : n.tRUs) * 1e3;
-  const busPerOp = n.cmdOverheadNs + xferNs;
-  const diePerOp = n.cmdOverheadNs + xferNs + arrayNs;
+  const { busNs: busPerOp, arrayNs, dieNs: diePerOp } = nandOpNs(board, direction);
   const dmaPerPage = board.dimm.dmaSetupNs + (n.pageBytes * 1e9) / board.dimm.dmaBytesPerS;
-  let cryptoPerPage: number;
-  let cryptoName: string;
-  if (board.crypto) {
-    const c = board.crypto;
-    cryptoPerPage = 2 * c.setupNs + (n.pageBytes * 1e9) / c.xtsBytesPerS + (n.pageBytes * 1e9) / c.hmacBytesPerS;
-    cryptoName = "crypto engine";
-  } else {
-    cryptoPerPage = crypto.softwareNsPerPage;
-    cryptoName = "cpu (software crypto)";
-  }
   const terms: BoundTerm[] = [
     { resource: "dma", ns: pages * dmaPerPage },
-    { resource: cryptoName, ns: pages * cryptoPerPage },
+    { resource: crypto.resource, ns: pages * crypto.nsPerPage },
     { resource: "channel bus", ns: opsPerChannel * busPerOp },
     { resource: "die", ns: opsPerDie * diePerOp },
   ];
   // One unit's latency in each pipeline stage, and which stages each resource covers.
-  const stage = { dma: dmaPerPage, crypto: cryptoPerPage, bus: busPerOp, array: arrayNs };
-  const covers: Record<string, (keyof typeof stage)[]> = {
+  const stage = { dma: dmaPerPage, crypto: crypto.nsPerPage, bus: busPerOp, array: arrayNs };
+  const covers: Record<string, Stage[]> = {
     dma: ["dma"],
-    [cryptoName]: ["crypto"],
+    [crypto.resource]: ["crypto"],
     "channel bus": ["bus"],
     die: ["bus", "array"],
   };
@@ -88,13 +113,12 @@ function candidates(s: Stages): (BoundTerm & { fillNs: number })[] {
     // One page through every stage the resource does not itself cover.
     const own = s.covers[t.resource] ?? [];
     let fillNs = 0;
-    for (const [name, ns] of Object.entries(s.stage)) if (!own.includes(name as keyof typeof s.stage)) fillNs += ns;
+    for (const [name, ns] of Object.entries(s.stage)) if (!own.includes(name as Stage)) fillNs += ns;
     return { ...t, fillNs };
   });
 }
 
-function bound(board: BoardSpec, bytes: number, crypto: CryptoCost, direction: "save" | "restore"): LowerBound {
-  const s = stages(board, bytes, crypto, direction);
+function bound(s: Stages): LowerBound {
   let best = s.terms[0]!;
   for (const t of s.terms) if (t.ns > best.ns) best = t;
   const fillNs = candidates(s).find((c) => c.resource === best.resource)!.fillNs;
@@ -105,16 +129,16 @@ function bound(board: BoardSpec, bytes: number, crypto: CryptoCost, direction: "
  * its pipeline fill), ns. The lower bound is the largest; the budget's fast model scales each by
  * the efficiency the firmware reaches when that resource limits it. */
 export function saveBoundCandidates(board: BoardSpec, bytes: number, crypto: CryptoCost): BoundTerm[] {
-  return candidates(stages(board, bytes, crypto, "save")).map((c) => ({
+  return candidates(stages(board, bytes, lowerCrypto(board, crypto), "save")).map((c) => ({
     resource: c.resource,
     ns: Math.ceil(c.ns + c.fillNs),
   }));
 }
 
 export function saveLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {
-  return bound(board, bytes, crypto, "save");
+  return bound(stages(board, bytes, lowerCrypto(board, crypto), "save"));
 }
 
 export function restoreLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {
-  return bound(board, bytes, crypto, "restore");
+  return bound(stages(board, bytes, lowerCrypto(board, crypto), "restore"));
 }

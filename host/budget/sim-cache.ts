@@ -15,7 +15,7 @@ import { writeFileAtomic } from "../util/files.ts";
 import { simulateSave, type SaveSim, type SimRequest } from "./simulate.ts";
 
 /** Bump when the budget scenario or the recorded figures change meaning. */
-export const METHOD_VERSION = 2;
+export const METHOD_VERSION = 3;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DEFAULT_CACHE_DIR = join(ROOT, "build", "budget-cache");

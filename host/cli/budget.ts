@@ -15,7 +15,7 @@ import { DEFAULT_CACHE_DIR, SimRunner } from "../budget/sim-cache.ts";
 import { budgetScenarioJson } from "../budget/simulate.ts";
 import { parseSweep, validateSweep, type SweepResult } from "../budget/sweep.ts";
 import { renderBudgetReport } from "../report/budget-report.ts";
-import { formatNs, parseSize } from "../scenario/units.ts";
+import { formatEfficiency, formatNs, parseSize } from "../scenario/units.ts";
 import { checkOutputPath, writeFileAtomic } from "../util/files.ts";
 import { parseSeed } from "./run.ts";
 import { loadFirmwareFile } from "../firmware/file.ts";
@@ -241,7 +241,7 @@ export function budgetSummary(r: BudgetResult, replay: { command: string } | nul
     `LastGasp budget — ${r.board}, ${size(r.protectedBytes)} protected (firmware ${r.firmware.sha256.slice(0, 12)})`,
   );
   L.push(
-    `  save                ${us(s.timeUs)} (lower bound ${us(s.lowerBoundUs)}, efficiency ${s.efficiency?.toFixed(3) ?? "—"}, bottleneck ${s.bottleneck ?? "—"})`,
+    `  save                ${us(s.timeUs)} (lower bound ${us(s.lowerBoundUs)}, efficiency ${formatEfficiency(s.efficiency)}, bottleneck ${s.bottleneck ?? "—"})`,
   );
   L.push(
     `  energy              ${joules(s.loadEnergyJ)} at the loads, ${joules(s.energyJ)} out of the cells (converter ${joules(s.lossesJ.converterJ)}, ESR ${joules(s.lossesJ.esrJ)}); average ${s.averagePowerW.toFixed(2)} W, peak ${s.peakW.toFixed(2)} W`,

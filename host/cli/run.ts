@@ -14,7 +14,7 @@ import { VcdWriter } from "../trace/vcd.ts";
 import { renderRunReport } from "../report/run-report.ts";
 import { InputError } from "../errors.ts";
 import { checkOutputPath, readUserFile, writeFileAtomic } from "../util/files.ts";
-import { formatNs } from "../scenario/units.ts";
+import { formatEfficiency, formatNs } from "../scenario/units.ts";
 
 export function parseSeed(v: string | boolean | undefined, fallback: number): number {
   if (v === undefined || v === false) return fallback;
@@ -116,7 +116,7 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
   else {
     lines.push(
       `  save                ${s.completed ? "completed" : "INCOMPLETE"} in ${us(s.timeUs)}, ${(s.bytes / 2 ** 20).toFixed(1)} MiB` +
-        ` (lower bound ${us(s.lowerBoundUs)}${s.efficiency !== null ? `, efficiency ${s.efficiency.toFixed(3)}` : ""}, bottleneck ${s.bottleneck ?? "—"})`,
+        ` (lower bound ${us(s.lowerBoundUs)}${s.efficiency !== null ? `, efficiency ${formatEfficiency(s.efficiency)}` : ""}, bottleneck ${s.bottleneck ?? "—"})`,
     );
     if (s.failInfo.length) lines.push(`  save-fail info      ${s.failInfo.join("; ")}`);
     lines.push(
@@ -129,7 +129,7 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
   else
     lines.push(
       `  restore             ${t.verified ? "verified" : t.completed ? "completed but NOT VERIFIED" : "FAILED"} in ${us(t.timeUs)}` +
-        ` (lower bound ${us(t.lowerBoundUs)}${t.efficiency !== null ? `, efficiency ${t.efficiency.toFixed(3)}` : ""})` +
+        ` (lower bound ${us(t.lowerBoundUs)}${t.efficiency !== null ? `, efficiency ${formatEfficiency(t.efficiency)}` : ""})` +
         (t.failReason ? `: ${t.failReason}` : ""),
     );
   lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);

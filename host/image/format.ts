@@ -1,7 +1,7 @@
 // Records and page headers of the image format (docs/image-format.md, sections 1.1, 2 and 3),
 // written from the document alone: this is the second, independent reader of the format. The
 // record's layout (spare bytes used, header and tag offsets) is host/abi/record.ts, which the drift
-// test holds to the document and to the firmware.
+// test holds to the document and to the firmware; the lower bounds count bytes with it too.
 
 import { HEADER_AT, HEADER_BYTES, TAG_AT, TAG_BYTES } from "../abi/record.ts";
 export { SPARE_USED, HEADER_AT, HEADER_BYTES, TAG_AT, TAG_BYTES } from "../abi/record.ts";

@@ -8,7 +8,7 @@ import type { BudgetResult } from "../budget/budget.ts";
 import { evaluateBank, type BankFigures } from "../budget/discharge.ts";
 import { boardBank, recordSteps } from "../budget/evaluate.ts";
 import type { SaveSim } from "../budget/simulate.ts";
-import { formatNs } from "../scenario/units.ts";
+import { formatEfficiency, formatNs } from "../scenario/units.ts";
 import { chartLibrary, esc } from "./html.ts";
 
 const r3 = (v: number): number => Math.round(v * 1e4) / 1e4;
@@ -144,7 +144,7 @@ export function renderBudgetReport(r: BudgetResult, board: BoardSpec): string {
     ["save time", `${us(r.save.timeUs)} (full firmware simulation)`],
     [
       "lower bound",
-      `${us(r.save.lowerBoundUs)}, efficiency ${r.save.efficiency?.toFixed(3) ?? "—"}, bottleneck ${r.save.bottleneck ?? "—"}`,
+      `${us(r.save.lowerBoundUs)}, efficiency ${formatEfficiency(r.save.efficiency)}, bottleneck ${r.save.bottleneck ?? "—"}`,
     ],
     ["energy", `${r.save.loadEnergyJ.toFixed(4)} J at the loads; ${r.save.energyJ.toFixed(4)} J out of the cells`],
     [

@@ -4,7 +4,7 @@
 
 import type { BoardSpec } from "../board/types.ts";
 import type { RunResult } from "../scenario/runner.ts";
-import { formatNs } from "../scenario/units.ts";
+import { formatEfficiency, formatNs } from "../scenario/units.ts";
 import { chartLibrary, esc } from "./html.ts";
 
 /** At most n points, keeping the first and last (the chart does not need 10^6 samples). */
@@ -34,7 +34,7 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
       "save lower bound",
       r.save.lowerBoundUs === null ? "—" : `${formatNs(r.save.lowerBoundUs * 1000)} (bottleneck: ${r.save.bottleneck})`,
     ],
-    ["save efficiency", r.save.efficiency === null ? "—" : r.save.efficiency.toFixed(3)],
+    ["save efficiency", formatEfficiency(r.save.efficiency)],
     ["save energy", r.save.energyJ === null ? "—" : `${r.save.energyJ.toFixed(3)} J`],
     [
       "capacitor at end of save",
@@ -59,7 +59,7 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
     ],
     ["restore time", r.restore.timeUs === null ? "—" : formatNs(r.restore.timeUs * 1000)],
     ["restore lower bound", r.restore.lowerBoundUs === null ? "—" : formatNs(r.restore.lowerBoundUs * 1000)],
-    ["restore efficiency", r.restore.efficiency === null ? "—" : r.restore.efficiency.toFixed(3)],
+    ["restore efficiency", formatEfficiency(r.restore.efficiency)],
     ["host writes", `${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`],
     ["power losses", r.deaths.map((d) => `${formatNs(d.atNs)} (${d.reason})`).join(", ") || "none"],
     ["firmware traps", r.traps.map((t) => t.message).join("; ") || "none"],

@@ -34,6 +34,14 @@ export function parseSize(v: unknown): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
+/** An efficiency (bound ÷ time) to three decimals, or to as many as it takes (up to six) not to
+ * round one below 1 up to "1.000": 0.99996 prints as 0.99996, not as a save at its bound. */
+export function formatEfficiency(e: number | null): string {
+  if (e === null) return "—";
+  for (let d = 3; d <= 6; d++) if (e >= 1 || Number(e.toFixed(d)) < 1) return e.toFixed(d);
+  return "0.999999";
+}
+
 export function formatNs(ns: number): string {
   if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;

@@ -1,0 +1,102 @@
+// The save and restore bounds (host/board/lower-bound.ts) against the models they bound: the NAND
+// terms are what the NAND model charges for the records the firmware transfers, the engine's term
+// what the engine model charges for the HAL's jobs; and the figures of nvdimm-16g, by hand.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { listBoards, loadBoard, withOverrides } from "../../host/board/load.ts";
+import type { BoardSpec } from "../../host/board/types.ts";
+import { engineNsPerPage, nandOpNs, restoreLowerBound, saveLowerBound } from "../../host/board/lower-bound.ts";
+import { macBytes, recordBytes, SPARE_USED } from "../../host/abi/record.ts";
+import { NandOp, NandState } from "../../host/abi/hal.ts";
+import { NandArray, type NandActivity } from "../../host/nand/array.ts";
+import { Geometry } from "../../host/nand/geometry.ts";
+import { WriteOnlyPageStore } from "../../host/nand/store.ts";
+import { Clock } from "../../host/sim/clock.ts";
+import { Rng } from "../../host/sim/rng.ts";
+import { formatEfficiency } from "../../host/scenario/units.ts";
+
+const boards = listBoards().map((name) => loadBoard(name));
+
+/** One operation of the firmware's record length on every plane of die 0 of a fresh NAND model:
+ * how long its channel's bus was busy, and how long the die took from the submit to idle. */
+function nandCharges(board: BoardSpec, op: number): { busNs: number; dieNs: number } {
+  const spec = withOverrides(board, { "nand.factoryBadBlockRate": 0, "nand.grownFailRate": 0 }).nand;
+  const clock = new Clock();
+  const g = new Geometry(spec);
+  const nand = new NandArray(spec, clock, new Rng(1), { store: new WriteOnlyPageStore(g.recordBytes, g.pageCount) });
+  const bus: NandActivity[] = [];
+  nand.onActivity = (a) => {
+    if (a.unit === "bus") bus.push(a);
+  };
+  const len = recordBytes(spec.pageBytes);
+  const planes = (1 << spec.planes) - 1;
+  const data = new Uint8Array(spec.planes * len).fill(0x5a);
+  const rc = nand.submit(op, 0, 1, 0, planes, len, { fetch: () => data, deliver: () => {} });
+  assert.equal(rc, 0);
+  clock.runUntil(Infinity, () => (nand.status(0) & NandState.MASK) === NandState.IDLE);
+  return { busNs: bus.reduce((s, a) => s + a.endNs - a.startNs, 0), dieNs: clock.now };
+}
+
+test("the record the bounds count is the one the firmware transfers: page + 64 spare bytes, not the whole spare", () => {
+  for (const b of boards) assert.equal(recordBytes(b.nand.pageBytes), b.nand.pageBytes + SPARE_USED);
+  // nvdimm-16g's spare is 1872 bytes: counting it all put 9 % more on the bus than the save moves.
+  const nv = loadBoard("nvdimm-16g");
+  assert.ok(recordBytes(nv.nand.pageBytes) < nv.nand.pageBytes + nv.nand.spareBytes);
+});
+
+test("the bounds' bus and die terms are what the NAND model charges for one operation of the firmware's records", () => {
+  for (const b of boards) {
+    const n = b.nand;
+    for (const [direction, op] of [
+      ["save", NandOp.PROGRAM],
+      ["restore", NandOp.READ],
+    ] as const) {
+      const model = nandCharges(b, op);
+      const perOp = nandOpNs(b, direction);
+      assert.equal(perOp.busNs, model.busNs, `${b.name} ${direction}: bus per operation`);
+      assert.equal(perOp.dieNs, model.dieNs, `${b.name} ${direction}: die per operation`);
+      // The same through the bound's terms: one multi-plane operation per die.
+      const bytes = n.pageBytes * n.planes * n.channels * n.diesPerChannel;
+      const lb = (direction === "save" ? saveLowerBound : restoreLowerBound)(b, bytes, { softwareNsPerPage: 1 });
+      const term = (r: string) => lb.terms.find((t) => t.resource === r)!.ns;
+      assert.equal(term("channel bus"), n.diesPerChannel * model.busNs, `${b.name} ${direction}: channel bus term`);
+      assert.equal(term("die"), model.dieNs, `${b.name} ${direction}: die term`);
+    }
+  }
+});
+
+test("the engine's crypto term is what the harness charges for the HAL's two jobs per page", () => {
+  const c = loadBoard("nvdimm-16g").crypto!;
+  const P = 16384;
+  // Jobs as the firmware submits them (assembly/save.ts): XTS over the page, then HMAC over the
+  // page, the four FF bytes and the header; the engine model charges setup + len / rate for each.
+  assert.equal(macBytes(P), P + 48);
+  assert.equal(engineNsPerPage(c, P), 500 + (P / 4e9) * 1e9 + 500 + ((P + 48) / 1.6e9) * 1e9);
+  assert.equal(engineNsPerPage(c, P), 15_366);
+});
+
+test("nvdimm-16g: the lower bound, by hand, at typical and maximum tPROG (the engine, then the dies)", () => {
+  const b = loadBoard("nvdimm-16g");
+  const pages = 2 ** 20; // 16 GiB of 16 KiB pages, 32 768 two-plane programs per die
+  const xfer = (2 * 16_448 * 1e9) / 400e6; // 82.24 µs: two records of 16 KiB + 64 bytes
+  const dma = 200 + (16_384 * 1e9) / 4e9;
+  const nominal = saveLowerBound(b, b.dimm.bytes, { softwareNsPerPage: 0 });
+  assert.equal(nominal.bottleneck, "crypto engine");
+  assert.equal(nominal.ns, Math.ceil(pages * 15_366 + dma + 300 + xfer + 300_000));
+  assert.equal(nominal.ns, 16_112_805_652);
+  const worst = withOverrides(b, { "nand.tProgUs": b.nand.tProgMaxUs });
+  const max = saveLowerBound(worst, b.dimm.bytes, { softwareNsPerPage: 0 });
+  assert.equal(max.bottleneck, "die");
+  assert.equal(max.ns, Math.ceil(32_768 * (300 + xfer + 800_000) + dma + 15_366));
+  assert.equal(max.ns, 28_919_090_382);
+});
+
+test("reports never print an efficiency below 1 as 1.000", () => {
+  assert.equal(formatEfficiency(0.99153), "0.992");
+  assert.equal(formatEfficiency(0.9999622), "0.99996");
+  assert.equal(formatEfficiency(0.99999999), "0.999999");
+  assert.equal(formatEfficiency(1), "1.000");
+  assert.equal(formatEfficiency(1.0096), "1.010");
+  assert.equal(formatEfficiency(null), "—");
+});
