@@ -94,7 +94,8 @@ export function withOverrides(board: BoardSpec, overrides: Record<string, number
     const sec = copy[s];
     if (!isObject(sec)) continue;
     const sources: Record<string, string> = {};
-    for (const [k, v] of Object.entries(sec)) if (typeof v === "number") sources[k] = "override";
+    for (const [k, v] of Object.entries(sec))
+      if (typeof v === "number" || (s === "crypto" && k === "mode")) sources[k] = "override";
     withSources[s] = { ...sec, sources };
   }
   validate(withSources, "overrides");
@@ -158,6 +159,11 @@ function ajvError(err: ErrorObject, file: string): InputError {
         at(),
         params.limit === 1 ? "must not be empty" : `must have at least ${String(params.limit)} characters`,
       );
+    case "enum":
+      return new InputError(
+        at(),
+        `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`,
+      );
     case "pattern":
       return new InputError(at(), `must match ${String(params.pattern)}`);
     default:
@@ -187,6 +193,20 @@ function crossCheck(raw: Record<string, unknown>, file: string): void {
 
   const { cpu, dimm, nand, power, capacitor } = b;
   if (cpu.idleW > cpu.activeW) fail("cpu.idleW", `must not exceed cpu.activeW (${cpu.activeW} W)`);
+  if ((cpu.referenceAesCyclesPerByte === undefined) !== (cpu.referenceSha256CyclesPerByte === undefined))
+    fail(
+      cpu.referenceAesCyclesPerByte === undefined
+        ? "cpu.referenceAesCyclesPerByte"
+        : "cpu.referenceSha256CyclesPerByte",
+      "is required with the other reference crypto figure (give both or neither)",
+    );
+  // The engine's mode is a description of hardware, so it carries a source like a figure does.
+  const crypto = raw.crypto;
+  if (isObject(crypto) && crypto.mode !== undefined) {
+    const src = isObject(crypto.sources) ? crypto.sources.mode : undefined;
+    if (typeof src !== "string" || src.trim().length === 0)
+      fail("crypto.sources.mode", "is required (the engine's mode needs a source)");
+  }
 
   if (!isPowerOfTwo(dimm.pageBytes)) fail("dimm.pageBytes", "must be a power of two");
   if (dimm.bytes % dimm.pageBytes !== 0) fail("dimm.bytes", `must be a multiple of dimm.pageBytes (${dimm.pageBytes})`);

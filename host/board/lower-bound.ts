@@ -14,10 +14,18 @@
 // read transfers the page and the 64 spare bytes the format uses, not the whole spare; the tag is
 // computed over the page, the four FF bytes and the header.
 //
-// docs/firmware.md ("Lower bound") states the same formulas; tests/host/lower-bound.test.ts holds
-// them to the NAND and engine models and to the reference boards.
+// Two bounds, which differ only in their crypto stage:
+//  - the lower bound: with an engine, the HAL's two jobs per page (XTS, then the MAC) one after
+//    the other on the one engine, at the board's figures, as the harness charges them; without
+//    one, the firmware's own software crypto, counted in instructions (crypto-cost.ts);
+//  - the reference bound: with an engine, the engine in its mode (a single-pass engine does both
+//    in one pass at the slower rate); without one, the best published figures for the core class
+//    (cpu.referenceAesCyclesPerByte, cpu.referenceSha256CyclesPerByte). It measures the firmware
+//    against physics and the literature rather than against its own instruction count.
+// docs/firmware.md ("Lower bound") and docs/budget.md state the same formulas; tests/host/
+// lower-bound.test.ts holds them to the NAND and engine models and to the reference boards.
 
-import type { BoardSpec, CryptoEngineSpec } from "../board/types.ts";
+import type { BoardSpec, CryptoEngineSpec, CryptoEngineMode } from "../board/types.ts";
 import { macBytes, recordBytes } from "../abi/record.ts";
 
 export interface BoundTerm {
@@ -50,16 +58,49 @@ interface CryptoStage {
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** One page through the engine, ns: XTS over the page, then the MAC over the page and its header,
- * two jobs one after the other, each with its setup (what the harness charges for them). */
-export function engineNsPerPage(c: CryptoEngineSpec, pageBytes: number): number {
-  return 2 * c.setupNs + (pageBytes * 1e9) / c.xtsBytesPerS + (macBytes(pageBytes) * 1e9) / c.hmacBytesPerS;
+/** SHA-256 compressions of an HMAC over `len` bytes, the key's pad blocks already compressed
+ * (once per key, as the firmware keeps the context): the inner hash over the message with its
+ * padding (0x80 and the 8-byte length), then the outer over the 32-byte inner digest (one block). */
+export function hmacCompressions(len: number): number {
+  return ceilDiv(len + 9, 64) + 1;
+}
+
+/** One page through the engine, ns: XTS over the page and the MAC over the page and its header.
+ * "serial": two jobs, one after the other, each with its setup; "single-pass": one job, the
+ * stream at the slower of the two rates. */
+export function engineNsPerPage(c: CryptoEngineSpec, pageBytes: number, mode: CryptoEngineMode): number {
+  const xts = (pageBytes * 1e9) / c.xtsBytesPerS;
+  const mac = (macBytes(pageBytes) * 1e9) / c.hmacBytesPerS;
+  return mode === "single-pass" ? c.setupNs + Math.max(xts, mac) : 2 * c.setupNs + xts + mac;
+}
+
+/** The best published software crypto of the board's core class for one page, ns: AES-256-XTS
+ * over the page plus one block for the tweak, and the HMAC's compressions; null when the board
+ * gives no reference figures. Key schedules and pad blocks are per key, not per page. */
+export function referenceSoftwareNsPerPage(board: BoardSpec): number | null {
+  const { referenceAesCyclesPerByte: aes, referenceSha256CyclesPerByte: sha, hz } = board.cpu;
+  if (aes === undefined || sha === undefined) return null;
+  const P = board.nand.pageBytes;
+  const cycles = (P + 16) * aes + hmacCompressions(macBytes(P)) * 64 * sha;
+  return (cycles * 1e9) / hz;
 }
 
 function lowerCrypto(board: BoardSpec, crypto: CryptoCost): CryptoStage {
   if (board.crypto)
-    return { nsPerPage: engineNsPerPage(board.crypto, board.nand.pageBytes), resource: "crypto engine" };
+    return { nsPerPage: engineNsPerPage(board.crypto, board.nand.pageBytes, "serial"), resource: "crypto engine" };
   return { nsPerPage: crypto.softwareNsPerPage, resource: "cpu (software crypto)" };
+}
+
+function referenceCrypto(board: BoardSpec): CryptoStage | null {
+  if (board.crypto) {
+    const mode = board.crypto.mode ?? "serial";
+    return {
+      nsPerPage: engineNsPerPage(board.crypto, board.nand.pageBytes, mode),
+      resource: mode === "single-pass" ? "crypto engine (single pass)" : "crypto engine",
+    };
+  }
+  const ns = referenceSoftwareNsPerPage(board);
+  return ns === null ? null : { nsPerPage: ns, resource: "cpu (published AES + SHA-256)" };
 }
 
 type Stage = "dma" | "crypto" | "bus" | "array";
@@ -141,4 +182,17 @@ export function saveLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCo
 
 export function restoreLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {
   return bound(stages(board, bytes, lowerCrypto(board, crypto), "restore"));
+}
+
+/** The reference bound of a save: the same NAND, bus and DIMM limits, the crypto of the engine
+ * in its mode or of the best published software for the core class; null when a board without
+ * an engine gives no reference figures. */
+export function saveReferenceBound(board: BoardSpec, bytes: number): LowerBound | null {
+  const c = referenceCrypto(board);
+  return c === null ? null : bound(stages(board, bytes, c, "save"));
+}
+
+export function restoreReferenceBound(board: BoardSpec, bytes: number): LowerBound | null {
+  const c = referenceCrypto(board);
+  return c === null ? null : bound(stages(board, bytes, c, "restore"));
 }

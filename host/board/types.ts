@@ -13,6 +13,13 @@ export interface CpuSpec {
   idleW: number;
   /** Linear-memory limit for the firmware, in 64 KiB pages. */
   memoryPages: number;
+  /** The best published cost of AES-256 on this core class, cycles per byte: the software crypto
+   * of the reference bound (lower-bound.ts). Given together with referenceSha256CyclesPerByte, or
+   * not at all (then a board without an engine has no reference bound). */
+  referenceAesCyclesPerByte?: number;
+  /** The best published cost of the SHA-256 compression on this core class, cycles per byte of
+   * the 64-byte block. */
+  referenceSha256CyclesPerByte?: number;
 }
 
 export interface DimmSpec {
@@ -70,7 +77,15 @@ export interface NandSpec {
   rawBitErrorRate: number;
 }
 
+/** How the engine's hardware handles one page: "serial", XTS then the MAC, one job after the
+ * other on one engine (the harness's model, and what the HAL's separate jobs can use);
+ * "single-pass", XTS and the MAC over the same stream in one pass, as inline storage-crypto
+ * engines do (the reference bound then counts one pass at the slower of the two rates). */
+export type CryptoEngineMode = "serial" | "single-pass";
+
 export interface CryptoEngineSpec {
+  /** Default "serial". */
+  mode?: CryptoEngineMode;
   /** AES-256-XTS throughput, bytes/s. */
   xtsBytesPerS: number;
   /** HMAC-SHA256 throughput, bytes/s. */

@@ -42,6 +42,10 @@ export interface CornerResult {
   lowerBoundUs: number | null;
   efficiency: number | null;
   bottleneck: string | null;
+  /** Against the reference bound (published crypto figures or the engine's mode; lower-bound.ts). */
+  referenceBoundUs: number | null;
+  referenceEfficiency: number | null;
+  referenceBottleneck: string | null;
   loadEnergyJ: number;
   /** Load energy the bank carries (after the PSU's warning time), J. */
   bankLoadEnergyJ: number;
@@ -77,6 +81,9 @@ export interface BudgetResult {
     lowerBoundUs: number | null;
     efficiency: number | null;
     bottleneck: string | null;
+    referenceBoundUs: number | null;
+    referenceEfficiency: number | null;
+    referenceBottleneck: string | null;
     detectLatencyUs: number | null;
     energyJ: number;
     loadEnergyJ: number;
@@ -200,6 +207,9 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       lowerBoundUs: sim.lowerBoundUs,
       efficiency: sim.efficiency,
       bottleneck: sim.bottleneck,
+      referenceBoundUs: sim.referenceBoundUs,
+      referenceEfficiency: sim.referenceEfficiency,
+      referenceBottleneck: sim.referenceBottleneck,
       loadEnergyJ: load,
       bankLoadEnergyJ: steps.reduce((s, x) => s + x.powerW * x.durationS, 0),
       cellEnergyJ: v.cellEnergyJ,
@@ -265,6 +275,9 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       lowerBoundUs: nominal!.lowerBoundUs,
       efficiency: nominal!.efficiency,
       bottleneck: nominal!.bottleneck,
+      referenceBoundUs: nominal!.referenceBoundUs,
+      referenceEfficiency: nominal!.referenceEfficiency,
+      referenceBottleneck: nominal!.referenceBottleneck,
       detectLatencyUs: nominal!.detectLatencyUs,
       energyJ: nomVerdict.cellEnergyJ,
       loadEnergyJ: loadJ,

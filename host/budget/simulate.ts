@@ -68,6 +68,9 @@ export interface SaveSim {
   lowerBoundUs: number | null;
   efficiency: number | null;
   bottleneck: string | null;
+  referenceBoundUs: number | null;
+  referenceEfficiency: number | null;
+  referenceBottleneck: string | null;
   detectLatencyUs: number | null;
   firmware: FirmwareEstimate | null;
   record: SaveRecord | null;
@@ -208,6 +211,9 @@ export function simulateSave(
     lowerBoundUs: s.lowerBoundUs,
     efficiency: s.efficiency,
     bottleneck: s.bottleneck,
+    referenceBoundUs: s.referenceBoundUs,
+    referenceEfficiency: s.referenceEfficiency,
+    referenceBottleneck: s.referenceBottleneck,
     detectLatencyUs: r.detectLatencyUs,
     firmware: estimate,
     record,

@@ -244,6 +244,9 @@ export function budgetSummary(r: BudgetResult, replay: { command: string } | nul
     `  save                ${us(s.timeUs)} (lower bound ${us(s.lowerBoundUs)}, efficiency ${formatEfficiency(s.efficiency)}, bottleneck ${s.bottleneck ?? "—"})`,
   );
   L.push(
+    `  reference bound     ${s.referenceBoundUs === null ? "— (no reference crypto figures)" : `${us(s.referenceBoundUs)}, efficiency ${formatEfficiency(s.referenceEfficiency)}, bottleneck ${s.referenceBottleneck ?? "—"}`}`,
+  );
+  L.push(
     `  energy              ${joules(s.loadEnergyJ)} at the loads, ${joules(s.energyJ)} out of the cells (converter ${joules(s.lossesJ.converterJ)}, ESR ${joules(s.lossesJ.esrJ)}); average ${s.averagePowerW.toFixed(2)} W, peak ${s.peakW.toFixed(2)} W`,
   );
   L.push(

@@ -118,6 +118,10 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
       `  save                ${s.completed ? "completed" : "INCOMPLETE"} in ${us(s.timeUs)}, ${(s.bytes / 2 ** 20).toFixed(1)} MiB` +
         ` (lower bound ${us(s.lowerBoundUs)}${s.efficiency !== null ? `, efficiency ${formatEfficiency(s.efficiency)}` : ""}, bottleneck ${s.bottleneck ?? "—"})`,
     );
+    if (s.referenceBoundUs !== null)
+      lines.push(
+        `  reference bound     ${us(s.referenceBoundUs)}${s.referenceEfficiency !== null ? `, efficiency ${formatEfficiency(s.referenceEfficiency)}` : ""}, bottleneck ${s.referenceBottleneck ?? "—"}`,
+      );
     if (s.failInfo.length) lines.push(`  save-fail info      ${s.failInfo.join("; ")}`);
     lines.push(
       `  energy              ${s.energyJ === null ? "—" : `${s.energyJ.toFixed(3)} J`}; capacitor at end ${s.vcapEndV === null ? "—" : `${s.vcapEndV.toFixed(3)} V`}` +
@@ -129,7 +133,11 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
   else
     lines.push(
       `  restore             ${t.verified ? "verified" : t.completed ? "completed but NOT VERIFIED" : "FAILED"} in ${us(t.timeUs)}` +
-        ` (lower bound ${us(t.lowerBoundUs)}${t.efficiency !== null ? `, efficiency ${formatEfficiency(t.efficiency)}` : ""})` +
+        ` (lower bound ${us(t.lowerBoundUs)}${t.efficiency !== null ? `, efficiency ${formatEfficiency(t.efficiency)}` : ""}` +
+        (t.referenceBoundUs !== null
+          ? `; reference ${us(t.referenceBoundUs)}${t.referenceEfficiency !== null ? `, efficiency ${formatEfficiency(t.referenceEfficiency)}` : ""}`
+          : "") +
+        ")" +
         (t.failReason ? `: ${t.failReason}` : ""),
     );
   lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);

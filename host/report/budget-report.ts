@@ -146,6 +146,12 @@ export function renderBudgetReport(r: BudgetResult, board: BoardSpec): string {
       "lower bound",
       `${us(r.save.lowerBoundUs)}, efficiency ${formatEfficiency(r.save.efficiency)}, bottleneck ${r.save.bottleneck ?? "—"}`,
     ],
+    [
+      "reference bound",
+      r.save.referenceBoundUs === null
+        ? "— (no reference crypto figures)"
+        : `${us(r.save.referenceBoundUs)}, efficiency ${formatEfficiency(r.save.referenceEfficiency)}, bottleneck ${r.save.referenceBottleneck ?? "—"} (published crypto figures or the engine's mode)`,
+    ],
     ["energy", `${r.save.loadEnergyJ.toFixed(4)} J at the loads; ${r.save.energyJ.toFixed(4)} J out of the cells`],
     [
       "capacitor at end",

@@ -35,6 +35,12 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
       r.save.lowerBoundUs === null ? "—" : `${formatNs(r.save.lowerBoundUs * 1000)} (bottleneck: ${r.save.bottleneck})`,
     ],
     ["save efficiency", formatEfficiency(r.save.efficiency)],
+    [
+      "save reference bound",
+      r.save.referenceBoundUs === null
+        ? "—"
+        : `${formatNs(r.save.referenceBoundUs * 1000)} (bottleneck: ${r.save.referenceBottleneck}), efficiency ${formatEfficiency(r.save.referenceEfficiency)}`,
+    ],
     ["save energy", r.save.energyJ === null ? "—" : `${r.save.energyJ.toFixed(3)} J`],
     [
       "capacitor at end of save",
@@ -60,6 +66,12 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
     ["restore time", r.restore.timeUs === null ? "—" : formatNs(r.restore.timeUs * 1000)],
     ["restore lower bound", r.restore.lowerBoundUs === null ? "—" : formatNs(r.restore.lowerBoundUs * 1000)],
     ["restore efficiency", formatEfficiency(r.restore.efficiency)],
+    [
+      "restore reference bound",
+      r.restore.referenceBoundUs === null
+        ? "—"
+        : `${formatNs(r.restore.referenceBoundUs * 1000)} (bottleneck: ${r.restore.referenceBottleneck}), efficiency ${formatEfficiency(r.restore.referenceEfficiency)}`,
+    ],
     ["host writes", `${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`],
     ["power losses", r.deaths.map((d) => `${formatNs(d.atNs)} (${d.reason})`).join(", ") || "none"],
     ["firmware traps", r.traps.map((t) => t.message).join("; ") || "none"],

@@ -5,7 +5,13 @@ import type { BoardSpec } from "../board/types.ts";
 import type { Machine } from "../harness/machine.ts";
 import { Trace, TRACE_NAMES } from "../abi/hal.ts";
 import { SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
-import { saveLowerBound, restoreLowerBound, type LowerBound } from "../board/lower-bound.ts";
+import {
+  saveLowerBound,
+  restoreLowerBound,
+  saveReferenceBound,
+  restoreReferenceBound,
+  type LowerBound,
+} from "../board/lower-bound.ts";
 import { usableEnergyJ } from "../power/capacitor.ts";
 import type { Scenario } from "./load.ts";
 import type { Probes, TimelineSamples } from "./probes.ts";
@@ -22,6 +28,11 @@ export interface SaveResult {
   lowerBoundUs: number | null;
   efficiency: number | null;
   bottleneck: string | null;
+  /** The reference bound (lower-bound.ts): the crypto at the engine's mode or the best published
+   * figures of the core class, the NAND, bus and DIMM limits; null without reference figures. */
+  referenceBoundUs: number | null;
+  referenceEfficiency: number | null;
+  referenceBottleneck: string | null;
   energyJ: number | null;
   energyByComponentJ: Record<string, number>;
   vcapEndV: number | null;
@@ -37,6 +48,9 @@ export interface RestoreResult {
   lowerBoundUs: number | null;
   efficiency: number | null;
   bottleneck: string | null;
+  referenceBoundUs: number | null;
+  referenceEfficiency: number | null;
+  referenceBottleneck: string | null;
   firstMismatch: number | null;
   failReason: string | null;
 }
@@ -116,6 +130,9 @@ export function collect(m: Machine, opts: Collected): RunResult {
     lowerBoundUs: null,
     efficiency: null,
     bottleneck: null,
+    referenceBoundUs: null,
+    referenceEfficiency: null,
+    referenceBottleneck: null,
     energyJ: null,
     energyByComponentJ: {},
     vcapEndV: null,
@@ -161,6 +178,12 @@ export function collect(m: Machine, opts: Collected): RunResult {
       save.lowerBoundUs = lb.ns / 1000;
       save.bottleneck = lb.bottleneck;
       if (save.completed && save.timeUs) save.efficiency = save.lowerBoundUs / save.timeUs;
+      const ref = saveReferenceBound(board, save.bytes);
+      if (ref) {
+        save.referenceBoundUs = ref.ns / 1000;
+        save.referenceBottleneck = ref.bottleneck;
+        if (save.completed && save.timeUs) save.referenceEfficiency = save.referenceBoundUs / save.timeUs;
+      }
     }
     // Detection latency: from the rail crossing the PWR_GOOD threshold to the isolation switch.
     const iso = m.isolations.find((x) => x.on && x.atNs >= (detect?.atNs ?? start.atNs) - 1e6 && x.atNs <= start.atNs);
@@ -184,6 +207,9 @@ export function collect(m: Machine, opts: Collected): RunResult {
     lowerBoundUs: null,
     efficiency: null,
     bottleneck: null,
+    referenceBoundUs: null,
+    referenceEfficiency: null,
+    referenceBottleneck: null,
     firstMismatch,
     failReason: null,
   };
@@ -204,6 +230,13 @@ export function collect(m: Machine, opts: Collected): RunResult {
       restore.lowerBoundUs = lb.ns / 1000;
       restore.bottleneck = lb.bottleneck;
       if (restore.completed && restore.timeUs) restore.efficiency = restore.lowerBoundUs / restore.timeUs;
+      const ref = restoreReferenceBound(board, restore.bytes);
+      if (ref) {
+        restore.referenceBoundUs = ref.ns / 1000;
+        restore.referenceBottleneck = ref.bottleneck;
+        if (restore.completed && restore.timeUs)
+          restore.referenceEfficiency = restore.referenceBoundUs / restore.timeUs;
+      }
     }
   }
 

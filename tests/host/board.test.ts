@@ -357,6 +357,50 @@ describe("bad board files", () => {
     );
   });
 
+  test("the reference figures and the engine's mode", () => {
+    // The reference crypto figures come as a pair (the reference bound needs both).
+    refuses(
+      fixture("ref-aes.json", (b) => {
+        delete b.cpu!.referenceSha256CyclesPerByte;
+        delete (b.cpu!.sources as Record<string, string>).referenceSha256CyclesPerByte;
+      }),
+      "cpu.referenceSha256CyclesPerByte",
+      /give both or neither/,
+    );
+    const neither = fixture("ref-none.json", (b) => {
+      for (const k of ["referenceAesCyclesPerByte", "referenceSha256CyclesPerByte"]) {
+        delete b.cpu![k];
+        delete (b.cpu!.sources as Record<string, string>)[k];
+      }
+    });
+    assert.equal(loadBoard(neither).cpu.referenceAesCyclesPerByte, undefined);
+    refuses(
+      fixture("ref-nosource.json", (b) => delete (b.cpu!.sources as Record<string, string>).referenceAesCyclesPerByte),
+      "cpu.sources.referenceAesCyclesPerByte",
+      /is required/,
+    );
+    // An engine's mode is one of two, and carries a source; without one it is "serial".
+    const nv = JSON.parse(readFileSync(boardPath("nvdimm-16g"), "utf8")) as Record<string, Record<string, unknown>>;
+    const engine = (mode: unknown, source?: string) => (b: Record<string, Record<string, unknown>>) => {
+      const c = structuredClone(nv.crypto!);
+      const sources = c.sources as Record<string, string>;
+      if (mode === undefined) delete c.mode;
+      else c.mode = mode;
+      if (source === undefined) delete sources.mode;
+      else sources.mode = source;
+      b.crypto = c;
+    };
+    assert.equal(
+      loadBoard(fixture("mode-single.json", engine("single-pass", "a datasheet"))).crypto!.mode,
+      "single-pass",
+    );
+    assert.equal(loadBoard(fixture("mode-none.json", engine(undefined))).crypto!.mode, undefined);
+    refuses(fixture("mode-bad.json", engine("parallel", "x")), "crypto.mode", /must be one of "serial", "single-pass"/);
+    refuses(fixture("mode-nosource.json", engine("serial")), "crypto.sources.mode", /is required/);
+    // Overrides re-check a board that has a mode (its source is not lost on the way).
+    assert.equal(withOverrides(loadBoard("nvdimm-16g"), { "crypto.setupNs": 400 }).crypto!.mode, "serial");
+  });
+
   test("an unknown board name lists the known ones", () => {
     assert.throws(
       () => loadBoard("no-such-board"),

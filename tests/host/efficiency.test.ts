@@ -39,15 +39,19 @@ function assertEfficient(r: RunResult, bytes: number): void {
   assert.equal(r.restore.bytes, bytes);
   assert.ok(r.save.efficiency! >= 0.95, `save efficiency ${r.save.efficiency} (${r.save.bottleneck})`);
   assert.ok(r.restore.efficiency! >= 0.95, `restore efficiency ${r.restore.efficiency} (${r.restore.bottleneck})`);
-  // Neither beats its bound.
-  for (const x of [r.save, r.restore]) assert.ok(x.efficiency! <= 1, `efficiency ${x.efficiency}`);
+  // Neither beats a bound: the reference bound is at most the lower bound, the time at least both.
+  for (const x of [r.save, r.restore]) {
+    assert.ok(x.efficiency! <= 1, `efficiency ${x.efficiency}`);
+    assert.ok(x.referenceEfficiency !== null && x.referenceEfficiency <= x.efficiency!, `${x.referenceEfficiency}`);
+  }
   assert.equal(r.traps.length, 0);
 }
 
 test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (software crypto)", () => {
   const board = loadBoard("sim-small");
   const { r } = runDefault(board);
-  // measured: save 0.992, restore 0.992 (the CPU's software crypto is the bottleneck)
+  // measured: save 0.992, restore 0.992 (the CPU's software crypto is the bottleneck); against the
+  // reference bound (published AES and SHA-256 figures for the Cortex-M4) 0.235 both
   assertEfficient(r, board.dimm.bytes);
   assert.equal(r.save.bottleneck, "cpu (software crypto)");
 });
@@ -55,7 +59,8 @@ test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (s
 test("nvdimm-16g, 128 MiB module: save and restore at ≥ 0.95 of the bound (crypto engine)", () => {
   const board = withOverrides(loadBoard("nvdimm-16g"), { "dimm.bytes": 128 * 1024 * 1024 });
   const { r, logs } = runDefault(board);
-  // measured: save 0.996, restore 0.965 (the crypto engine is the bottleneck of both)
+  // measured: save 0.996, restore 0.965 (the crypto engine is the bottleneck of both; the reference
+  // bound of a serial engine is the lower bound)
   assertEfficient(r, board.dimm.bytes);
   assert.equal(r.save.bottleneck, "crypto engine");
   assert.equal(r.restore.bottleneck, "crypto engine");

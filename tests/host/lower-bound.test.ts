@@ -1,20 +1,32 @@
-// The save and restore bounds (host/board/lower-bound.ts) against the models they bound: the NAND
-// terms are what the NAND model charges for the records the firmware transfers, the engine's term
-// what the engine model charges for the HAL's jobs; and the figures of nvdimm-16g, by hand.
+// The save and restore bounds (host/board/lower-bound.ts) against the models they bound and the
+// figures they are made of: the NAND terms are what the NAND model charges for the records the
+// firmware transfers; the crypto terms are what the engine model charges for the HAL's jobs, or
+// the published figures of the core class; and the figures of the reference boards, by hand.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { listBoards, loadBoard, withOverrides } from "../../host/board/load.ts";
 import type { BoardSpec } from "../../host/board/types.ts";
-import { engineNsPerPage, nandOpNs, restoreLowerBound, saveLowerBound } from "../../host/board/lower-bound.ts";
+import {
+  engineNsPerPage,
+  hmacCompressions,
+  nandOpNs,
+  referenceSoftwareNsPerPage,
+  restoreLowerBound,
+  restoreReferenceBound,
+  saveLowerBound,
+  saveReferenceBound,
+} from "../../host/board/lower-bound.ts";
 import { macBytes, recordBytes, SPARE_USED } from "../../host/abi/record.ts";
 import { NandOp, NandState } from "../../host/abi/hal.ts";
+import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import { NandArray, type NandActivity } from "../../host/nand/array.ts";
 import { Geometry } from "../../host/nand/geometry.ts";
 import { WriteOnlyPageStore } from "../../host/nand/store.ts";
 import { Clock } from "../../host/sim/clock.ts";
 import { Rng } from "../../host/sim/rng.ts";
 import { formatEfficiency } from "../../host/scenario/units.ts";
+import { preparedRelease } from "./helpers/firmware.ts";
 
 const boards = listBoards().map((name) => loadBoard(name));
 
@@ -72,8 +84,34 @@ test("the engine's crypto term is what the harness charges for the HAL's two job
   // Jobs as the firmware submits them (assembly/save.ts): XTS over the page, then HMAC over the
   // page, the four FF bytes and the header; the engine model charges setup + len / rate for each.
   assert.equal(macBytes(P), P + 48);
-  assert.equal(engineNsPerPage(c, P), 500 + (P / 4e9) * 1e9 + 500 + ((P + 48) / 1.6e9) * 1e9);
-  assert.equal(engineNsPerPage(c, P), 15_366);
+  assert.equal(engineNsPerPage(c, P, "serial"), 500 + (P / 4e9) * 1e9 + 500 + ((P + 48) / 1.6e9) * 1e9);
+  assert.equal(engineNsPerPage(c, P, "serial"), 15_366);
+  // Single pass: one setup, the stream at the slower (HMAC) rate.
+  assert.equal(engineNsPerPage(c, P, "single-pass"), 500 + 10_270);
+});
+
+test("an HMAC over n bytes costs ceil((n + 9) / 64) inner compressions and one outer", () => {
+  assert.equal(hmacCompressions(0), 2);
+  assert.equal(hmacCompressions(55), 2); // 55 bytes, 0x80 and the length fit one block
+  assert.equal(hmacCompressions(56), 3);
+  assert.equal(hmacCompressions(2048 + 48), 34);
+  assert.equal(hmacCompressions(16384 + 48), 258);
+});
+
+test("sim-small: the reference bound, by hand (Cortex-M4 at 168 MHz, AES-256 48 c/B, SHA-256 35 c/B)", () => {
+  const b = loadBoard("sim-small");
+  // A 2 KiB page: XTS over 2048 bytes and one tweak block, 2064 × 48 cycles; the tag over 2096
+  // bytes, 33 inner compressions and one outer, 34 × 64 × 35 cycles.
+  const cycles = 2064 * 48 + 34 * 64 * 35;
+  assert.equal(cycles, 175_232);
+  assert.equal(referenceSoftwareNsPerPage(b), (cycles * 1e9) / 168e6);
+  const ref = saveReferenceBound(b, b.dimm.bytes)!;
+  assert.equal(ref.bottleneck, "cpu (published AES + SHA-256)");
+  // 4096 pages; fill: one DMA (0.5 + 25.6 µs), one op's bus (0.5 + 52.8 µs) and tPROG (300 µs).
+  const fillNs = 500 + 25_600 + 500 + 52_800 + 300_000;
+  assert.equal(ref.fillNs, fillNs);
+  assert.equal(ref.ns, Math.ceil((4096 * cycles * 1e9) / 168e6 + fillNs));
+  assert.equal(ref.ns, 4_272_702_448);
 });
 
 test("nvdimm-16g: the lower bound, by hand, at typical and maximum tPROG (the engine, then the dies)", () => {
@@ -90,6 +128,36 @@ test("nvdimm-16g: the lower bound, by hand, at typical and maximum tPROG (the en
   assert.equal(max.bottleneck, "die");
   assert.equal(max.ns, Math.ceil(32_768 * (300 + xfer + 800_000) + dma + 15_366));
   assert.equal(max.ns, 28_919_090_382);
+  // With a serial engine the reference bound is the lower bound; a single-pass engine would bound
+  // the nominal save at the dies (32 768 × 382.54 µs and the fill).
+  assert.deepEqual(saveReferenceBound(b, b.dimm.bytes), nominal);
+  const single = { ...b, crypto: { ...b.crypto!, mode: "single-pass" as const } };
+  const sp = saveReferenceBound(single, b.dimm.bytes)!;
+  assert.equal(sp.bottleneck, "die");
+  assert.equal(sp.ns, Math.ceil(32_768 * (300 + xfer + 300_000) + dma + 10_770));
+  // The lower bound follows the HAL's jobs, whatever the hardware could do.
+  assert.deepEqual(saveLowerBound(single, b.dimm.bytes, { softwareNsPerPage: 0 }), nominal);
+});
+
+test("on every board the reference bound is at most the lower bound, save and restore", () => {
+  const fw = preparedRelease();
+  for (const b of boards) {
+    const sw = { softwareNsPerPage: b.crypto ? 0 : softwareCryptoNsPerPage(fw, b) };
+    const bytes = b.dimm.bytes;
+    const pairs = [
+      [saveReferenceBound(b, bytes), saveLowerBound(b, bytes, sw)],
+      [restoreReferenceBound(b, bytes), restoreLowerBound(b, bytes, sw)],
+    ] as const;
+    for (const [ref, lb] of pairs) {
+      assert.ok(ref, `${b.name} has reference figures or an engine`);
+      assert.ok(ref.ns <= lb.ns, `${b.name}: reference ${ref.ns} ns, lower bound ${lb.ns} ns`);
+    }
+  }
+  // Without an engine and without reference figures there is no reference bound.
+  const bare = loadBoard("sim-small");
+  delete bare.cpu.referenceAesCyclesPerByte;
+  delete bare.cpu.referenceSha256CyclesPerByte;
+  assert.equal(saveReferenceBound(bare, bare.dimm.bytes), null);
 });
 
 test("reports never print an efficiency below 1 as 1.000", () => {
