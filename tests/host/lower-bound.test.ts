@@ -29,6 +29,7 @@ import { formatEfficiency } from "../../host/scenario/units.ts";
 import { preparedRelease } from "./helpers/firmware.ts";
 
 const boards = listBoards().map((name) => loadBoard(name));
+const REFERENCE_BOARDS = ["sim-small", "nvdimm-16g", "mps2-an386"];
 
 /** One operation of the firmware's record length on every plane of die 0 of a fresh NAND model:
  * how long its channel's bus was busy, and how long the die took from the submit to idle. */
@@ -66,14 +67,21 @@ test("the bounds' bus and die terms are what the NAND model charges for one oper
     ] as const) {
       const model = nandCharges(b, op);
       const perOp = nandOpNs(b, direction);
-      assert.equal(perOp.busNs, model.busNs, `${b.name} ${direction}: bus per operation`);
-      assert.equal(perOp.dieNs, model.dieNs, `${b.name} ${direction}: die per operation`);
+      // The model rounds each step up to whole ns (nand/timing.ts), the bound does not: equal on
+      // figures in whole ns (every reference board), otherwise below by less than 1 ns a step.
+      const same = (bound: number, charged: number, steps: number, what: string): void => {
+        const where = `${b.name} ${direction}: ${what}: bound ${bound} ns, model ${charged} ns`;
+        if (REFERENCE_BOARDS.includes(b.name)) assert.equal(bound, charged, where);
+        else assert.ok(bound <= charged && charged < bound + steps, where);
+      };
+      same(perOp.busNs, model.busNs, 2, "bus per operation");
+      same(perOp.dieNs, model.dieNs, 3, "die per operation");
       // The same through the bound's terms: one multi-plane operation per die.
       const bytes = n.pageBytes * n.planes * n.channels * n.diesPerChannel;
       const lb = (direction === "save" ? saveLowerBound : restoreLowerBound)(b, bytes, { softwareNsPerPage: 1 });
       const term = (r: string) => lb.terms.find((t) => t.resource === r)!.ns;
-      assert.equal(term("channel bus"), n.diesPerChannel * model.busNs, `${b.name} ${direction}: channel bus term`);
-      assert.equal(term("die"), model.dieNs, `${b.name} ${direction}: die term`);
+      same(term("channel bus"), n.diesPerChannel * model.busNs, 2 * n.diesPerChannel, "channel bus term");
+      same(term("die"), model.dieNs, 3, "die term");
     }
   }
 });
