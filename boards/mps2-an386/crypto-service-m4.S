@@ -5,9 +5,10 @@
  * runs the C, and a build with -DCS_PORTABLE_C uses it on the M4 too. These exist because gcc -O2
  * leaves instructions and cycles on the table (QEMU counts, docs/mcu.md):
  *
- *   AES-256-XTS   C: 49.5 instructions per byte, about 1.32 cycles each (few loads pipelined)
- *                 here: 45.6, about 1.15 cycles each (a column's four table loads together)
- *   SHA-256       C: 36.2 instructions per MAC byte (a MOV more per sigma, spills); here 32.2
+ *   AES-256-XTS   C: 49.9 instructions per byte, about 1.32 cycles each (few loads pipelined)
+ *                 here: 46.0, about 1.18 cycles each (a column's four table loads together)
+ *   SHA-256       C: 34.9 instructions per MAC byte (a MOV more per sigma, spills), 1.15 cycles
+ *                 each; here 31.4, 1.10 cycles each
  *
  * Cortex-M4 timings (Cortex-M4 TRM r0p1, 3.3.1 and 3.3.2): data processing 1 cycle, shifted
  * operands included; LDR 2, but 1 when it follows another LDR whose result it does not use for

@@ -6,7 +6,12 @@
  * 1. Every known-answer vector of crypto-service-vectors.h, both directions where there are two,
  *    in place and out of place, and once more from a buffer one byte off word alignment:
  *    "vector-ok: NAME" or "vector-fail: NAME".
- * 2. The cost of one page: the CMSDK timer (25 MHz) around `reps` repetitions of each operation.
+ * 2. Random cases against Node: a xorshift32 stream (seed 1) draws keys, tweaks, lengths,
+ *    alignments and data for each operation; the outputs of each kind are chained into one
+ *    SHA-256 (acc = SHA-256(acc || output), from 32 zero bytes): "random: KIND CASES HEX".
+ *    host/mcu/crypto-service.ts draws the same cases and computes the same chains with Node's
+ *    crypto (randomDigests()); the two must agree.
+ * 3. The cost of one page: the CMSDK timer (25 MHz) around `reps` repetitions of each operation.
  *    QEMU runs with `-icount shift=0`, one instruction per nanosecond, so one tick is 40 Thumb
  *    instructions: "bench: NAME bytes=B reps=R ticks=T". The page is 2048 bytes and the MAC input
  *    2048 + 48 bytes, as on mps2-an386 (docs/image-format.md 2.2).
@@ -20,6 +25,9 @@
 #include "crypto-service.h"
 
 extern uint32_t lg_stack_used(void);
+
+#define CS_STR_(x) #x
+#define CS_STR(x) CS_STR_(x)
 
 #define TIMER0 ((volatile uint32_t*)0x40000000)
 #define TIMER_HZ 25000000u
@@ -132,6 +140,95 @@ static void hmac_vector(const char* name, const char* key, const char* msg, cons
 #define RUN_SHA(n, m, d) sha_vector(n, m, d);
 #define RUN_HMAC(n, k, m, d) hmac_vector(n, k, m, d);
 
+/* ---- random cases ----------------------------------------------------------------------- */
+
+static uint32_t rnd_state = 1;
+
+static uint32_t rnd(void) {
+  uint32_t x = rnd_state;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return rnd_state = x;
+}
+
+static void rnd_bytes(uint8_t* b, size_t n) {
+  while (n--) *b++ = (uint8_t)(rnd() >> 24);
+}
+
+#define RANDOM_MAX 2560u
+#define RANDOM_CASES 48
+static uint8_t r_in[RANDOM_MAX + 4], r_out[32 + RANDOM_MAX + 4], r_key[160];
+static uint8_t acc[32];
+
+/* acc = SHA-256(acc || out[0..n)); out is r_out + 32 + off, so acc goes just before it. */
+static void chain(size_t off, size_t n) {
+  memmove(r_out + off, acc, 32);
+  cs_sha256(r_out + off, 32 + n, acc);
+}
+
+static void random_cases(void) {
+  static cs_xts_key xk;
+  memset(acc, 0, 32);
+  for (int i = 0; i < RANDOM_CASES; i++) { /* XTS: either direction, 1..160 blocks, either buffer unaligned */
+    rnd_bytes(r_key, 64);
+    uint8_t tweak[16];
+    rnd_bytes(tweak, 16);
+    size_t n = 16 * (1 + rnd() % 160), in_off = rnd() % 4, out_off = rnd() % 4;
+    int decrypt = rnd() & 1;
+    rnd_bytes(r_in + in_off, n);
+    cs_xts_key_setup(&xk, r_key);
+    uint8_t* out = r_out + 32 + out_off;
+    (decrypt ? cs_xts_decrypt : cs_xts_encrypt)(&xk, tweak, r_in + in_off, out, n);
+    chain(out_off, n);
+  }
+  con_str("random: xts " CS_STR(RANDOM_CASES) " ");
+  con_hex(acc, 32);
+  con_str("\n");
+  memset(acc, 0, 32);
+  for (int i = 0; i < RANDOM_CASES; i++) { /* ECB: either direction, 1..8 blocks */
+    cs_aes256_key ek, dk;
+    rnd_bytes(r_key, 32);
+    size_t n = 16 * (1 + rnd() % 8);
+    int decrypt = rnd() & 1;
+    rnd_bytes(r_in, n);
+    cs_aes256_expand_enc(&ek, r_key);
+    cs_aes256_expand_dec(&dk, &ek);
+    if (decrypt)
+      cs_aes256_ecb_decrypt(&dk, r_in, r_out + 32, n / 16);
+    else
+      cs_aes256_ecb_encrypt(&ek, r_in, r_out + 32, n / 16);
+    chain(0, n);
+  }
+  con_str("random: ecb " CS_STR(RANDOM_CASES) " ");
+  con_hex(acc, 32);
+  con_str("\n");
+  memset(acc, 0, 32);
+  for (int i = 0; i < RANDOM_CASES; i++) { /* SHA-256: 0..299 bytes, from an unaligned buffer half the time */
+    size_t n = rnd() % 300, off = rnd() % 4;
+    rnd_bytes(r_in + off, n);
+    cs_sha256(r_in + off, n, r_out + 32);
+    chain(0, 32);
+  }
+  con_str("random: sha256 " CS_STR(RANDOM_CASES) " ");
+  con_hex(acc, 32);
+  con_str("\n");
+  memset(acc, 0, 32);
+  for (int i = 0; i < RANDOM_CASES; i++) { /* HMAC-SHA256: keys of 0..149 bytes, messages of 0..2199 */
+    cs_hmac_key hk;
+    size_t kn = rnd() % 150;
+    rnd_bytes(r_key, kn);
+    size_t n = rnd() % 2200, off = rnd() % 4;
+    rnd_bytes(r_in + off, n);
+    cs_hmac_sha256_key(&hk, r_key, kn);
+    cs_hmac_sha256(&hk, r_in + off, n, r_out + 32);
+    chain(0, 32);
+  }
+  con_str("random: hmac " CS_STR(RANDOM_CASES) " ");
+  con_hex(acc, 32);
+  con_str("\n");
+}
+
 /* ---- benchmark ------------------------------------------------------------------------------ */
 
 #define PAGE 2048u
@@ -180,6 +277,13 @@ static void bench(void) {
   t0 = timer_ticks();
   for (uint32_t r = 0; r < REPS; r++) cs_xts_encrypt(&bench_xts, tweak, record, record, PAGE);
   bench_line("xts-encrypt", PAGE, REPS, timer_ticks() - t0);
+  /* a quarter page, for the cost model's fixed and per-block terms */
+  t0 = timer_ticks();
+  for (uint32_t r = 0; r < REPS; r++) cs_xts_encrypt(&bench_xts, tweak, record, record, PAGE / 4);
+  bench_line("xts-encrypt-512", PAGE / 4, REPS, timer_ticks() - t0);
+  t0 = timer_ticks();
+  for (uint32_t r = 0; r < REPS; r++) cs_hmac_sha256(&bench_mac, record, PAGE / 4 + 48, mac);
+  bench_line("hmac-sha256-560", PAGE / 4 + 48, REPS, timer_ticks() - t0);
   t0 = timer_ticks();
   for (uint32_t r = 0; r < REPS; r++) cs_xts_decrypt(&bench_xts, tweak, record, record, PAGE);
   bench_line("xts-decrypt", PAGE, REPS, timer_ticks() - t0);
@@ -211,6 +315,7 @@ int main(void) {
   CS_HMAC_VECTORS(RUN_HMAC)
   con_line_u64("vectors-passed", passed);
   con_line_u64("vectors-failed", failed);
+  random_cases();
   bench();
   con_line_u64("timer-hz", TIMER_HZ);
   con_line_u64("stack-bytes", lg_stack_used());

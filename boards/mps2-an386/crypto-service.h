@@ -14,15 +14,18 @@
  *
  * Written for a Cortex-M4 with gcc -O2 (boards/mps2-an386, host/mcu/target.ts): one T-table for
  * each direction (1 KiB) and the two S-boxes, all const (flash); the state in 32-bit words, the
- * table rotations folded into EOR's barrel shifter, every round unrolled; SHA-256 unrolled 16
- * rounds at a time with its message schedule on the fly in a 16-word window. No allocation and no
- * static state: all the memory is the caller's key contexts and up to about 300 bytes of stack.
- * Buffers may be unaligned; src may equal dst. Little-endian targets only (the Cortex-M4 port and
- * the host's differential test).
+ * table rotations folded into EOR's barrel shifter, the encryption rounds unrolled (decryption,
+ * which only a restore needs, two rounds per loop on the M4); SHA-256 unrolled 16 rounds at a
+ * time with its message schedule on the fly in a 16-word window. The hot loops are also in
+ * Thumb-2 assembly (crypto-service-m4.S), the C (crypto-service.c) being the reference. No
+ * allocation and no static state: all the memory is the caller's key contexts and at most about
+ * 540 bytes of stack. Buffers may be unaligned; src may equal dst. Little-endian targets only
+ * (the Cortex-M4 port and the host's differential test). Costs: host/mcu/crypto-service-cost.ts.
  *
- * Not constant-time: table lookups indexed by secret data leak through caches. The M4 has no data
- * cache and its SRAM has no wait states, so on this core the timing of a lookup does not depend on
- * its index; on a host with caches this file is a reference for testing, not for secrets.
+ * Not constant-time in general: table lookups indexed by secret data leak through caches. The M4
+ * has no data cache, and with the tables in zero-wait memory (as on this port) the time of a
+ * lookup does not depend on its index; behind a flash cache or accelerator it can. On a host with
+ * caches this file is a reference for testing, not for secrets.
  */
 #ifndef LG_CRYPTO_SERVICE_H
 #define LG_CRYPTO_SERVICE_H
