@@ -7,7 +7,8 @@
 // flags) runs each operation 256 times between two reads of the board's 25 MHz CMSDK timer, in
 // QEMU 7.2 mps2-an386 with `-icount shift=0`: QEMU's clock advances 1 ns per instruction executed,
 // so a tick is 40 instructions, and a 256-fold repetition resolves 0.16 instruction per operation
-// (±1 tick at each end); the empty loop's own 4 instructions per repetition are taken off. QEMU
+// (the difference of two reads is within ±1 tick); the empty loop's own 4 instructions per
+// repetition are taken off. QEMU
 // counts instructions, not cycles, so cycles are estimates: at the harness's 1.25 cycles per
 // instruction (boards/*.json cpu.cyclesPerInstruction, docs/mcu.md), and from the hot loop's
 // instructions classified with the Cortex-M4 TRM's timings (crypto-service.ts, trmEstimate: one

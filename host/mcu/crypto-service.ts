@@ -205,7 +205,8 @@ export interface Cost {
 /**
  * Instructions per operation from the timer: under `-icount shift=0` one instruction is one
  * nanosecond, so a tick of the 25 MHz timer is 1e9 / 25e6 = 40 instructions. The empty loop's
- * ticks are subtracted; ±1 tick at each end of a measurement is the resolution.
+ * ticks are subtracted; the difference of two reads of the timer is within ±1 tick of the time
+ * between them, which is the resolution.
  */
 export function costs(run: CryptoServiceRun): Record<string, Cost> {
   const perTick = 1e9 / run.timerHz;
@@ -218,7 +219,7 @@ export function costs(run: CryptoServiceRun): Record<string, Cost> {
     out[b.name] = {
       instructions,
       perByte: instructions / b.bytes,
-      resolutionPerByte: (2 * perTick) / b.reps / b.bytes,
+      resolutionPerByte: perTick / b.reps / b.bytes,
     };
   }
   return out;
