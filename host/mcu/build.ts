@@ -152,7 +152,7 @@ export async function buildMcu(opts: {
       outDir,
     ),
   ]);
-  const objects = ["firmware.o", ...target.sources.map((f) => f.replace(/\.c$/, ".o"))];
+  const objects = ["firmware.o", ...target.sources.map((f) => f.replace(/\.[cS]$/, ".o"))];
   await run(
     "arm-none-eabi-gcc",
     [
