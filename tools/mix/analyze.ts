@@ -168,7 +168,11 @@ export function disassemble(elf: string): Map<number, Insn> {
 
 /** Function → object file, from the linker map (-ffunction-sections: one .text.<fn> each). */
 export function objectsFromMap(mapPath: string): { start: number; end: number; obj: string }[] {
-  const text = readFileSync(mapPath, "utf8");
+  // Only the memory map: the "Discarded input sections" list before it gives sections that
+  // --gc-sections dropped, at address 0, where they would shadow the vector table and start-up.
+  const whole = readFileSync(mapPath, "utf8");
+  const mapStart = whole.indexOf("Linker script and memory map");
+  const text = mapStart >= 0 ? whole.slice(mapStart) : whole;
   const re = /^ \.text(?:\.\S+)?\s*\n?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/gm;
   const out: { start: number; end: number; obj: string }[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) {

@@ -1,4 +1,5 @@
-/*
+/* SPDX-License-Identifier: GPL-2.0-or-later (a QEMU plugin is loaded into QEMU; it carries QEMU's licence)
+ *
  * A QEMU TCG plugin that counts, for every guest instruction address, how often it was executed
  * and how many memory accesses it made, and, for every pair (last instruction of a translation
  * block, first instruction of the next block executed), how often control went that way. From

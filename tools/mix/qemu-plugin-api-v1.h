@@ -1,4 +1,5 @@
-/*
+/* SPDX-License-Identifier: GPL-2.0-or-later (a QEMU plugin is loaded into QEMU; it carries QEMU's licence)
+ *
  * The subset of QEMU's TCG plugin API (API version 1: QEMU 6.x-8.1, e.g. Debian 12's 7.2)
  * that insn-mix.c uses, declared from the API's documentation ("QEMU TCG Plugins", plugin API
  * reference). Debian ships a QEMU built with plugin support (the functions are exported by
