@@ -23,23 +23,12 @@
 #include "console.h"
 #include "crypto-service-vectors.h"
 #include "crypto-service.h"
+#include "timer.h"
 
 extern uint32_t lg_stack_used(void);
 
 #define CS_STR_(x) #x
 #define CS_STR(x) CS_STR_(x)
-
-#define TIMER0 ((volatile uint32_t*)0x40000000)
-#define TIMER_HZ 25000000u
-
-static void timer_start(void) {
-  TIMER0[0] = 0;
-  TIMER0[2] = 0xffffffffu; /* RELOAD */
-  TIMER0[1] = 0xffffffffu; /* VALUE */
-  TIMER0[0] = 1;           /* CTRL: enable */
-}
-
-static uint32_t timer_ticks(void) { return 0xffffffffu - TIMER0[1]; }
 
 /* ---- vectors -------------------------------------------------------------------------------- */
 

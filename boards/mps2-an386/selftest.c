@@ -18,6 +18,7 @@
 #include "console.h"
 #include "firmware.h"
 #include "sha256.h"
+#include "timer.h"
 
 /* Registers, commands and codes come from abi.h, generated from host/abi/ at build time. */
 static const char* const TRACE_NAMES[] = LG_TRACE_NAMES_INIT;
@@ -51,23 +52,6 @@ static jmp_buf reset_point;
 static Z_fw_instance_t instance;
 /* The HAL keeps its state in bsp.c; the generated code only passes this pointer through. */
 static struct Z_hal_instance_t* hal_instance;
-
-/* CMSDK APB timer 0 (hw/arm/mps2.c: 0x40000000, 25 MHz): counts down from 0xffffffff for the
- * whole self-test. Under `-icount shift=0` QEMU's clock advances 1 ns per instruction, so one
- * tick is 40 instructions. */
-#define TIMER0 ((volatile uint32_t*)0x40000000)
-#define TIMER_HZ 25000000u
-
-static void timer_start(void) {
-  TIMER0[0] = 0;
-  TIMER0[2] = 0xffffffffu; /* RELOAD */
-  TIMER0[1] = 0xffffffffu; /* VALUE */
-  TIMER0[0] = 1;           /* CTRL: enable */
-}
-
-static uint32_t timer_ticks(void) {
-  return 0xffffffffu - TIMER0[1];
-}
 
 static uint32_t win8(const uint8_t* w, uint32_t off) {
   return w[off];

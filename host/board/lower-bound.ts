@@ -196,3 +196,57 @@ export function restoreReferenceBound(board: BoardSpec, bytes: number): LowerBou
   const c = referenceCrypto(board);
   return c === null ? null : bound(stages(board, bytes, c, "restore"));
 }
+
+/** A measured operation against both bounds, as every report carries it. */
+export interface BoundFigures {
+  lowerBoundUs: number | null;
+  /** lowerBoundUs / the measured time: at most 1. */
+  efficiency: number | null;
+  bottleneck: string | null;
+  /** The reference bound: the crypto at the engine's mode or the best published figures of the
+   * core class, the NAND, bus and DIMM limits; null without reference figures. */
+  referenceBoundUs: number | null;
+  referenceEfficiency: number | null;
+  referenceBottleneck: string | null;
+}
+
+export const NO_BOUNDS: Readonly<BoundFigures> = Object.freeze({
+  lowerBoundUs: null,
+  efficiency: null,
+  bottleneck: null,
+  referenceBoundUs: null,
+  referenceEfficiency: null,
+  referenceBottleneck: null,
+});
+
+/** The figures of an operation that took `timeUs` (efficiencies only when it completed). */
+export function measureBounds(
+  bound: LowerBound,
+  reference: LowerBound | null,
+  timeUs: number | null,
+  completed: boolean,
+): BoundFigures {
+  const lowerBoundUs = bound.ns / 1000;
+  const referenceBoundUs = reference ? reference.ns / 1000 : null;
+  const timed = completed && timeUs ? timeUs : null;
+  return {
+    lowerBoundUs,
+    efficiency: timed ? lowerBoundUs / timed : null,
+    bottleneck: bound.bottleneck,
+    referenceBoundUs,
+    referenceEfficiency: timed && referenceBoundUs !== null ? referenceBoundUs / timed : null,
+    referenceBottleneck: reference ? reference.bottleneck : null,
+  };
+}
+
+/** The bound figures of a larger record, in their order (to carry them into another report). */
+export function boundFigures(x: BoundFigures): BoundFigures {
+  return {
+    lowerBoundUs: x.lowerBoundUs,
+    efficiency: x.efficiency,
+    bottleneck: x.bottleneck,
+    referenceBoundUs: x.referenceBoundUs,
+    referenceEfficiency: x.referenceEfficiency,
+    referenceBottleneck: x.referenceBottleneck,
+  };
+}

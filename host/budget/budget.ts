@@ -16,6 +16,7 @@ import { PHASES } from "./recorder.ts";
 import type { SimRunner } from "./sim-cache.ts";
 import type { SaveSim } from "./simulate.ts";
 import { runSweep, type SweepResult, type SweepSpec } from "./sweep.ts";
+import { boundFigures, type BoundFigures } from "../board/lower-bound.ts";
 
 export interface BudgetOptions {
   board: BoardSpec;
@@ -32,20 +33,14 @@ export interface BudgetOptions {
   progress?: (message: string) => void;
 }
 
-export interface CornerResult {
+/** A corner: its save against both bounds (lower-bound.ts), energy and margin. */
+export interface CornerResult extends BoundFigures {
   name: string;
   label: string;
   capacitanceF: number;
   esrOhm: number;
   tProgUs: number;
   timeUs: number;
-  lowerBoundUs: number | null;
-  efficiency: number | null;
-  bottleneck: string | null;
-  /** Against the reference bound (published crypto figures or the engine's mode; lower-bound.ts). */
-  referenceBoundUs: number | null;
-  referenceEfficiency: number | null;
-  referenceBottleneck: string | null;
   loadEnergyJ: number;
   /** Load energy the bank carries (after the PSU's warning time), J. */
   bankLoadEnergyJ: number;
@@ -75,15 +70,9 @@ export interface BudgetResult {
   firmware: { sha256: string };
   protectedBytes: number;
   seed: number;
-  save: {
+  save: BoundFigures & {
     completed: boolean;
     timeUs: number;
-    lowerBoundUs: number | null;
-    efficiency: number | null;
-    bottleneck: string | null;
-    referenceBoundUs: number | null;
-    referenceEfficiency: number | null;
-    referenceBottleneck: string | null;
     detectLatencyUs: number | null;
     energyJ: number;
     loadEnergyJ: number;
@@ -204,12 +193,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       esrOhm,
       tProgUs: sim.tProgUs,
       timeUs: sim.timeUs!,
-      lowerBoundUs: sim.lowerBoundUs,
-      efficiency: sim.efficiency,
-      bottleneck: sim.bottleneck,
-      referenceBoundUs: sim.referenceBoundUs,
-      referenceEfficiency: sim.referenceEfficiency,
-      referenceBottleneck: sim.referenceBottleneck,
+      ...boundFigures(sim),
       loadEnergyJ: load,
       bankLoadEnergyJ: steps.reduce((s, x) => s + x.powerW * x.durationS, 0),
       cellEnergyJ: v.cellEnergyJ,
@@ -272,12 +256,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
     save: {
       completed: installedNominal.completed,
       timeUs: nominal!.timeUs!,
-      lowerBoundUs: nominal!.lowerBoundUs,
-      efficiency: nominal!.efficiency,
-      bottleneck: nominal!.bottleneck,
-      referenceBoundUs: nominal!.referenceBoundUs,
-      referenceEfficiency: nominal!.referenceEfficiency,
-      referenceBottleneck: nominal!.referenceBottleneck,
+      ...boundFigures(nominal!),
       detectLatencyUs: nominal!.detectLatencyUs,
       energyJ: nomVerdict.cellEnergyJ,
       loadEnergyJ: loadJ,

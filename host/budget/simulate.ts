@@ -27,6 +27,7 @@ import { defaultHost } from "../scenario/host.ts";
 import { parseScenario, type Scenario } from "../scenario/load.ts";
 import { runScenario, type RunResult } from "../scenario/runner.ts";
 import { SaveRecorder, type SaveRecord } from "./recorder.ts";
+import { boundFigures, type BoundFigures } from "../board/lower-bound.ts";
 
 /** "installed": the board's bank. "unlimited": the bank made 1000 times larger and without ESR, so
  * that the whole save runs to its end and its full load profile is recorded even when the real
@@ -52,7 +53,7 @@ export interface FirmwareEstimate {
   measuredEsrOhm: number;
 }
 
-export interface SaveSim {
+export interface SaveSim extends BoundFigures {
   board: string;
   protectedBytes: number;
   tProgUs: number;
@@ -65,12 +66,6 @@ export interface SaveSim {
   failInfo: string[];
   deathReason: string | null;
   timeUs: number | null;
-  lowerBoundUs: number | null;
-  efficiency: number | null;
-  bottleneck: string | null;
-  referenceBoundUs: number | null;
-  referenceEfficiency: number | null;
-  referenceBottleneck: string | null;
   detectLatencyUs: number | null;
   firmware: FirmwareEstimate | null;
   record: SaveRecord | null;
@@ -208,12 +203,7 @@ export function simulateSave(
     failInfo: s.failInfo,
     deathReason: s.completed ? null : (death?.reason ?? null),
     timeUs: s.timeUs,
-    lowerBoundUs: s.lowerBoundUs,
-    efficiency: s.efficiency,
-    bottleneck: s.bottleneck,
-    referenceBoundUs: s.referenceBoundUs,
-    referenceEfficiency: s.referenceEfficiency,
-    referenceBottleneck: s.referenceBottleneck,
+    ...boundFigures(s),
     detectLatencyUs: r.detectLatencyUs,
     firmware: estimate,
     record,

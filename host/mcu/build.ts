@@ -15,7 +15,7 @@ import { renderAbiHeader } from "../abi/c-header.ts";
 import { checkModule, WASM2C_MCU } from "./module-check.ts";
 import { limitProblems, parseSizeA, type ElfSizes } from "./elf-size.ts";
 import { requireNewlib, requireTool } from "./tools.ts";
-import type { McuTarget } from "./target.ts";
+import { linkFlags, type McuTarget } from "./target.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -155,19 +155,7 @@ export async function buildMcu(opts: {
   const objects = ["firmware.o", ...target.sources.map((f) => f.replace(/\.[cS]$/, ".o"))];
   await run(
     "arm-none-eabi-gcc",
-    [
-      ...cflags,
-      "--specs=nano.specs",
-      "-nostartfiles",
-      "-Wl,--gc-sections",
-      "-T",
-      join(target.dir, target.linkerScript),
-      "-Wl,-Map=firmware.map",
-      ...objects,
-      "-lm",
-      "-o",
-      "firmware.elf",
-    ],
+    [...linkFlags(target), "-Wl,-Map=firmware.map", ...objects, "-lm", "-o", "firmware.elf"],
     outDir,
   );
   const sizeOut = spawnSync("arm-none-eabi-size", ["-A", "-d", elf], { encoding: "utf8" });

@@ -7,11 +7,12 @@
 // tests/host/crypto-service.test.ts and bench/crypto-service.ts use it; the figures it measured
 // are in crypto-service-cost.ts.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MPS2_AN386, type McuTarget } from "./target.ts";
+import { MPS2_AN386, linkFlags, type McuTarget } from "./target.ts";
+import { spawnQemu } from "./qemu.ts";
 import { requireNewlib, requireTool } from "./tools.ts";
 
 /** The test ELF's sources, in the target's folder; the service is the last three but one. */
@@ -56,21 +57,7 @@ export function buildCryptoServiceElf(outDir: string, target: McuTarget = MPS2_A
     outDir,
   );
   const objects = ELF_SOURCES.map((f) => f.replace(/\.[cS]$/, ".o"));
-  run(
-    "arm-none-eabi-gcc",
-    [
-      ...cflags,
-      "--specs=nano.specs",
-      "-nostartfiles",
-      "-Wl,--gc-sections",
-      "-T",
-      join(target.dir, target.linkerScript),
-      ...objects,
-      "-o",
-      "crypto-service.elf",
-    ],
-    outDir,
-  );
+  run("arm-none-eabi-gcc", [...linkFlags(target), ...objects, "-o", "crypto-service.elf"], outDir);
   const serviceObjects = SERVICE_SOURCES.map((f) => f.replace(/\.[cS]$/, ".o"));
   const sizeText = run("arm-none-eabi-size", ["-A", "-d", ...serviceObjects], outDir);
   const disassembly = run("arm-none-eabi-objdump", ["-d", "--no-show-raw-insn", ...serviceObjects], outDir);
@@ -166,31 +153,13 @@ export function cryptoServiceQemuArgs(target: McuTarget, elf: string): string[] 
   ];
 }
 
-export function runCryptoServiceElf(
+export async function runCryptoServiceElf(
   elf: string,
   target: McuTarget = MPS2_AN386,
   timeoutS = 60,
 ): Promise<CryptoServiceRun> {
-  requireTool("qemu-system-arm");
-  return new Promise((resolve, reject) => {
-    const p = spawn("qemu-system-arm", cryptoServiceQemuArgs(target, elf), { stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill("SIGKILL");
-    }, timeoutS * 1000);
-    p.stdout.on("data", (d: Buffer) => (text += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (text += d.toString()));
-    p.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    p.on("close", (code) => {
-      clearTimeout(timer);
-      resolve(parseCryptoServiceOutput(text, timedOut ? null : code));
-    });
-  });
+  const r = await spawnQemu(cryptoServiceQemuArgs(target, elf), timeoutS);
+  return parseCryptoServiceOutput(r.stdout + r.stderr, r.status);
 }
 
 export interface Cost {

@@ -121,48 +121,63 @@ export function parseSelfTestOutput(text: string, board: string, seed: number, s
   return r;
 }
 
-/** Runs the ELF for `seed`, stopping QEMU after `timeoutS` seconds. */
-export function runQemu(
-  target: McuTarget,
-  elf: string,
-  board: string,
-  seed: number,
-  timeoutS: number,
-): Promise<QemuRun> {
+/** What one QEMU run printed, and how it ended. */
+export interface QemuOutput {
+  stdout: string;
+  stderr: string;
+  /** QEMU's exit status; null when it was stopped by the timeout. */
+  status: number | null;
+  timedOut: boolean;
+  seconds: number;
+}
+
+/** Runs qemu-system-arm with `args`, killing it after `timeoutS` seconds. */
+export function spawnQemu(args: readonly string[], timeoutS: number): Promise<QemuOutput> {
   requireTool("qemu-system-arm");
   const t0 = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const p = spawn("qemu-system-arm", qemuArgs(target, elf, seed), { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
+    const p = spawn("qemu-system-arm", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       p.kill("SIGKILL");
     }, timeoutS * 1000);
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     p.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
     });
     p.on("close", (code) => {
       clearTimeout(timer);
-      const status = timedOut ? null : code;
-      const text = out + "\n" + err;
-      const report = parseSelfTestOutput(text, board, seed, status);
-      if (!report.passed && report.failure?.startsWith("no self-test result")) {
-        const why = err.split("\n").find((l) => l.trim());
-        if (why) report.failure += `: ${why.trim()}`;
-      }
-      if (timedOut) report.failure = `QEMU did not finish within ${timeoutS} s`;
       resolvePromise({
-        report,
-        status,
+        stdout,
+        stderr,
+        status: timedOut ? null : code,
         timedOut,
         seconds: (performance.now() - t0) / 1000,
-        lines: text.split(/\r?\n/).filter((l) => l.trim()),
       });
     });
   });
+}
+
+/** Runs the ELF for `seed`, stopping QEMU after `timeoutS` seconds. */
+export async function runQemu(
+  target: McuTarget,
+  elf: string,
+  board: string,
+  seed: number,
+  timeoutS: number,
+): Promise<QemuRun> {
+  const { stdout, stderr, status, timedOut, seconds } = await spawnQemu(qemuArgs(target, elf, seed), timeoutS);
+  const text = stdout + "\n" + stderr;
+  const report = parseSelfTestOutput(text, board, seed, status);
+  if (!report.passed && report.failure?.startsWith("no self-test result")) {
+    const why = stderr.split("\n").find((l) => l.trim());
+    if (why) report.failure += `: ${why.trim()}`;
+  }
+  if (timedOut) report.failure = `QEMU did not finish within ${timeoutS} s`;
+  return { report, status, timedOut, seconds, lines: text.split(/\r?\n/).filter((l) => l.trim()) };
 }

@@ -69,6 +69,11 @@ export const MPS2_AN386: McuTarget = {
 
 export const MCU_TARGETS: Readonly<Record<string, McuTarget>> = { [MPS2_AN386.name]: MPS2_AN386 };
 
+/** The link flags of a bare-metal ELF for the target (objects and output follow). */
+export function linkFlags(t: McuTarget): string[] {
+  return [...t.cflags, "--specs=nano.specs", "-nostartfiles", "-Wl,--gc-sections", "-T", join(t.dir, t.linkerScript)];
+}
+
 /** PSRAM bytes the target gives the DIMM and NAND models. */
 export function psramBytes(t: McuTarget): number {
   return t.memory.psramEnd - t.memory.psramStart;

@@ -10,14 +10,17 @@ import {
   restoreLowerBound,
   saveReferenceBound,
   restoreReferenceBound,
-  type LowerBound,
+  measureBounds,
+  NO_BOUNDS,
+  type BoundFigures,
 } from "../board/lower-bound.ts";
 import { usableEnergyJ } from "../power/capacitor.ts";
 import type { Scenario } from "./load.ts";
 import type { Probes, TimelineSamples } from "./probes.ts";
 import { runChecks } from "./checks.ts";
 
-export interface SaveResult {
+/** The save: its bound figures (lower-bound.ts) with what else a run reports of it. */
+export interface SaveResult extends BoundFigures {
   started: boolean;
   completed: boolean;
   trigger: string | null;
@@ -25,32 +28,18 @@ export interface SaveResult {
   startNs: number | null;
   endNs: number | null;
   timeUs: number | null;
-  lowerBoundUs: number | null;
-  efficiency: number | null;
-  bottleneck: string | null;
-  /** The reference bound (lower-bound.ts): the crypto at the engine's mode or the best published
-   * figures of the core class, the NAND, bus and DIMM limits; null without reference figures. */
-  referenceBoundUs: number | null;
-  referenceEfficiency: number | null;
-  referenceBottleneck: string | null;
   energyJ: number | null;
   energyByComponentJ: Record<string, number>;
   vcapEndV: number | null;
   failInfo: string[];
 }
 
-export interface RestoreResult {
+export interface RestoreResult extends BoundFigures {
   started: boolean;
   completed: boolean;
   verified: boolean;
   bytes: number;
   timeUs: number | null;
-  lowerBoundUs: number | null;
-  efficiency: number | null;
-  bottleneck: string | null;
-  referenceBoundUs: number | null;
-  referenceEfficiency: number | null;
-  referenceBottleneck: string | null;
   firstMismatch: number | null;
   failReason: string | null;
 }
@@ -127,12 +116,7 @@ export function collect(m: Machine, opts: Collected): RunResult {
     startNs: null,
     endNs: null,
     timeUs: null,
-    lowerBoundUs: null,
-    efficiency: null,
-    bottleneck: null,
-    referenceBoundUs: null,
-    referenceEfficiency: null,
-    referenceBottleneck: null,
+    ...NO_BOUNDS,
     energyJ: null,
     energyByComponentJ: {},
     vcapEndV: null,
@@ -174,16 +158,13 @@ export function collect(m: Machine, opts: Collected): RunResult {
     }
     if (save.endNs !== null) save.timeUs = (save.endNs - save.startNs) / 1000;
     if (save.bytes > 0) {
-      const lb: LowerBound = saveLowerBound(board, save.bytes, swCost);
-      save.lowerBoundUs = lb.ns / 1000;
-      save.bottleneck = lb.bottleneck;
-      if (save.completed && save.timeUs) save.efficiency = save.lowerBoundUs / save.timeUs;
-      const ref = saveReferenceBound(board, save.bytes);
-      if (ref) {
-        save.referenceBoundUs = ref.ns / 1000;
-        save.referenceBottleneck = ref.bottleneck;
-        if (save.completed && save.timeUs) save.referenceEfficiency = save.referenceBoundUs / save.timeUs;
-      }
+      const bounds = measureBounds(
+        saveLowerBound(board, save.bytes, swCost),
+        saveReferenceBound(board, save.bytes),
+        save.timeUs,
+        save.completed,
+      );
+      Object.assign(save, bounds);
     }
     // Detection latency: from the rail crossing the PWR_GOOD threshold to the isolation switch.
     const iso = m.isolations.find((x) => x.on && x.atNs >= (detect?.atNs ?? start.atNs) - 1e6 && x.atNs <= start.atNs);
@@ -204,12 +185,7 @@ export function collect(m: Machine, opts: Collected): RunResult {
     verified: false,
     bytes: 0,
     timeUs: null,
-    lowerBoundUs: null,
-    efficiency: null,
-    bottleneck: null,
-    referenceBoundUs: null,
-    referenceEfficiency: null,
-    referenceBottleneck: null,
+    ...NO_BOUNDS,
     firstMismatch,
     failReason: null,
   };
@@ -226,17 +202,15 @@ export function collect(m: Machine, opts: Collected): RunResult {
     }
     restore.verified = restore.completed && verified === true;
     if (restore.bytes > 0) {
-      const lb = restoreLowerBound(board, restore.bytes, swCost);
-      restore.lowerBoundUs = lb.ns / 1000;
-      restore.bottleneck = lb.bottleneck;
-      if (restore.completed && restore.timeUs) restore.efficiency = restore.lowerBoundUs / restore.timeUs;
-      const ref = restoreReferenceBound(board, restore.bytes);
-      if (ref) {
-        restore.referenceBoundUs = ref.ns / 1000;
-        restore.referenceBottleneck = ref.bottleneck;
-        if (restore.completed && restore.timeUs)
-          restore.referenceEfficiency = restore.referenceBoundUs / restore.timeUs;
-      }
+      Object.assign(
+        restore,
+        measureBounds(
+          restoreLowerBound(board, restore.bytes, swCost),
+          restoreReferenceBound(board, restore.bytes),
+          restore.timeUs,
+          restore.completed,
+        ),
+      );
     }
   }
 

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildModule, firmwareLike, I32, I64, OP } from "./helpers/wasm-builder.ts";
+import { buildModule, firmwareLike, I32, I64, OP, PREFIX_BYTES_IN_IMMEDIATES } from "./helpers/wasm-builder.ts";
 import { checkModule, WASM3 } from "../../host/mcu/module-check.ts";
 import { checkBundle } from "../../host/mcu/bundle.ts";
 import { loadBoard } from "../../host/board/load.ts";
@@ -94,28 +94,7 @@ test("SIMD is refused, found by decoding the code, not by a flag", () => {
 });
 
 test("0xFD and 0xFE bytes inside immediates are immediates", () => {
-  // i32.const 65533 is encoded fd ff 03; f64.const's eight bytes may be anything; a load's offset too
-  const body = [
-    ...OP.i32Const([0xfd, 0xff, 0x03]),
-    OP.drop,
-    0x44,
-    0xfd,
-    0xfe,
-    0xfd,
-    0xfe,
-    0xfd,
-    0xfe,
-    0xfd,
-    0x3f,
-    OP.drop,
-    ...OP.i32Const([0x00]),
-    0x28,
-    0x02,
-    0xfd,
-    0x01, // i32.load offset=253
-    OP.drop,
-    OP.end,
-  ];
+  const body = [...PREFIX_BYTES_IN_IMMEDIATES];
   const r = checkModule(firmwareLike(body), WASM3, mps2);
   assert.deepEqual(r.problems, []);
   assert.equal(r.instructions, 8, "i32.const drop f64.const drop i32.const i32.load drop end");

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { compileFixture, ROOT } from "./helpers/compile.ts";
-import { firmwareLike, OP } from "./helpers/wasm-builder.ts";
+import { firmwareLike, OP, PREFIX_BYTES_IN_IMMEDIATES } from "./helpers/wasm-builder.ts";
 import { loadBoard } from "../../host/board/load.ts";
 import { WasmFormatError } from "../../host/firmware/wasm-format-error.ts";
 import { checkModule, WASM3, type Feature as CheckedFeature } from "../../host/mcu/module-check.ts";
@@ -456,28 +456,7 @@ const CASES: Case[] = [
   },
   {
     name: "0xFD and 0xFE bytes inside immediates",
-    bytes: () =>
-      firmwareLike([
-        ...OP.i32Const([0xfd, 0xff, 0x03]),
-        OP.drop,
-        0x44,
-        0xfd,
-        0xfe,
-        0xfd,
-        0xfe,
-        0xfd,
-        0xfe,
-        0xfd,
-        0x3f,
-        OP.drop,
-        ...OP.i32Const([0x00]),
-        0x28,
-        0x02,
-        0xfd,
-        0x01,
-        OP.drop,
-        OP.end,
-      ]),
+    bytes: () => firmwareLike([...PREFIX_BYTES_IN_IMMEDIATES]),
     expect: "valid",
   },
   // features wasm-validate is told to refuse, or does by default

@@ -99,3 +99,28 @@ export const OP = {
   i32Load: [0x28, 0x02, 0x00],
   unreachable: 0x00,
 } as const;
+
+/** A function body whose immediates hold the bytes 0xFD and 0xFE (the SIMD and threads prefixes),
+ * which a reader must take as immediates: i32.const 65533 is encoded fd ff 03, f64.const's eight
+ * bytes may be anything, and so may a load's offset. Eight instructions. */
+export const PREFIX_BYTES_IN_IMMEDIATES: readonly number[] = [
+  ...OP.i32Const([0xfd, 0xff, 0x03]),
+  OP.drop,
+  0x44, // f64.const
+  0xfd,
+  0xfe,
+  0xfd,
+  0xfe,
+  0xfd,
+  0xfe,
+  0xfd,
+  0x3f,
+  OP.drop,
+  ...OP.i32Const([0x00]),
+  0x28, // i32.load align=4 offset=253
+  0x02,
+  0xfd,
+  0x01,
+  OP.drop,
+  OP.end,
+];
