@@ -17,7 +17,7 @@
 
 /** Major changes break the ABI; the minor number grows when imports are only added. */
 export const HAL_VERSION_MAJOR: u32 = 1;
-export const HAL_VERSION_MINOR: u32 = 2;
+export const HAL_VERSION_MINOR: u32 = 3;
 
 // ---- error codes (negative i32 results) ------------------------------------------------
 export namespace HalError {
@@ -99,7 +99,10 @@ export namespace Param {
   export const NAND_BUS_MW: u32 = 29; // one channel bus transferring
   export const CRYPTO_ACTIVE_MW: u32 = 30; // crypto engine busy (-1 or 0 without an engine)
   export const CAP_ESR_NOMINAL_UOHM: u32 = 31; // installed bank's nominal ESR, micro-ohm
-  export const COUNT: u32 = 32;
+  // 1.3: crypto_* is a native service on the controller's own CPU: each call returns when its job
+  // is done, so the CPU is busy for all the crypto of a save (the energy estimate counts it so)
+  export const CRYPTO_ON_CPU: u32 = 32;
+  export const COUNT: u32 = 33;
 }
 
 // ---- NAND ---------------------------------------------------------------------------------------

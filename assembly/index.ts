@@ -14,7 +14,7 @@ import {
 } from "./config";
 import { gChannels, gDiesPerChannel, gPlanes, gBlocksPerPlane, gPagesPerBlock, gPageBytes, opCount } from "./layout";
 import {
-  REGS, IMG, initBoard, gPool, gHasEngine, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image, setCryptoCost,
+  REGS, IMG, initBoard, gPool, gHasEngine, gCryptoOnCpu, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image, setCryptoCost,
   setEngineOk, eventPending, raiseEvent, r8, w8, w16, w32, w64, inc32, or32, logStr, logNum,
 } from "./state";
 import * as R from "./mgmt/regs";
@@ -208,6 +208,7 @@ export function main(): void {
   let engineOk = false;
   if (gHasEngine) {
     caps |= R.Caps.CRYPTO_ENGINE;
+    if (gCryptoOnCpu) caps |= R.Caps.CRYPTO_ON_CPU;
     engineOk = engineSelfTest(gPool);
     if (engineOk) caps |= R.Caps.ENGINE_SELF_TEST_OK;
     else { raiseEvent(R.Evt.ENGINE_FAULT); gpio_write(Pin.LED_FAULT, 1); logStr("crypto engine failed its self-test; using software crypto"); }

@@ -7,7 +7,7 @@
 import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
 import { gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount } from "./layout";
 import {
-  gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gOpBufs, w32, w16, w8, r8, r16, r32,
+  gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gCryptoOnCpu, gOpBufs, w32, w16, w8, r8, r16, r32,
   raiseEvent,
 } from "./state";
 import {
@@ -167,13 +167,14 @@ export function estimateSave(records: u32): void {
   if (base >= 0) {
     const cpuA = param(Param.CPU_ACTIVE_MW, 0);
     const cpuI = param(Param.CPU_IDLE_MW, cpuA);
-    const cpuBusy = gHasEngine && gEngineOk ? 0.1 : 1.0;
+    // an engine leaves the CPU mostly waiting; software crypto, ours or a native service's, does not
+    const cpuBusy = gHasEngine && gEngineOk && !gCryptoOnCpu ? 0.1 : 1.0;
     const pAvgMw = <f64>base + cpuI + (cpuA - cpuI) * cpuBusy;
     let mJ = pAvgMw * Estimate.ns / 1e9;
     mJ += param(Param.DRAM_ACTIVE_MW, 0) * n * dma / 1e9;
     mJ += param(Param.NAND_PROGRAM_MW, 0) * ops * tProg / 1e9;
     mJ += param(Param.NAND_BUS_MW, 0) * ops * (cmd + xfer) / 1e9;
-    if (gHasEngine && gEngineOk) mJ += param(Param.CRYPTO_ACTIVE_MW, 0) * n * crypto / 1e9;
+    if (gHasEngine && gEngineOk && !gCryptoOnCpu) mJ += param(Param.CRYPTO_ACTIVE_MW, 0) * n * crypto / 1e9;
     Estimate.energyJ = mJ / 1000;
   } else {
     Estimate.energyJ = param(Param.SAVE_POWER_MW, 1000) * Estimate.ns / 1e12;

@@ -19,7 +19,7 @@ import {
   gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
 } from "./layout";
 import {
-  gPool, recTweak, recMac, gHasEngine, gEngineOk, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING,
+  gPool, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING,
   OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
 } from "./state";
 import { writeHeader, writeTweak, headerEquals } from "./format";
@@ -325,7 +325,11 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
       if (st == CRYPT) {
         const n0 = g(OB_SUB, i);
         if (pushJobs(i)) s(OB_ST, i, VERIFY);
-        if (g(OB_SUB, i) != n0) progress = true;
+        if (g(OB_SUB, i) != n0) {
+          progress = true;
+          // a native service ran the jobs on the CPU: collect host events without sleeping
+          if (gCryptoOnCpu && (wait(Event.MAILBOX, 0) & Event.MAILBOX) != 0 && busyPoll()) failBits |= RestoreFail.ABORTED;
+        }
         st = g(OB_ST, i);
       } else if (st == VERIFY && crypto_done() > g(OB_T, i)) {
         progress = true;

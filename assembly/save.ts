@@ -13,7 +13,7 @@ import {
 import { HDR_OFF, TAG_OFF, TAG_BYTES, MAX_TENANTS, MAX_EXC_PER_DIE } from "./config";
 import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, dieOrder, excMake } from "./layout";
 import {
-  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
+  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
   DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
 } from "./state";
 import { recordInfo, RecordAt } from "./ranges";
@@ -265,6 +265,7 @@ export function runSave(): u32 {
     // buffers
     let freeBuf: i32 = -1;
     let swPick: i32 = -1;
+    let computed = false; // crypto ran on the CPU in this pass (software, or a native service)
     for (let i: u32 = 0; i < gOpBufs; i++) {
       const st = g(OB_ST, i);
       if (st == PROG) {
@@ -279,7 +280,7 @@ export function runSave(): u32 {
       } else if (st == FILL) {
         if (g(OB_SUB, i) < g(OB_N, i)) { if (pushDma(i)) progress = true; }
         else if (dma_done() > g(OB_T, i)) {
-          if (useEngine) { s(OB_SUB, i, 0); s(OB_ST, i, CRYPT); pushCrypto(i); progress = true; }
+          if (useEngine) { s(OB_SUB, i, 0); s(OB_ST, i, CRYPT); pushCrypto(i); progress = true; computed = gCryptoOnCpu; }
           else if (swPick < 0 || g(OB_K, i) < g(OB_K, <u32>swPick)) swPick = <i32>i;
         }
       } else if (st == CRYPT) {
@@ -315,9 +316,11 @@ export function runSave(): u32 {
       chainOp(i);
       s(OB_ST, i, READY);
       progress = true;
-      // the CPU never idles here; a zero-deadline wait collects host events without sleeping
-      if ((wait(Event.MAILBOX, 0) & Event.MAILBOX) != 0 && busyPoll()) { failInfo |= SaveFail.ABORTED; break; }
+      computed = true;
     }
+    // the CPU never idles while it does the crypto itself; a zero-deadline wait collects host
+    // events without sleeping
+    if (computed && (wait(Event.MAILBOX, 0) & Event.MAILBOX) != 0 && busyPoll()) { failInfo |= SaveFail.ABORTED; break; }
     // start the next op in a free buffer
     if (freeBuf >= 0) {
       let k: u32 = 0xffffffff;

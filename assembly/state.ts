@@ -57,6 +57,8 @@ export const RANGE_BYTES: u32 = 24;
 export let gDimmBytes: u64 = 0;
 export let gBootNs: i64 = 0;
 export let gHasEngine: bool = false;
+/** crypto_* is a native service on this CPU (HAL 1.3): the CPU is busy for all of a save's crypto. */
+export let gCryptoOnCpu: bool = false;
 export let gEngineOk: bool = false;
 export let gDebounceNs: i64 = 5000;
 export let gRailFailMv: i32 = 0;
@@ -111,6 +113,7 @@ export function initBoard(): bool {
   const sp = <u32>board_param(Param.NAND_SPARE_BYTES);
   gDimmBytes = <u64>board_param(Param.DIMM_BYTES);
   gHasEngine = board_param(Param.HAS_CRYPTO_ENGINE) == 1;
+  gCryptoOnCpu = board_param(Param.CRYPTO_ON_CPU) == 1;
   gDebounceNs = board_param(Param.PWR_DEBOUNCE_NS);
   if (gDebounceNs < 0) gDebounceNs = 5000;
   gRailFailMv = <i32>board_param(Param.RAIL_FAIL_MV);

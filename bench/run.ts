@@ -15,7 +15,7 @@ import { prepareFirmware } from "../host/firmware/loader.ts";
 import { loadScenario } from "../host/scenario/load.ts";
 import { runScenario } from "../host/scenario/runner.ts";
 import { defaultHost } from "../host/scenario/host.ts";
-import { softwareCryptoNsPerPage } from "../host/firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../host/firmware/crypto-cost.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const json = process.argv.includes("--json");
@@ -26,7 +26,7 @@ if (existsSync(fwPath)) {
   const fw = prepareFirmware(new Uint8Array(readFileSync(fwPath)));
   const board = loadBoard("sim-small");
   const scenario = loadScenario("default");
-  const sw = softwareCryptoNsPerPage(fw, board);
+  const sw = firmwareCryptoNsPerPage(fw, board);
   const times: number[] = [];
   let ok = true;
   for (let i = 0; i < 3; i++) {

@@ -27,6 +27,7 @@ const SLOW = {
   "cli.test.ts": "every command's bad input, each a process",
   "crypto-diff.test.ts": "differential crypto against Node and noble over many inputs",
   "crypto-service.test.ts": "the native crypto service: cc, arm-none-eabi-gcc, QEMU",
+  "cycle-model.test.ts": "the native port built twice and run in QEMU with the instruction-mix plugin",
   "efficiency.test.ts": "full saves and restores on both reference boards",
   "harness-speed.test.ts": "timed harness runs",
   "image-cli.test.ts": "offline image tools through the CLI",

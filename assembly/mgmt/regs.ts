@@ -306,4 +306,5 @@ export namespace Caps {
   export const MULTI_TENANT: u32 = 1 << 2;
   export const AB_SLOTS: u32 = 1 << 3;
   export const PIECEWISE_RESTORE: u32 = 1 << 4;
+  export const CRYPTO_ON_CPU: u32 = 1 << 5; // with CRYPTO_ENGINE: the crypto_* calls are a native service (HAL 1.3)
 }

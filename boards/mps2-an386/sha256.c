@@ -1,5 +1,7 @@
-/* SHA-256 (FIPS 180-4), written for size; main.c checks it against the FIPS 180-2 "abc"
- * vector before it digests anything. */
+/* SHA-256 (FIPS 180-4), written for size, for the self-test's digests only; selftest.c checks it
+ * against the FIPS 180-2 "abc" vector before it digests anything. It is deliberately not the
+ * crypto service's SHA-256 (crypto-service.c): the digests that judge a run come from code apart
+ * from the code under test, and the instruction mix (tools/mix) can tell the two apart. */
 #include <string.h>
 
 #include "sha256.h"

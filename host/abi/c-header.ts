@@ -2,7 +2,7 @@
 // (beside board.h in the build directory), so that the board support package and the self-test in
 // boards/mps2-an386/ never carry a hand-kept copy of a HAL number or a register offset.
 
-import { HAL_GROUPS, HAL_VERSION, OUTPUT_PINS, Trace, TRACE_NAMES } from "./hal.ts";
+import { CRYPTO_SLOTS, HAL_GROUPS, HAL_VERSION, OUTPUT_PINS, Trace, TRACE_NAMES } from "./hal.ts";
 import {
   REGISTER_GROUPS,
   REGISTERS,
@@ -57,6 +57,7 @@ export function renderAbiHeader(): string {
     "#define LG_ABI_H",
     `#define LG_HAL_VERSION_MAJOR ${HAL_VERSION.major}u`,
     `#define LG_HAL_VERSION_MINOR ${HAL_VERSION.minor}u`,
+    `#define LG_CRYPTO_SLOTS ${CRYPTO_SLOTS}u`,
     `#define LG_OUTPUT_PIN_MASK ${literal(OUTPUT_PINS.reduce((m, p) => m | (1 << p), 0))}`,
     `#define LG_REGMAP_VERSION ${REGMAP_VERSION}u`,
     `#define LG_WINDOW_BYTES ${literal(WINDOW_BYTES)}`,

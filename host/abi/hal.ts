@@ -5,7 +5,10 @@
 
 import { codes, bits, labels, type Entry } from "./table.ts";
 
-export const HAL_VERSION = { major: 1, minor: 2 } as const;
+export const HAL_VERSION = { major: 1, minor: 3 } as const;
+
+/** Crypto key slots: 0 … CRYPTO_SLOTS − 1 (1.3; the firmware keeps tenant t's keys in 2t, 2t + 1). */
+export const CRYPTO_SLOTS = 8;
 
 /** Negative i32 results. */
 export const HalError = { INVALID: -1, BUSY: -2, STATE: -3, NO_DEVICE: -4, FAULT: -5 } as const;
@@ -77,6 +80,7 @@ const PARAMS = [
   ["NAND_BUS_MW", "mW"],
   ["CRYPTO_ACTIVE_MW", "mW"],
   ["CAP_ESR_NOMINAL_UOHM", "µΩ"],
+  ["CRYPTO_ON_CPU", "0/1"],
 ] as const satisfies readonly Entry[];
 export const Param = { ...codes(PARAMS), COUNT: PARAMS.length } as const;
 export type ParamName = (typeof PARAMS)[number][0];

@@ -351,6 +351,7 @@ const CAPS = [
   ["MULTI_TENANT", "multi-tenant"],
   ["AB_SLOTS", "A/B slots"],
   ["PIECEWISE_RESTORE", "piecewise restore"],
+  ["CRYPTO_ON_CPU", "native crypto service"],
 ] as const satisfies readonly Entry[];
 export const Caps = bits(CAPS);
 export const CAPS_BITS = labels(CAPS);

@@ -17,8 +17,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BOARDS_DIR = join(REPO_ROOT, "boards");
 const SCHEMA_FILE = "board.schema.json";
 
-/** Sections that carry a `sources` object; `crypto` is optional. */
-const SECTIONS = ["cpu", "dimm", "nand", "crypto", "power", "capacitor"] as const;
+/** Sections that carry a `sources` object; `crypto` and `cryptoService` are optional. */
+const SECTIONS = ["cpu", "dimm", "nand", "crypto", "cryptoService", "power", "capacitor"] as const;
 
 /** A name (no path separator, no .json) means boards/<name>.json; anything else is a path. */
 export function boardPath(nameOrPath: string): string {
@@ -100,6 +100,16 @@ export function withOverrides(board: BoardSpec, overrides: Record<string, number
   }
   validate(withSources, "overrides");
   return copy as unknown as BoardSpec;
+}
+
+/** The board as it would be without its native crypto service: the firmware does the page crypto
+ * in its own code (the name says so, so that builds and reports of the two stay apart). */
+export function withoutCryptoService(board: BoardSpec): BoardSpec {
+  if (!board.cryptoService) return board;
+  const copy = structuredClone(board);
+  delete copy.cryptoService;
+  copy.name = `${board.name}-no-crypto-service`;
+  return copy;
 }
 
 // ---- validation --------------------------------------------------------------------------------
@@ -200,6 +210,8 @@ function crossCheck(raw: Record<string, unknown>, file: string): void {
         : "cpu.referenceSha256CyclesPerByte",
       "is required with the other reference crypto figure (give both or neither)",
     );
+  if (raw.crypto !== undefined && raw.cryptoService !== undefined)
+    fail("cryptoService", "cannot be given with crypto (a board has an engine or a native service, not both)");
   // The engine's mode is a description of hardware, so it carries a source like a figure does.
   const crypto = raw.crypto;
   if (isObject(crypto) && crypto.mode !== undefined) {

@@ -16,8 +16,9 @@
 //
 // Two bounds, which differ only in their crypto stage:
 //  - the lower bound: with an engine, the HAL's two jobs per page (XTS, then the MAC) one after
-//    the other on the one engine, at the board's figures, as the harness charges them; without
-//    one, the firmware's own software crypto, counted in instructions (crypto-cost.ts);
+//    the other on the one engine, at the board's figures, as the harness charges them; with a
+//    native crypto service, its two jobs on the CPU at the service's cost (crypto-service.ts);
+//    with neither, the firmware's own software crypto, counted in instructions (crypto-cost.ts);
 //  - the reference bound: with an engine, the engine in its mode (a single-pass engine does both
 //    in one pass at the slower rate); without one, the best published figures for the core class
 //    (cpu.referenceAesCyclesPerByte, cpu.referenceSha256CyclesPerByte). It measures the firmware
@@ -27,6 +28,7 @@
 
 import type { BoardSpec, CryptoEngineSpec, CryptoEngineMode } from "../board/types.ts";
 import { macBytes, recordBytes } from "../abi/record.ts";
+import { hmacCompressions, serviceNsPerPage } from "./crypto-service.ts";
 
 export interface BoundTerm {
   resource: string;
@@ -45,8 +47,9 @@ export interface LowerBound {
 }
 
 export interface CryptoCost {
-  /** Software crypto time per NAND page of data (encrypt or decrypt, plus its tag), ns; used when
-   * the board has no engine. Derived from the firmware's own instruction count. */
+  /** The firmware's own crypto time per NAND page of data (encrypt or decrypt, plus its tag), ns;
+   * used when the board has neither an engine nor a native service. Derived from the firmware's
+   * own instruction count (host/firmware/crypto-cost.ts). */
   softwareNsPerPage: number;
 }
 
@@ -57,13 +60,6 @@ interface CryptoStage {
 }
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
-
-/** SHA-256 compressions of an HMAC over `len` bytes, the key's pad blocks already compressed
- * (once per key, as the firmware keeps the context): the inner hash over the message with its
- * padding (0x80 and the 8-byte length), then the outer over the 32-byte inner digest (one block). */
-export function hmacCompressions(len: number): number {
-  return ceilDiv(len + 9, 64) + 1;
-}
 
 /** One page through the engine, ns: XTS over the page and the MAC over the page and its header.
  * "serial": two jobs, one after the other, each with its setup; "single-pass": one job, the
@@ -85,9 +81,14 @@ export function referenceSoftwareNsPerPage(board: BoardSpec): number | null {
   return (cycles * 1e9) / hz;
 }
 
-function lowerCrypto(board: BoardSpec, crypto: CryptoCost): CryptoStage {
+function lowerCrypto(board: BoardSpec, crypto: CryptoCost, direction: "save" | "restore"): CryptoStage {
   if (board.crypto)
     return { nsPerPage: engineNsPerPage(board.crypto, board.nand.pageBytes, "serial"), resource: "crypto engine" };
+  if (board.cryptoService)
+    return {
+      nsPerPage: serviceNsPerPage(board.cryptoService, board.nand.pageBytes, board.cpu.hz, direction),
+      resource: "cpu (crypto service)",
+    };
   return { nsPerPage: crypto.softwareNsPerPage, resource: "cpu (software crypto)" };
 }
 
@@ -170,18 +171,18 @@ function bound(s: Stages): LowerBound {
  * its pipeline fill), ns. The lower bound is the largest; the budget's fast model scales each by
  * the efficiency the firmware reaches when that resource limits it. */
 export function saveBoundCandidates(board: BoardSpec, bytes: number, crypto: CryptoCost): BoundTerm[] {
-  return candidates(stages(board, bytes, lowerCrypto(board, crypto), "save")).map((c) => ({
+  return candidates(stages(board, bytes, lowerCrypto(board, crypto, "save"), "save")).map((c) => ({
     resource: c.resource,
     ns: Math.ceil(c.ns + c.fillNs),
   }));
 }
 
 export function saveLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {
-  return bound(stages(board, bytes, lowerCrypto(board, crypto), "save"));
+  return bound(stages(board, bytes, lowerCrypto(board, crypto, "save"), "save"));
 }
 
 export function restoreLowerBound(board: BoardSpec, bytes: number, crypto: CryptoCost): LowerBound {
-  return bound(stages(board, bytes, lowerCrypto(board, crypto), "restore"));
+  return bound(stages(board, bytes, lowerCrypto(board, crypto, "restore"), "restore"));
 }
 
 /** The reference bound of a save: the same NAND, bus and DIMM limits, the crypto of the engine

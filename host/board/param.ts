@@ -20,7 +20,7 @@ const ANSWERS: { readonly [K in ParamName]: (b: BoardSpec) => number } = {
   NAND_ECC_BITS: (b) => b.nand.eccBits,
   DIMM_BYTES: (b) => b.dimm.bytes,
   CPU_HZ: (b) => b.cpu.hz,
-  HAS_CRYPTO_ENGINE: (b) => (b.crypto ? 1 : 0),
+  HAS_CRYPTO_ENGINE: (b) => (b.crypto || b.cryptoService ? 1 : 0),
   PWR_DEBOUNCE_NS: (b) => Math.round(b.power.debounceUs * NS_PER_US),
   RAIL_FAIL_MV: (b) => Math.round(b.power.pwrGoodThresholdV * 1000),
   RAIL_HYSTERESIS_MV: (b) => Math.round(b.power.hysteresisMv),
@@ -42,6 +42,7 @@ const ANSWERS: { readonly [K in ParamName]: (b: BoardSpec) => number } = {
   NAND_BUS_MW: (b) => Math.round(b.nand.busW * 1000),
   CRYPTO_ACTIVE_MW: (b) => (b.crypto ? Math.round(b.crypto.activeW * 1000) : 0),
   CAP_ESR_NOMINAL_UOHM: (b) => Math.round(b.capacitor.esrOhm * 1e6),
+  CRYPTO_ON_CPU: (b) => (b.cryptoService ? 1 : 0),
 };
 
 /** board_param(id) for `board`: -1 for an id the HAL does not define. */

@@ -5,8 +5,13 @@
 export interface CpuSpec {
   /** Controller clock, Hz. */
   hz: number;
-  /** Average CPU cycles per executed WebAssembly instruction on this controller. */
+  /** Average CPU cycles per executed WebAssembly instruction of the firmware's code on this
+   * controller, its own crypto functions apart (softwareCryptoCyclesPerInstruction). */
   cyclesPerInstruction: number;
+  /** Cycles per executed WebAssembly instruction of the firmware's own AES, SHA-256 and HMAC
+   * functions (host/firmware/crypto-functions.ts names them): table lookups and shifts run at a
+   * different rate than the branchy rest. Default: cyclesPerInstruction. */
+  softwareCryptoCyclesPerInstruction?: number;
   /** Controller power while executing, W. */
   activeW: number;
   /** Controller power while waiting in the HAL (clock-gated), W. */
@@ -96,6 +101,29 @@ export interface CryptoEngineSpec {
   activeW: number;
 }
 
+/** A native crypto service: the HAL's crypto calls implemented in native code on the
+ * controller's own CPU (boards/mps2-an386/crypto-service.*). A call blocks the firmware until its
+ * job is done; its cost is the service's instruction count at its own cycles per instruction. */
+export interface CryptoServiceSpec {
+  /** Cycles per executed native instruction of the service's code. */
+  cyclesPerInstruction: number;
+  /** Per XTS job (the tweak's encryption, set-up), instructions. */
+  xtsFixedInstructions: number;
+  /** Per 16-byte block of XTS encryption, instructions. */
+  xtsEncryptInstructionsPerBlock: number;
+  /** Per 16-byte block of XTS decryption, instructions. */
+  xtsDecryptInstructionsPerBlock: number;
+  /** Per 16-byte block of ECB encryption, instructions. */
+  ecbInstructionsPerBlock: number;
+  /** Per HMAC job (finalisation, copies), instructions. */
+  hmacFixedInstructions: number;
+  /** Per SHA-256 compression of an HMAC (hmacCompressions in lower-bound.ts), instructions. */
+  hmacInstructionsPerCompression: number;
+  /** Per crypto_key call: both AES schedules of a 64-byte key or one of a 32-byte key, and the
+   * HMAC pad states, instructions. */
+  keyInstructions: number;
+}
+
 export interface PowerSpec {
   /** Nominal main rail, V. */
   railNominalV: number;
@@ -150,8 +178,11 @@ export interface BoardSpec {
   cpu: CpuSpec;
   dimm: DimmSpec;
   nand: NandSpec;
-  /** Absent when the board has no crypto engine (software AES). */
+  /** Absent when the board has no crypto engine. */
   crypto?: CryptoEngineSpec;
+  /** Absent when the controller offers no native crypto service; never with `crypto`. Without
+   * either, the firmware does AES and HMAC in its own code. */
+  cryptoService?: CryptoServiceSpec;
   power: PowerSpec;
   capacitor: CapacitorSpec;
   /** Serial number exposed to the firmware. */

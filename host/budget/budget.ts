@@ -5,6 +5,7 @@
 // tolerances on the calibrated fast model.
 
 import type { BoardSpec } from "../board/types.ts";
+import type { CpuCyclesPerByte } from "../scenario/result.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
 import { maxDeliverablePowerW } from "../power/capacitor.ts";
 import { startBudgetSims, DEFAULT_GRID_POINTS } from "./calibrate.ts";
@@ -86,6 +87,9 @@ export interface BudgetResult {
     vcapEndV: number | null;
     cellEndV: number;
     failInfo: string[];
+    /** Cycles per byte of the nominal save, by part (the firmware, its own crypto, the native
+     * crypto service's XTS and MAC). */
+    cpuCyclesPerByte: CpuCyclesPerByte | null;
   };
   holdup: {
     installedCapacitanceF: number;
@@ -270,6 +274,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       vcapEndV: nomVerdict.endTerminalV,
       cellEndV: nomVerdict.endCellV,
       failInfo: installedNominal.failInfo,
+      cpuCyclesPerByte: nominal!.cpuCyclesPerByte ?? null,
     },
     holdup: {
       installedCapacitanceF: c.capacitanceF,

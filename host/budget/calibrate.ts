@@ -3,7 +3,7 @@
 // over tPROG that calibrates the fast model (model.ts).
 
 import type { BoardSpec } from "../board/types.ts";
-import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
 import { type Calibration, withTProg } from "./model.ts";
 import type { SimRunner } from "./sim-cache.ts";
@@ -107,7 +107,7 @@ export function startBudgetSims(
         board,
         protectedBytes,
         sizes,
-        softwareNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
+        softwareNsPerPage: firmwareCryptoNsPerPage(firmware, board),
         anchors,
         grid: tps.map((tp, i) => ({ tProgUs: tp, small: grid[2 * i]!, large: grid[2 * i + 1]! })),
       },

@@ -14,8 +14,9 @@
 // window when the save starts and reported beside the budget's figures.
 
 import type { BoardSpec } from "../board/types.ts";
+import type { CpuCyclesPerByte } from "../scenario/result.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
-import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
 import type { Machine } from "../harness/machine.ts";
 import { Trace } from "../abi/hal.ts";
 import { HostDriver } from "../mgmt/driver.ts";
@@ -67,6 +68,8 @@ export interface SaveSim extends BoundFigures {
   deathReason: string | null;
   timeUs: number | null;
   detectLatencyUs: number | null;
+  /** Cycles per byte saved, by part (scenario/result.ts). */
+  cpuCyclesPerByte: CpuCyclesPerByte | null;
   firmware: FirmwareEstimate | null;
   record: SaveRecord | null;
   /** Terminal voltage samples during the save: [ns from SAVE_START, V]. */
@@ -153,7 +156,7 @@ export function simulateSave(
           return new NandArray(board.nand, clock, rng, { store: new WriteOnlyPageStore(g.recordBytes, g.pageCount) });
         },
       },
-      softwareCryptoNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(firmware, board),
+      softwareCryptoNsPerPage: firmwareCryptoNsPerPage(firmware, board),
       makeHost: (m: Machine) => {
         const host = defaultHost(m);
         const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
@@ -205,6 +208,7 @@ export function simulateSave(
     timeUs: s.timeUs,
     ...boundFigures(s),
     detectLatencyUs: r.detectLatencyUs,
+    cpuCyclesPerByte: s.cpuCyclesPerByte,
     firmware: estimate,
     record,
     vcap: thin(vcap, 2000),

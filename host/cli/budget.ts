@@ -2,10 +2,11 @@
 // margin holds at every corner and no Monte Carlo trial failed, 1 when it does not, 2 for bad
 // input (one line naming the argument; nothing written).
 
+import { formatCyclesPerByte } from "../scenario/result.ts";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { boardPath, loadBoard } from "../board/load.ts";
+import { boardPath, loadBoard, withoutCryptoService } from "../board/load.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
 import { prepareFirmware } from "../firmware/loader.ts";
@@ -44,6 +45,7 @@ export function registerBudget(program: Command): void {
     .option("--report <file>", "write an HTML report with charts")
     .option("--replay <dir>", "write the worst Monte Carlo trial as a board and a scenario for `lastgasp run`")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option("--no-crypto-service", "size the board without its native crypto service (the firmware's own crypto)")
     .option("--jobs <n>", "simulations in parallel (default: the number of cores)")
     .option("--fresh", "simulate again instead of using cached simulations (build/budget-cache)")
     .option("--json", "print exactly one JSON object on stdout")
@@ -60,7 +62,8 @@ function num(opts: Opts, key: string, flag: string, check: (v: number) => boolea
 }
 
 export async function budgetCommand(opts: Opts): Promise<number> {
-  const board = loadBoard(String(opts.board));
+  const loaded = loadBoard(String(opts.board));
+  const board = opts.cryptoService === false ? withoutCryptoService(loaded) : loaded;
   let protectedBytes = board.dimm.bytes;
   if (typeof opts.protected === "string") {
     const v = parseSize(opts.protected.replace(/\s+/g, ""));
@@ -246,6 +249,7 @@ export function budgetSummary(r: BudgetResult, replay: { command: string } | nul
   L.push(
     `  reference bound     ${s.referenceBoundUs === null ? "— (no reference crypto figures)" : `${us(s.referenceBoundUs)}, efficiency ${formatEfficiency(s.referenceEfficiency)}, bottleneck ${s.referenceBottleneck ?? "—"}`}`,
   );
+  if (s.cpuCyclesPerByte) L.push(`  cpu cycles/byte     ${formatCyclesPerByte(s.cpuCyclesPerByte)}`);
   L.push(
     `  energy              ${joules(s.loadEnergyJ)} at the loads, ${joules(s.energyJ)} out of the cells (converter ${joules(s.lossesJ.converterJ)}, ESR ${joules(s.lossesJ.esrJ)}); average ${s.averagePowerW.toFixed(2)} W, peak ${s.peakW.toFixed(2)} W`,
   );

@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--nand-in <file>", "start from the NAND contents of a dump (a previous run's --nand-out)")
     .option("--report <file>", "write an HTML report")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option("--no-crypto-service", "run the board without its native crypto service (the firmware's own crypto)")
     .option("--json", "print exactly one JSON object on stdout")
     .addOption(new Option("--spill", "keep NAND page data in a temporary file instead of memory (large boards)"))
     .action(async (scenario: string, opts: Record<string, string | boolean | undefined>) => {

@@ -3,7 +3,7 @@
 
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { loadBoard } from "../board/load.ts";
+import { loadBoard, withoutCryptoService } from "../board/load.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { InputError } from "../errors.ts";
 import { buildMcu, defaultOutDir, type McuBuild } from "../mcu/build.ts";
@@ -43,7 +43,9 @@ function parseTarget(v: string | boolean | undefined): McuTarget {
 
 async function build(o: Opts): Promise<{ b: McuBuild; board: BoardSpec; wasm: Uint8Array }> {
   const target = parseTarget(o.target);
-  const board = loadBoard(str(o.board) ?? DEFAULT_BOARD);
+  const loaded = loadBoard(str(o.board) ?? DEFAULT_BOARD);
+  // --no-crypto-service: the same board without its native service (the firmware's own crypto)
+  const board = o.cryptoService === false ? withoutCryptoService(loaded) : loaded;
   const fw = loadFirmwareFile(str(o.firmware));
   const outDir = str(o.out) ? resolve(str(o.out)!) : defaultOutDir(board);
   const b = await buildMcu({
@@ -126,21 +128,20 @@ export function runJson(r: RunOutcome): Record<string, unknown> {
   };
 }
 
-/** Assumed Cortex-M4 cycles per Thumb-2 instruction (docs/mcu.md): QEMU counts instructions, not cycles. */
-export const M4_CYCLES_PER_THUMB = 1.25;
-
 /** Thumb instructions the port executed per WebAssembly instruction the harness counts for the
- * same self-test: what boards' cpu.cyclesPerInstruction is calibrated from. */
+ * same self-test; with the native crypto service, the service's own instructions (the board's
+ * model of them, within 0.1 % of what it executes: cycle-model.test.ts) are taken off first.
+ * Cycles come from the executed mix (tools/mix, host/mcu/cycle-model.ts). */
 export function calibration(r: RunOutcome): Record<string, number> | null {
   const thumb = r.mcu.firmwareInstructions;
   const wasm = r.host.wasmInstructions;
   if (!thumb || !wasm) return null;
+  const service = r.host.serviceModelInstructions ?? 0;
   return {
     thumbInstructions: thumb,
+    serviceInstructions: service,
     wasmInstructions: wasm,
-    thumbPerWasm: thumb / wasm,
-    cyclesPerThumb: M4_CYCLES_PER_THUMB,
-    cyclesPerInstruction: (thumb / wasm) * M4_CYCLES_PER_THUMB,
+    thumbPerWasm: (thumb - service) / wasm,
   };
 }
 
@@ -162,8 +163,7 @@ export function runText(r: RunOutcome): string {
   const cal = calibration(r);
   if (cal)
     lines.push(
-      `  calibration: ${cal.thumbPerWasm!.toFixed(3)} Thumb instructions per wasm instruction; ` +
-        `× ${M4_CYCLES_PER_THUMB} cycles = cyclesPerInstruction ${cal.cyclesPerInstruction!.toFixed(2)}`,
+      `  ${cal.thumbPerWasm!.toFixed(3)} Thumb instructions per wasm instruction (cycles: tools/mix/run.ts, docs/mcu.md)`,
     );
   for (const d of r.cmp.divergences) lines.push(`  diverged at ${d}`);
   lines.push(`match: ${r.cmp.match}`);
@@ -184,6 +184,7 @@ export function registerMcu(program: Command): void {
     .option("--target <name>", "MCU target: the port's sources, core, memory map and QEMU machine (default mps2-an386)")
     .option("--out <dir>", "build directory (default build/mcu/<board>)")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option("--no-crypto-service", "build without the board's native crypto service (the firmware's own crypto)")
     .option("--force", "rebuild even when the inputs have not changed")
     .option("--json", "print exactly one JSON object on stdout")
     .action(async (o: Opts) => {
@@ -206,6 +207,7 @@ export function registerMcu(program: Command): void {
     .option("--timeout <s>", "stop QEMU after this many seconds (default 60)")
     .option("--out <dir>", "build directory (default build/mcu/<board>)")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option("--no-crypto-service", "build without the board's native crypto service (the firmware's own crypto)")
     .option("--json", "print exactly one JSON object on stdout")
     .action(async (o: Opts) => {
       const seed = parseSeed(o.seed, 1);

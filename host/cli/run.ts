@@ -3,13 +3,14 @@
 
 import { isTpmKeySpec } from "../keys/scenario-tpm.ts";
 import { withTpm } from "../keys/endpoint.ts";
-import { loadBoard } from "../board/load.ts";
+import { loadBoard, withoutCryptoService } from "../board/load.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { runScenario, generatedKey, type RunResult } from "../scenario/runner.ts";
+import { formatCyclesPerByte } from "../scenario/result.ts";
 import { defaultHost } from "../scenario/host.ts";
 import { prepareFirmware } from "../firmware/loader.ts";
 import { loadFirmwareFile } from "../firmware/file.ts";
-import { softwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../firmware/crypto-cost.ts";
 import { VcdWriter } from "../trace/vcd.ts";
 import { renderRunReport } from "../report/run-report.ts";
 import { InputError } from "../errors.ts";
@@ -29,7 +30,8 @@ export async function runCommand(
   opts: Record<string, string | boolean | undefined>,
 ): Promise<number> {
   const scenario = loadScenario(scenarioName);
-  const board = loadBoard(typeof opts.board === "string" ? opts.board : (scenario.board ?? "sim-small"));
+  const loaded = loadBoard(typeof opts.board === "string" ? opts.board : (scenario.board ?? "sim-small"));
+  const board = opts.cryptoService === false ? withoutCryptoService(loaded) : loaded;
   const seed = parseSeed(opts.seed, scenario.seed ?? 1);
   let cliKey: Uint8Array | undefined;
   if (typeof opts.key === "string") {
@@ -49,7 +51,7 @@ export async function runCommand(
   if (typeof opts.nandIn === "string") readUserFile(opts.nandIn, "--nand-in");
   const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
   const prepared = prepareFirmware(fw.bytes);
-  const swNs = board.crypto ? 0 : softwareCryptoNsPerPage(prepared, board);
+  const swNs = firmwareCryptoNsPerPage(prepared, board);
 
   const vcd =
     typeof opts.vcd === "string"
@@ -122,6 +124,7 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
       lines.push(
         `  reference bound     ${us(s.referenceBoundUs)}${s.referenceEfficiency !== null ? `, efficiency ${formatEfficiency(s.referenceEfficiency)}` : ""}, bottleneck ${s.referenceBottleneck ?? "—"}`,
       );
+    if (s.cpuCyclesPerByte) lines.push(`  cpu cycles/byte     ${formatCyclesPerByte(s.cpuCyclesPerByte)}`);
     if (s.failInfo.length) lines.push(`  save-fail info      ${s.failInfo.join("; ")}`);
     lines.push(
       `  energy              ${s.energyJ === null ? "—" : `${s.energyJ.toFixed(3)} J`}; capacitor at end ${s.vcapEndV === null ? "—" : `${s.vcapEndV.toFixed(3)} V`}` +
@@ -140,6 +143,7 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
         ")" +
         (t.failReason ? `: ${t.failReason}` : ""),
     );
+  if (t.cpuCyclesPerByte) lines.push(`  cpu cycles/byte     ${formatCyclesPerByte(t.cpuCyclesPerByte)}`);
   lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);
   if (r.arm.refusals.length && !r.arm.armed)
     lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);

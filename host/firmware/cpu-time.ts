@@ -66,6 +66,48 @@ export class CpuTime {
   }
 }
 
+/**
+ * The firmware's computation at two rates: its own crypto functions at `cryptoCyclesPerInstruction`
+ * (crypto-functions.ts), everything else at `cyclesPerInstruction`. Time is a function of the two
+ * running totals alone, ceil((other × cpi + crypto × cryptoCpi) × 1e9 / hz) with both figures in
+ * whole micro-cycles, so charging in few or many steps gives the same instants.
+ */
+export class FirmwareCpuTime {
+  /** Micro-cycles → ns. */
+  private readonly micro: CpuTime;
+  private readonly a: number;
+  private readonly d: number;
+  /** The slower of the two rates, ns per instruction (for deadlines that must never be late). */
+  readonly maxNsPerInstruction: number;
+
+  constructor(
+    readonly hz: number,
+    readonly cyclesPerInstruction: number,
+    readonly cryptoCyclesPerInstruction: number = cyclesPerInstruction,
+  ) {
+    new CpuTime(hz, cyclesPerInstruction); // the same checks
+    new CpuTime(hz, cryptoCyclesPerInstruction);
+    this.micro = new CpuTime(hz, 1e-6);
+    this.a = Math.round(cyclesPerInstruction * 1e6);
+    this.d = Math.round(cryptoCyclesPerInstruction * 1e6) - this.a;
+    this.maxNsPerInstruction = (Math.max(cyclesPerInstruction, cryptoCyclesPerInstruction) * 1e9) / hz;
+  }
+
+  /** ns taken by the first `total` instructions, `crypto` of them in crypto functions. */
+  nsOf(total: number, crypto: number): number {
+    const x = total * this.a;
+    const y = crypto * this.d;
+    if (x <= Number.MAX_SAFE_INTEGER && Math.abs(y) <= Number.MAX_SAFE_INTEGER && x + y <= Number.MAX_SAFE_INTEGER)
+      return this.micro.nsOf(x + y);
+    return this.micro.ns(BigInt(total) * BigInt(this.a) + BigInt(crypto) * BigInt(this.d));
+  }
+
+  /** Cycles of those instructions (rounded up). */
+  cycles(total: number, crypto: number): number {
+    return Math.ceil((total * this.a + crypto * this.d) / 1e6);
+  }
+}
+
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;

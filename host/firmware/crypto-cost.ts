@@ -35,7 +35,22 @@ export function softwareCryptoInstructionsPerPage(prepared: PreparedFirmware, bo
   return n;
 }
 
+/** The firmware's own crypto of one page on this board's CPU, ns: nearly all of its
+ * instructions are in the crypto functions, so at their cycles per instruction. */
 export function softwareCryptoNsPerPage(prepared: PreparedFirmware, board: BoardSpec): number {
   const n = softwareCryptoInstructionsPerPage(prepared, board);
-  return (n * board.cpu.cyclesPerInstruction * 1e9) / board.cpu.hz;
+  const cpi = board.cpu.softwareCryptoCyclesPerInstruction ?? board.cpu.cyclesPerInstruction;
+  return (n * cpi * 1e9) / board.cpu.hz;
+}
+
+/** Whether the firmware does the page crypto in its own code on this board (no engine, no
+ * native service). */
+export function firmwareDoesCrypto(board: BoardSpec): boolean {
+  return !board.crypto && !board.cryptoService;
+}
+
+/** The firmware's own crypto time per page where it is the one doing it, else 0 (the bounds
+ * take the engine's or the service's figures from the board). */
+export function firmwareCryptoNsPerPage(prepared: PreparedFirmware, board: BoardSpec): number {
+  return firmwareDoesCrypto(board) ? softwareCryptoNsPerPage(prepared, board) : 0;
 }

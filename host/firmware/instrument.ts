@@ -65,6 +65,10 @@ export const DEADLINE_EXPORT = "__lg_deadline";
 export const ICOUNT_F64_EXPORT = "__lg_icount_f64";
 /** Exported function [f64] -> []: set the deadline from a double (a whole number below 2^63). */
 export const SET_DEADLINE_F64_EXPORT = "__lg_set_deadline_f64";
+/** With `classFunctions`: a second exported mutable i64 global, the instructions executed inside
+ * those functions (they count in __lg_icount too), and its f64 accessor. */
+export const CLASS_ICOUNT_EXPORT = "__lg_icount_class";
+export const CLASS_ICOUNT_F64_EXPORT = "__lg_icount_class_f64";
 /** Export name of the start function when `exportStart` is set. */
 export const START_EXPORT = "__lg_start";
 export const TICK_MODULE = "lg";
@@ -86,6 +90,10 @@ export interface InstrumentOptions {
   /** memory.copy/fill/init also count one instruction per this many bytes (a power of two;
    * 0 = count them 1 whatever the length). Default 4. */
   bulkBytesPerInstruction?: number;
+  /** Function indices (the module's function index space, imports included) whose instructions
+   * also count in a second counter, CLASS_ICOUNT_EXPORT (a host charging them at another rate: the
+   * firmware's crypto). Bulk memory operations inside them count in the first counter only. */
+  classFunctions?: ReadonlySet<number>;
 }
 
 export const DEFAULT_BULK_BYTES_PER_INSTRUCTION = 4;
@@ -185,6 +193,12 @@ interface Rewrite {
   incHead: Uint8Array; // global.get $icount ; i64.const
   incTail: Uint8Array; // i64.add ; global.set $icount
   check: Uint8Array; // if (icount >= deadline) call tick
+  /** The class counter's global index, -1 without one; and whether the body being rewritten is
+   * one of the class's functions. */
+  classIdx: number;
+  inClass: boolean;
+  classHead: Uint8Array; // global.get $class ; i64.const
+  classTail: Uint8Array; // i64.add ; global.set $class
   /** log2 of bulkBytesPerInstruction, or -1 when bulk operations are not charged per byte. */
   bulkShift: number;
   /** Instruction stream of the body being rewritten (locals are written once it is known
@@ -216,6 +230,7 @@ function copyPatched(w: ByteWriter, b: Uint8Array, from: number, to: number, pat
 
 function emitIncrement(w: ByteWriter, rw: Rewrite, n: number): void {
   w.bytes(rw.incHead).s32(n).bytes(rw.incTail);
+  if (rw.inClass) w.bytes(rw.classHead).s32(n).bytes(rw.classTail);
 }
 
 /** Before memory.copy/fill/init (length on top of the stack): icount += length >> shift. */
@@ -374,10 +389,11 @@ function rewriteNames(rw: Rewrite, sec: Section): Uint8Array | undefined {
       } else if (id === NAME_SUBSECTION.global) {
         // global names: the new globals come last
         const n = sr.u32();
-        sub.u32(n + 2);
+        sub.u32(n + (rw.classIdx >= 0 ? 3 : 2));
         sub.bytes(b, sr.pos, end);
         sub.u32(rw.icountIdx).name(ICOUNT_EXPORT);
         sub.u32(rw.deadlineIdx).name(DEADLINE_EXPORT);
+        if (rw.classIdx >= 0) sub.u32(rw.classIdx).name(CLASS_ICOUNT_EXPORT);
         sr.pos = end;
       } else {
         sub.bytes(b, start, end);
@@ -427,13 +443,18 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   })();
   // the accessor functions come after every defined function (the tick import shifts those by one)
   const definedFuncs = m.funcs.length;
+  const classes = options.classFunctions ?? new Set<number>();
+  const withClass = options.classFunctions !== undefined;
+  const accessors = withClass ? 3 : 2;
   const icountF64Idx = fw.funcImports + 1 + definedFuncs;
   const setDeadlineF64Idx = icountF64Idx + 1;
+  const classF64Idx = setDeadlineF64Idx + 1;
   const funcPayload = (() => {
     const w = new ByteWriter();
-    w.u32(definedFuncs + 2);
+    w.u32(definedFuncs + accessors);
     for (const f of m.funcs) w.u32(f.type);
     w.u32(getType).u32(setType);
+    if (withClass) w.u32(getType);
     return w.finish();
   })();
 
@@ -450,6 +471,20 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
     tickIdx: fw.funcImports,
     icountIdx: totalGlobals,
     deadlineIdx: totalGlobals + 1,
+    classIdx: withClass ? totalGlobals + 2 : -1,
+    inClass: false,
+    classHead: encode((w) =>
+      w
+        .u8(0x23)
+        .u32(totalGlobals + 2)
+        .u8(0x42),
+    ),
+    classTail: encode((w) =>
+      w
+        .u8(0x7c)
+        .u8(0x24)
+        .u32(totalGlobals + 2),
+    ),
     options,
     incHead: encode((w) => w.u8(0x23).u32(totalGlobals).u8(0x42)),
     incTail: encode((w) => w.u8(0x7c).u8(0x24).u32(totalGlobals)),
@@ -485,13 +520,14 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   // global section: existing + icount (0) + deadline (i64 max)
   const globalPayload = (() => {
     const w = new ByteWriter();
-    w.u32(m.globals.length + 2);
+    w.u32(m.globals.length + (withClass ? 3 : 2));
     for (const g of m.globals) {
       w.u8(VALTYPE_CODES[g.type.type]).u8(g.type.mutable ? 1 : 0);
       copyConstExpr(rw, g.init, w);
     }
     w.u8(0x7e).u8(0x01).u8(0x42).s64(0n).u8(0x0b);
     w.u8(0x7e).u8(0x01).u8(0x42).s64(NO_DEADLINE).u8(0x0b);
+    if (withClass) w.u8(0x7e).u8(0x01).u8(0x42).s64(0n).u8(0x0b);
     return w.finish();
   })();
 
@@ -508,6 +544,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
       [ICOUNT_F64_EXPORT, 0, icountF64Idx],
       [SET_DEADLINE_F64_EXPORT, 0, setDeadlineF64Idx],
     ];
+    if (withClass) added.push([CLASS_ICOUNT_EXPORT, 3, rw.classIdx], [CLASS_ICOUNT_F64_EXPORT, 0, classF64Idx]);
     if (moveStart) added.push([START_EXPORT, 0, startFunc]);
     const entries = new ByteWriter();
     let n = 0;
@@ -531,17 +568,20 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions = {}): U
   const codePayload = (() => {
     const cs = fw.byId.get(SECTION.code);
     const w = new ByteWriter(Math.ceil(((cs?.end ?? 0) - (cs?.start ?? 0)) * 1.5) + 64);
-    w.u32(definedFuncs + 2);
+    w.u32(definedFuncs + accessors);
     const body = new ByteWriter(64 * 1024);
-    for (const f of m.funcs) {
+    m.funcs.forEach((f, i) => {
       body.len = 0;
+      rw.inClass = classes.has(fw.funcImports + i);
       decoding(() => rewriteBody(rw, fw, f, body));
       w.sized(body);
-    }
+    });
+    rw.inClass = false;
     // no locals; global.get icount, f64.convert_i64_u
     w.sized(new ByteWriter().u32(0).u8(0x23).u32(rw.icountIdx).u8(0xba).u8(0x0b));
     // no locals; local.get 0, i64.trunc_f64_u, global.set deadline
     w.sized(new ByteWriter().u32(0).u8(0x20).u32(0).u8(0xb1).u8(0x24).u32(rw.deadlineIdx).u8(0x0b));
+    if (withClass) w.sized(new ByteWriter().u32(0).u8(0x23).u32(rw.classIdx).u8(0xba).u8(0x0b));
     return w.finish();
   })();
 

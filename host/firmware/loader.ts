@@ -11,10 +11,12 @@
 
 import { createHash } from "node:crypto";
 import { FirmwareTrap, InputError } from "../errors.ts";
+import { cryptoFunctions } from "./crypto-functions.ts";
 import {
   DEADLINE_EXPORT,
   ICOUNT_EXPORT,
   ICOUNT_F64_EXPORT,
+  CLASS_ICOUNT_F64_EXPORT,
   SET_DEADLINE_F64_EXPORT,
   type ImportInfo,
   NO_DEADLINE,
@@ -78,6 +80,9 @@ export interface FirmwareInstance {
   readonly instructions: bigint;
   /** The same count as a number (exact below 2^53; a RangeError beyond): for hot paths. */
   instructionCount(): number;
+  /** Of those, the instructions executed in the firmware's own crypto functions
+   * (crypto-functions.ts); 0 for an image that does not name them. */
+  cryptoInstructionCount(): number;
   readonly deadline: bigint;
   /** lg.tick fires at the next loop header where instructions >= n. */
   setDeadline(n: bigint): void;
@@ -105,7 +110,7 @@ export function prepareFirmware(wasm: Uint8Array): PreparedFirmware {
   const hit = cache.get(sha256);
   if (hit) return hit;
   const imports = readImports(wasm);
-  const instrumented = instrument(wasm, { exportStart: true });
+  const instrumented = instrument(wasm, { exportStart: true, classFunctions: cryptoFunctions(wasm) ?? new Set() });
   let module: WasmModule;
   try {
     module = new Wasm.Module(instrumented);
@@ -175,6 +180,7 @@ export function instantiateFirmware(
   let deadline: WasmGlobal | undefined;
   let icountF64: (() => number) | undefined;
   let setDeadlineF64: ((n: number) => void) | undefined;
+  let classF64: (() => number) | undefined;
 
   const mem = (): WasmMemory => {
     if (!memoryRef) throw new FirmwareTrap("firmware has no linear memory", hooks.now?.(fw) ?? 0);
@@ -207,6 +213,9 @@ export function instantiateFirmware(
     },
     get instructions(): bigint {
       return icount ? (icount.value as bigint) : 0n;
+    },
+    cryptoInstructionCount(): number {
+      return classF64 ? classF64() : 0;
     },
     instructionCount(): number {
       if (!icount) return 0;
@@ -311,6 +320,7 @@ export function instantiateFirmware(
   deadline = exportsRef[DEADLINE_EXPORT] as WasmGlobal;
   icountF64 = exportsRef[ICOUNT_F64_EXPORT] as (() => number) | undefined;
   setDeadlineF64 = exportsRef[SET_DEADLINE_F64_EXPORT] as ((n: number) => void) | undefined;
+  classF64 = exportsRef[CLASS_ICOUNT_F64_EXPORT] as (() => number) | undefined;
   if (!memoryRef) {
     const m = exportsRef.memory ?? Object.values(exportsRef).find(isMemory);
     if (isMemory(m)) memoryRef = m;

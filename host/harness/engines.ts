@@ -2,9 +2,7 @@
 // and a sustained rate, completing in order. Each job's effect on memory happens at its
 // completion instant; until then the buffer belongs to the engine.
 
-import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
 import type { Clock } from "../sim/clock.ts";
-import type { CryptoOpName } from "../abi/hal.ts";
 
 export interface EngineJob {
   /** Duration once the engine starts it, ns. */
@@ -68,35 +66,4 @@ export class FifoEngine {
     this.busyUntil = Math.max(this.busyUntil, until);
     this.onBusy(true);
   }
-}
-
-export type { CryptoOpName };
-
-/** The data path of the crypto engine, on Node's AES (AES-NI) and HMAC. */
-export function cryptoTransform(op: CryptoOpName, key: Uint8Array, iv: Uint8Array, src: Uint8Array): Uint8Array {
-  switch (op) {
-    case "xts-encrypt": {
-      const c = createCipheriv("aes-256-xts", key, iv);
-      return concat(c.update(src), c.final());
-    }
-    case "xts-decrypt": {
-      const d = createDecipheriv("aes-256-xts", key, iv);
-      return concat(d.update(src), d.final());
-    }
-    case "ecb-encrypt": {
-      const c = createCipheriv("aes-256-ecb", key.subarray(0, 32), null);
-      c.setAutoPadding(false);
-      return concat(c.update(src), c.final());
-    }
-    case "hmac-sha256":
-      return new Uint8Array(createHmac("sha256", key).update(src).digest());
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (b.length === 0) return new Uint8Array(a.buffer, a.byteOffset, a.length);
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -13,10 +13,12 @@ import type { BoardSpec } from "../board/types.ts";
 import { Dimm, type DimmSnapshot } from "../dimm/dimm.ts";
 import { NandArray, type NandIo } from "../nand/array.ts";
 import { PowerSystem } from "../power/system.ts";
-import { FifoEngine, cryptoTransform, type CryptoOpName, type EngineJob } from "./engines.ts";
+import { FifoEngine, type EngineJob } from "./engines.ts";
 import { CryptoOffload } from "./offload.ts";
 import { instantiateFirmware, type FirmwareInstance, type PreparedFirmware } from "../firmware/loader.ts";
-import { CpuTime } from "../firmware/cpu-time.ts";
+import { CpuTime, FirmwareCpuTime } from "../firmware/cpu-time.ts";
+import { cryptoKeyError, cryptoSubmitError, cryptoTransform } from "../abi/crypto-ops.ts";
+import { serviceJobInstructions } from "../board/crypto-service.ts";
 import { FirmwareTrap } from "../errors.ts";
 import {
   HalError,
@@ -26,6 +28,7 @@ import {
   NandOp,
   CryptoOp,
   CRYPTO_OP_NAMES,
+  type CryptoOpName,
   DmaDir,
   Trace,
   PIN_NAMES,
@@ -71,6 +74,20 @@ export interface MachineOptions {
   /** Compute the crypto engine's jobs on a worker thread while they wait in the engine
    * (offload.ts: same results; worth it for long simulations with a core to spare). */
   offloadCrypto?: boolean;
+  /** Fault injection: change a crypto job's result (engine or service) before it lands, as a
+   * faulty unit would; for tests of the firmware's boot self-test. */
+  corruptCrypto?: (op: CryptoOpName, out: Uint8Array) => void;
+}
+
+/** The CPU's work so far (Machine.cpuWork). */
+export interface CpuWork {
+  firmwareInstructions: number;
+  firmwareCryptoInstructions: number;
+  firmwareCycles: number;
+  firmwareCryptoCycles: number;
+  serviceInstructions: { key: number; xts: number; mac: number };
+  serviceCycles: { key: number; xts: number; mac: number };
+  serviceTotalInstructions: number;
 }
 
 export type SignalListener = (name: string, value: number, atNs: number) => void;
@@ -95,6 +112,7 @@ export class Machine {
   readonly dma: FifoEngine;
   readonly crypto: FifoEngine | null;
   private readonly offload: CryptoOffload | null;
+  private readonly corruptCrypto: ((op: CryptoOpName, out: Uint8Array) => void) | undefined;
   readonly traces: TraceRecord[] = [];
   readonly logs: { atNs: number; text: string }[] = [];
   readonly traps: { atNs: number; message: string }[] = [];
@@ -129,6 +147,10 @@ export class Machine {
   /** Instructions charged so far, all instances: time is a function of this total alone, so
    * charging in few or many steps gives the same instants (docs/virtual-time.md). */
   private instructionsCharged = 0;
+  /** The same two for the instructions in the firmware's crypto functions (charged at their own
+   * rate, cpu.softwareCryptoCyclesPerInstruction). */
+  private lastCryptoInstructions = 0;
+  private cryptoInstructionsCharged = 0;
   /** The deadline last written to the current instance (-1: none yet). */
   private deadlineSet = -1;
   /** halWait's event mask, for the predicate below. */
@@ -136,18 +158,47 @@ export class Machine {
   private readonly offOrStopped = (): boolean => this.state === "off" || this.stopRequested;
   private readonly waitOver = (): boolean =>
     (this.pending & this.waitMask) !== 0 || this.state === "off" || this.stopRequested;
-  private readonly cpuTime: CpuTime;
+  private readonly cpuTime: FirmwareCpuTime;
   private cpuNsCharged = 0;
   private computeSinceWaitNs = 0;
   private readonly watchdogNs: number;
   private readonly bootDelayNs: number;
   private cryptoKeys = new Map<number, Uint8Array>();
+  /** The native crypto service (board.cryptoService): its instructions at its own cycles per
+   * instruction, charged on the CPU's time line like the firmware's. */
+  private readonly serviceTime: CpuTime | null;
+  private serviceNsCharged = 0;
+  /** Service jobs completed since boot (crypto_done). */
+  private serviceJobs = 0;
+  /** Native instructions the crypto service executed, all boots, by job kind. */
+  readonly serviceInstructions = { key: 0, xts: 0, mac: 0 };
   private signalListeners: SignalListener[] = [];
   private windowWatches: WindowWatch[] = [];
   private watchedBuffer: ArrayBufferLike | null = null;
   private watchedBytes = new Uint8Array(0);
   /** Total instructions executed by all firmware instances. */
   instructionsTotal = 0;
+
+  /** What the CPU has been charged for so far, all boots: the firmware's instructions (those in
+   * its crypto functions apart) and the native crypto service's, with their cycles. */
+  cpuWork(): CpuWork {
+    const s = this.serviceInstructions;
+    const serviceInstructions = s.key + s.xts + s.mac;
+    const sc = this.board.cryptoService?.cyclesPerInstruction ?? 0;
+    return {
+      firmwareInstructions: this.instructionsCharged,
+      firmwareCryptoInstructions: this.cryptoInstructionsCharged,
+      firmwareCycles: this.cpuTime.cycles(this.instructionsCharged, this.cryptoInstructionsCharged),
+      firmwareCryptoCycles: Math.ceil(this.cryptoInstructionsCharged * this.cpuTime.cryptoCyclesPerInstruction),
+      serviceInstructions: { ...s },
+      serviceCycles: {
+        key: Math.ceil(s.key * sc),
+        xts: Math.ceil(s.xts * sc),
+        mac: Math.ceil(s.mac * sc),
+      },
+      serviceTotalInstructions: serviceInstructions,
+    };
+  }
 
   constructor(opts: MachineOptions) {
     this.board = opts.board;
@@ -156,8 +207,9 @@ export class Machine {
     this.adcRng = this.rng.fork("adc");
     this.watchdogNs = opts.watchdogNs ?? 2 * 1_000_000_000;
     this.bootDelayNs = opts.bootDelayNs ?? NS_PER_MS;
-    this.nsPerInstruction = (opts.board.cpu.cyclesPerInstruction * 1e9) / opts.board.cpu.hz;
-    this.cpuTime = new CpuTime(opts.board.cpu.hz, opts.board.cpu.cyclesPerInstruction);
+    const cpu = opts.board.cpu;
+    this.cpuTime = new FirmwareCpuTime(cpu.hz, cpu.cyclesPerInstruction, cpu.softwareCryptoCyclesPerInstruction);
+    this.nsPerInstruction = this.cpuTime.maxNsPerInstruction;
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
     const nandOpts = opts.nandSpill ? { spill: true } : {};
@@ -170,6 +222,8 @@ export class Machine {
     this.dma = new FifoEngine(this.clock, "dma", b.dimm.dmaQueueDepth);
     this.crypto = b.crypto ? new FifoEngine(this.clock, "crypto", 8) : null;
     this.offload = this.crypto && opts.offloadCrypto ? CryptoOffload.tryCreate() : null;
+    this.corruptCrypto = opts.corruptCrypto;
+    this.serviceTime = b.cryptoService ? new CpuTime(b.cpu.hz, b.cryptoService.cyclesPerInstruction) : null;
     this.wire();
   }
 
@@ -282,6 +336,7 @@ export class Machine {
     this.offload?.reset();
     this.dimm.losePower();
     this.cryptoKeys.clear();
+    this.serviceJobs = 0;
     this.pending = 0;
     this.mailbox = [];
     this.window = null;
@@ -333,6 +388,7 @@ export class Machine {
     const inst = instantiateFirmware(this.firmware, this.halImports(), { tick: () => this.onTick() });
     this.instance = inst;
     this.lastInstructions = inst.instructionCount();
+    this.lastCryptoInstructions = inst.cryptoInstructionCount();
     this.deadlineSet = -1;
     this.computeSinceWaitNs = 0;
     this.refreshDeadline();
@@ -379,7 +435,10 @@ export class Machine {
     this.lastInstructions = n;
     if (delta > 0) {
       this.instructionsCharged += delta;
-      const target = this.cpuTime.nsOf(this.instructionsCharged);
+      const c = inst.cryptoInstructionCount();
+      this.cryptoInstructionsCharged += c - this.lastCryptoInstructions;
+      this.lastCryptoInstructions = c;
+      const target = this.cpuTime.nsOf(this.instructionsCharged, this.cryptoInstructionsCharged);
       const advance = target - this.cpuNsCharged;
       this.cpuNsCharged = target;
       this.computeSinceWaitNs += advance;
@@ -550,14 +609,16 @@ export class Machine {
       ): number => this.halNand(op, die, block, page, planes, buf >>> 0, len >>> 0),
       nand_status: (die: number): number => this.nand.status(die),
       crypto_key: (slot: number, key: number, len: number): number => {
-        if (!this.crypto) return HalError.NO_DEVICE;
-        if (!this.inMemory(key, len) || (len !== 32 && len !== 64)) return HalError.INVALID;
-        this.cryptoKeys.set(slot, this.mem().slice(key, key + len));
+        if (!this.crypto && !this.serviceTime) return HalError.NO_DEVICE;
+        const err = cryptoKeyError(slot, len, this.inMemory(key >>> 0, len));
+        if (err !== 0) return err;
+        this.cryptoKeys.set(slot, this.mem().slice(key >>> 0, (key >>> 0) + len));
+        if (this.board.cryptoService) this.runService("key", this.board.cryptoService.keyInstructions);
         return 0;
       },
       crypto_submit: (op: number, slot: number, iv: number, src: number, dst: number, len: number): number =>
         this.halCrypto(op, slot, iv >>> 0, src >>> 0, dst >>> 0, len >>> 0),
-      crypto_done: (): number => (this.crypto ? this.crypto.completed : 0),
+      crypto_done: (): number => (this.crypto ? this.crypto.completed : this.serviceJobs),
       mbox_recv: (buf: number, cap: number): number => {
         const rec = this.mailbox.shift();
         if (!rec) return 0;
@@ -677,16 +738,12 @@ export class Machine {
   private halCrypto(op: number, slot: number, iv: number, src: number, dst: number, len: number): number {
     const engine = this.crypto;
     const spec = this.board.crypto;
-    if (!engine || !spec) return HalError.NO_DEVICE;
+    if ((!engine || !spec) && !this.serviceTime) return HalError.NO_DEVICE;
     const key = this.cryptoKeys.get(slot);
-    if (!key) return HalError.STATE;
-    const name: CryptoOpName | undefined = CRYPTO_OP_NAMES[op];
-    if (!name) return HalError.INVALID;
-    if (len === 0 || !this.inMemory(src, len) || !this.inMemory(iv, 16)) return HalError.FAULT;
-    if (!this.inMemory(dst, op === CryptoOp.HMAC_SHA256 ? 32 : len)) return HalError.FAULT;
-    if ((op === CryptoOp.XTS_ENCRYPT || op === CryptoOp.XTS_DECRYPT) && (key.length !== 64 || len % 16 !== 0))
-      return HalError.INVALID;
-    if (op === CryptoOp.ECB_ENCRYPT && len % 16 !== 0) return HalError.INVALID;
+    const err = cryptoSubmitError(op, slot, key?.length, len, (p, n) => this.inMemory(p, n), iv, src, dst);
+    if (err !== 0 || !key) return err;
+    const name = CRYPTO_OP_NAMES[op]!;
+    if (!engine || !spec) return this.serviceJob(op, name, key, iv, src, dst, len);
     const rate = op === CryptoOp.HMAC_SHA256 ? spec.hmacBytesPerS : spec.xtsBytesPerS;
     const inst = this.instance;
     // Handed to the worker thread, if there is one, as it enters the engine (a job the engine
@@ -704,12 +761,49 @@ export class Machine {
         const out =
           (job && off!.take(job, mem, iv, src, len)) ??
           cryptoTransform(name, key, mem.subarray(iv, iv + 16), mem.subarray(src, src + len));
-        mem.set(out, dst);
+        if (this.corruptCrypto) {
+          const bad = out.slice();
+          this.corruptCrypto(name, bad);
+          mem.set(bad, dst);
+        } else mem.set(out, dst);
         if (job) off!.release(job);
       }),
     );
     if (ticket < 0 && job) off!.discard(job);
     return ticket < 0 ? HalError.BUSY : ticket;
+  }
+
+  /** A job of the native crypto service: the firmware waits in the call while the CPU runs the
+   * service (DMA and NAND operations go on meanwhile); the result is in place when it returns. */
+  private serviceJob(
+    op: number,
+    name: CryptoOpName,
+    key: Uint8Array,
+    iv: number,
+    src: number,
+    dst: number,
+    len: number,
+  ): number {
+    const mem = this.mem();
+    const out = cryptoTransform(name, key, mem.subarray(iv, iv + 16), mem.subarray(src, src + len)).slice();
+    this.corruptCrypto?.(name, out);
+    const kind = op === CryptoOp.HMAC_SHA256 ? "mac" : "xts";
+    this.runService(kind, serviceJobInstructions(this.board.cryptoService!, op, len));
+    this.mem().set(out, dst);
+    this.pending |= Event.CRYPTO;
+    return this.serviceJobs++;
+  }
+
+  /** The CPU runs `instructions` of the service: time moves on (devices with it), the watchdog
+   * counts it as computation. Throws PowerLoss when the board dies meanwhile. */
+  private runService(kind: "key" | "xts" | "mac", instructions: number): void {
+    this.serviceInstructions[kind] += instructions;
+    const total = this.serviceInstructions.key + this.serviceInstructions.xts + this.serviceInstructions.mac;
+    const target = this.serviceTime!.nsOf(total);
+    const advance = target - this.serviceNsCharged;
+    this.serviceNsCharged = target;
+    this.computeSinceWaitNs += advance;
+    if (advance > 0) this.advanceBusy(this.clock.now + advance);
   }
 }
 

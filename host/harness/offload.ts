@@ -14,7 +14,7 @@
 // by half).
 
 import { Worker } from "node:worker_threads";
-import type { CryptoOpName } from "./engines.ts";
+import type { CryptoOpName } from "../abi/hal.ts";
 
 const OPS: readonly CryptoOpName[] = ["xts-encrypt", "xts-decrypt", "ecb-encrypt", "hmac-sha256"];
 

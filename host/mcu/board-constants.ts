@@ -2,7 +2,7 @@
 // board support package reads as a generated header (build/mcu/board.h) and the TypeScript
 // functional board reads directly, so the two cannot disagree about the board.
 
-import type { BoardSpec } from "../board/types.ts";
+import type { BoardSpec, CryptoServiceSpec } from "../board/types.ts";
 import { boardParams } from "../board/param.ts";
 import { psramBytes, type McuTarget } from "./target.ts";
 import { InputError } from "../errors.ts";
@@ -43,6 +43,10 @@ export interface BoardConstants {
   tempMc: number;
   cap: { uf: number; chargedMv: number; esrUohm: number; chargeMa: number; testMa: number };
   wasmMemPages: number;
+  /** The board's native crypto service (board.cryptoService), or null: bsp.c implements crypto_*
+   * with boards/mps2-an386/crypto-service.*, the functional board with Node's crypto (and tallies
+   * the service's instructions by the board's cost model). */
+  cryptoService: CryptoServiceSpec | null;
   /** board_param answers, by id: exactly what the timed harness answers for this board. */
   params: number[];
   /** PSRAM the DIMM region and the NAND model take, bytes. */
@@ -118,6 +122,7 @@ export function boardConstants(board: BoardSpec, wasmMemPages: number, target: M
       testMa: int(c.testLoadA * 1000, `${where}: capacitor.testLoadA`),
     },
     wasmMemPages,
+    cryptoService: board.cryptoService ?? null,
     params: boardParams(board),
     psramBytes: { dimm: dimmBytes, nand: nandBytes },
   };
@@ -161,6 +166,7 @@ export function renderBoardHeader(k: BoardConstants, source: string): string {
     ["LG_TIME_LIMIT_NS", u(FUNCTIONAL_RULES.timeLimitNs)],
     ["LG_CALL_LIMIT", u(FUNCTIONAL_RULES.callLimit)],
     ["LG_WASM_MEM_PAGES", `${k.wasmMemPages}u`],
+    ["LG_CRYPTO_SERVICE", k.cryptoService !== null ? "1" : "0"],
     ["LG_BOARD_PARAM_COUNT", `${k.params.length}u`],
     ["LG_BOARD_PARAMS", `{${k.params.map((p) => s(p)).join(", ")}}`],
   ];

@@ -6,7 +6,9 @@
 
 import { createHash } from "node:crypto";
 import { FUNCTIONAL_RULES, type BoardConstants } from "./board-constants.ts";
-import { Event, HalError, NandOp, NandState, Pin, Adc, OUTPUT_PINS } from "../abi/hal.ts";
+import { Event, HalError, NandOp, NandState, Pin, Adc, OUTPUT_PINS, CRYPTO_OP_NAMES } from "../abi/hal.ts";
+import { cryptoKeyError, cryptoSubmitError, cryptoTransform } from "../abi/crypto-ops.ts";
+import { serviceJobInstructions } from "../board/crypto-service.ts";
 import type { WasmMemory } from "../firmware/wasm-api.ts";
 
 /** The self-test stops: it failed (a HAL rule or the host's script found a problem). */
@@ -89,6 +91,11 @@ export class FunctionalBoard {
   private capAt = 0n;
   private mbox: Uint8Array[] = [];
   private win: { ptr: number; len: number } | null = null;
+  /** The native crypto service's key slots and its jobs since boot (bsp.c, LG_CRYPTO_SERVICE). */
+  private cryptoKeys = new Map<number, Uint8Array>();
+  private cryptoJobs = 0;
+  /** The service's instructions by the board's cost model, all boots (for the cycle model). */
+  serviceInstructions = 0;
 
   constructor(
     readonly k: BoardConstants,
@@ -134,6 +141,8 @@ export class FunctionalBoard {
     this.dmaRing = [];
     this.dmaSubmitted = this.dmaCompleted = 0;
     this.dmaFreeAt = 0n;
+    this.cryptoKeys.clear();
+    this.cryptoJobs = 0;
     this.memory = null;
   }
 
@@ -147,6 +156,8 @@ export class FunctionalBoard {
     this.dieOps = Array.from({ length: this.dies }, idleDie);
     this.dmaRing = [];
     this.dmaSubmitted = this.dmaCompleted = 0;
+    this.cryptoKeys.clear();
+    this.cryptoJobs = 0;
     this.dimm.fill(0);
     this.memory = null;
     this.win = null;
@@ -423,17 +434,35 @@ export class FunctionalBoard {
         if (!o) return HalError.INVALID;
         return o.busy ? NandState.ARRAY : NandState.IDLE | o.result;
       },
-      crypto_key: (): number => {
+      crypto_key: (slot: number, key: number, len: number): number => {
         this.tick();
-        return HalError.NO_DEVICE;
+        if (!this.k.cryptoService) return HalError.NO_DEVICE;
+        const err = cryptoKeyError(slot, len >>> 0, this.inMemory(key >>> 0, len >>> 0));
+        if (err !== 0) return err;
+        this.cryptoKeys.set(slot >>> 0, this.mem().slice(key >>> 0, (key >>> 0) + (len >>> 0)));
+        this.serviceInstructions += this.k.cryptoService.keyInstructions;
+        return 0;
       },
-      crypto_submit: (): number => {
+      crypto_submit: (op: number, slot: number, iv: number, src: number, dst: number, len: number): number => {
         this.tick();
-        return HalError.NO_DEVICE;
+        if (!this.k.cryptoService) return HalError.NO_DEVICE;
+        [op, slot, iv, src, dst, len] = [op >>> 0, slot >>> 0, iv >>> 0, src >>> 0, dst >>> 0, len >>> 0];
+        const key = this.cryptoKeys.get(slot);
+        const err = cryptoSubmitError(op, slot, key?.length, len, (p, n) => this.inMemory(p, n), iv, src, dst);
+        if (err !== 0 || !key) return err;
+        const m = this.mem();
+        m.set(
+          cryptoTransform(CRYPTO_OP_NAMES[op]!, key, m.subarray(iv, iv + 16), m.subarray(src, src + len)).slice(),
+          dst,
+        );
+        // a service: the job is done when the call returns
+        this.serviceInstructions += serviceJobInstructions(this.k.cryptoService, op, len);
+        this.pending |= Event.CRYPTO;
+        return this.cryptoJobs++;
       },
       crypto_done: (): number => {
         this.tick();
-        return 0;
+        return this.cryptoJobs;
       },
       mbox_recv: (buf: number, cap: number): number => {
         this.tick();

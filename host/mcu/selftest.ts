@@ -2,7 +2,8 @@
 // functional board, running the same .wasm in V8. Same seed, same stream, same host script, so
 // the digests must equal the ones the MCU build prints under QEMU (docs/mcu.md, "The self-test").
 
-import { ICOUNT_EXPORT, TICK_FIELD, TICK_MODULE, instrument } from "../firmware/instrument.ts";
+import { CLASS_ICOUNT_EXPORT, ICOUNT_EXPORT, TICK_FIELD, TICK_MODULE, instrument } from "../firmware/instrument.ts";
+import { cryptoFunctions } from "../firmware/crypto-functions.ts";
 import { createHash } from "node:crypto";
 import { FunctionalBoard, SelfTestFailure } from "./functional-board.ts";
 import { type BoardConstants } from "./board-constants.ts";
@@ -44,6 +45,10 @@ export interface SelfTestReport {
   halCalls?: number;
   /** WebAssembly instructions the firmware executed (with `countInstructions`), every boot summed. */
   wasmInstructions?: number;
+  /** Of those, in the firmware's crypto functions (crypto-functions.ts). */
+  wasmCryptoInstructions?: number;
+  /** The native crypto service's instructions by the board's cost model (board.cryptoService). */
+  serviceModelInstructions?: number;
   traces: string[];
   logs: string[];
 }
@@ -218,12 +223,17 @@ export function runHostSelfTest(
   // Counting runs the instrumented image (host/firmware/instrument.ts): the same behaviour, plus a
   // counter the harness turns into virtual time; here it calibrates cyclesPerInstruction against
   // the port's Thumb instruction count.
-  const module = new Wasm.Module(opts.countInstructions ? instrument(wasm) : wasm);
+  const module = new Wasm.Module(
+    opts.countInstructions ? instrument(wasm, { classFunctions: cryptoFunctions(wasm) ?? new Set() }) : wasm,
+  );
   let wasmInstructions = 0;
+  let wasmCryptoInstructions = 0;
   let current: WasmInstance | null = null;
   const collect = (): void => {
     const g = current?.exports[ICOUNT_EXPORT] as { value?: unknown } | undefined;
     if (typeof g?.value === "bigint") wasmInstructions += Number(g.value);
+    const c = current?.exports[CLASS_ICOUNT_EXPORT] as { value?: unknown } | undefined;
+    if (typeof c?.value === "bigint") wasmCryptoInstructions += Number(c.value);
     current = null;
   };
   let boots = 0;
@@ -266,6 +276,10 @@ export function runHostSelfTest(
   report.boots = boots;
   report.virtualNs = Number(board.nowNs);
   report.halCalls = board.halCalls;
-  if (opts.countInstructions) report.wasmInstructions = wasmInstructions;
+  if (opts.countInstructions) {
+    report.wasmInstructions = wasmInstructions;
+    report.wasmCryptoInstructions = wasmCryptoInstructions;
+    if (k.cryptoService) report.serviceModelInstructions = board.serviceInstructions;
+  }
   return report;
 }

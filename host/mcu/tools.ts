@@ -9,12 +9,14 @@ export const TOOL_PACKAGES = {
   "arm-none-eabi-gcc": "gcc-arm-none-eabi",
   "arm-none-eabi-size": "binutils-arm-none-eabi",
   "qemu-system-arm": "qemu-system-arm",
+  // the host compiler: the crypto service's differential test and the instruction-mix plugin
+  gcc: "gcc",
 } as const;
 
 export type Tool = keyof typeof TOOL_PACKAGES;
 
 /** Everything the MCU test needs, as one install command (tests print it when they skip). */
-export const INSTALL_ALL = "apt-get install wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm";
+export const INSTALL_ALL = "apt-get install wabt gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc";
 
 export class MissingToolError extends InputError {
   constructor(

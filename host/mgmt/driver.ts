@@ -12,6 +12,7 @@ import {
   TRIGGER_NAMES,
   KEY_STATE_NAMES,
   ENGINE_STATUS_NAMES,
+  CAPS_BITS,
   HEALTH_NAMES,
   ARM_REFUSAL_BITS,
   SAVE_FAIL_BITS,
@@ -75,6 +76,8 @@ export interface ControllerStatus {
   /** The other slot's image, kept because tenants in it were left sealed and not restored since. */
   held: { generation: number; slot: number; tenants: number[] } | null;
   keys: string[];
+  /** CAPS: what the controller offers (crypto engine or native service, its self-test, …). */
+  capabilities: string[];
   engine: string;
   progress: { done: number; total: number };
   restoreResult: { verifiedBytes: bigint; failedPages: number; firstBadAddress: bigint | null };
@@ -293,6 +296,7 @@ export class HostDriver {
               tenants: [0, 1, 2, 3].filter((t) => u8(Reg.HELD_TENANTS) & (1 << t)),
             },
       keys: Array.from({ length: maxTenants }, (_, t) => KEY_STATE_NAMES[u8(Reg.KEY_STATE + t)] ?? "unknown"),
+      capabilities: bitNames(u32(Reg.CAPS), CAPS_BITS),
       engine: ENGINE_STATUS_NAMES[u8(Reg.ENGINE_STATUS)] ?? "unknown",
       progress: { done: u32(Reg.PROGRESS_DONE), total: u32(Reg.PROGRESS_TOTAL) },
       restoreResult: {

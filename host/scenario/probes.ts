@@ -2,7 +2,7 @@
 // marker (so a save's energy is exact at its boundaries), and the rail and capacitor voltages
 // sampled for the VCD and the report.
 
-import type { Machine } from "../harness/machine.ts";
+import type { CpuWork, Machine } from "../harness/machine.ts";
 
 export interface TimelineSamples {
   vcap: [number, number][];
@@ -12,6 +12,8 @@ export interface TimelineSamples {
 export interface Probes {
   energyAt: Map<number, { total: number; byComponent: Record<string, number> }>;
   vcapAt: Map<number, number>;
+  /** What the CPU had been charged for at each trace marker (cycles per byte by part). */
+  cpuAt: Map<number, CpuWork>;
   timeline: TimelineSamples;
 }
 
@@ -33,6 +35,7 @@ export function startProbes(
   const probes: Probes = {
     energyAt: new Map(),
     vcapAt: new Map(),
+    cpuAt: new Map(),
     timeline: { vcap: [], rail: [] },
   };
   m.onSignal((name) => {
@@ -41,6 +44,7 @@ export function startProbes(
     const e = m.power.energyJ();
     probes.energyAt.set(idx, { total: e.bankJ, byComponent: { ...e.byComponent } });
     probes.vcapAt.set(idx, m.power.capTerminalV());
+    probes.cpuAt.set(idx, m.cpuWork());
   });
   if (opts.onSignal) m.onSignal(opts.onSignal);
 

@@ -53,7 +53,7 @@ export interface RunOptions {
   /** Called with the machine before the run starts (dumps, extra probes). */
   onMachine?: (m: Machine) => void;
   /** Machine options beyond the board's (power-cut campaigns hand in forked NAND cells). */
-  machine?: Pick<MachineOptions, "makeNand" | "watchdogNs" | "bootDelayNs" | "offloadCrypto">;
+  machine?: Pick<MachineOptions, "makeNand" | "watchdogNs" | "bootDelayNs" | "offloadCrypto" | "corruptCrypto">;
 }
 
 const POLL_NS = 100_000;

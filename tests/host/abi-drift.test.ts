@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/compile.ts";
 import { readAsConstants, readMarkedTables, docNumber, docName, type DocTable } from "./helpers/contract-text.ts";
-import { HAL_GROUPS, HAL_IMPORTS, HAL_VERSION } from "../../host/abi/hal.ts";
+import { CRYPTO_SLOTS, HAL_GROUPS, HAL_IMPORTS, HAL_VERSION } from "../../host/abi/hal.ts";
 import * as regs from "../../host/abi/registers.ts";
 import * as record from "../../host/abi/record.ts";
 import { renderAbiHeader } from "../../host/abi/c-header.ts";
@@ -80,6 +80,12 @@ test("assembly/mgmt/regs.ts declares exactly host/abi/registers.ts's registers, 
     assert.deepEqual(regsAs.namespaces[name], { ...g.values }, `namespace ${name}`);
   assert.equal(configAs.top["MAX_TENANTS"], regs.MAX_TENANTS);
   assert.equal(configAs.top["MAX_RANGES"], regs.MAX_RANGES);
+});
+
+test("the crypto key slots: enough for every tenant's two keys, and docs/hal.md says how many", () => {
+  assert.ok(CRYPTO_SLOTS >= 2 * Number(configAs.top["MAX_TENANTS"]), "tenant t uses slots 2t and 2t + 1");
+  assert.ok(halDoc.includes(`slots 0 … ${CRYPTO_SLOTS - 1}`), "docs/hal.md names the slots");
+  assert.ok(halDoc.includes(`a slot above ${CRYPTO_SLOTS - 1}`), "docs/hal.md's checks name the last slot");
 });
 
 test("assembly/config.ts and docs/image-format.md lay out the record as host/abi/record.ts does", () => {

@@ -51,7 +51,7 @@ test("budget --json on sim-small (512 KiB): the contract's fields, the report, a
     j.monteCarlo.ci95[0] <= j.monteCarlo.failureProbability && j.monteCarlo.failureProbability <= j.monteCarlo.ci95[1],
   );
   assert.equal(j.save.efficiency, j.save.lowerBoundUs / j.save.timeUs);
-  assert.equal(j.holdup.installedCapacitanceF, 3.0);
+  assert.equal(j.holdup.installedCapacitanceF, 0.94);
   assert.deepEqual(
     j.corners.map((c: { name: string }) => c.name),
     ["nominal", "eol", "eol-30", "tprog-max"],

@@ -42,7 +42,7 @@ test("the release firmware passes for wasm3 on mps2-an386, and the bundle holds 
   const { ok, manifest, report } = checkBundle(wasm, mps2, WASM3);
   assert.deepEqual(report.problems, []);
   assert.ok(ok);
-  assert.equal(manifest.halVersion, "1.2");
+  assert.equal(manifest.halVersion, "1.3");
   assert.ok(manifest.imports.length > 0);
   for (const imp of manifest.imports) {
     assert.equal(imp.module, "hal");
@@ -139,9 +139,9 @@ test("an import the HAL does not define, or a HAL import with another signature,
     ],
   });
   const p = problems(m).join("\n");
-  assert.match(p, /imports env\.abort \(\(i32, i32, i32, i32\) -> \(\)\), which HAL 1\.2 does not define/);
-  assert.match(p, /imports hal\.now_ns as \(\) -> \(\), but HAL 1\.2 defines \(\) -> i64/);
-  assert.match(p, /imports hal\.reboot .*which HAL 1\.2 does not define/);
+  assert.match(p, /imports env\.abort \(\(i32, i32, i32, i32\) -> \(\)\), which HAL 1\.3 does not define/);
+  assert.match(p, /imports hal\.now_ns as \(\) -> \(\), but HAL 1\.3 defines \(\) -> i64/);
+  assert.match(p, /imports hal\.reboot .*which HAL 1\.3 does not define/);
 });
 
 test("a module without main() or without its memory exported is refused", () => {

@@ -9,7 +9,7 @@ import type { BoardSpec } from "../../host/board/types.ts";
 import { parseScenario } from "../../host/scenario/load.ts";
 import { runScenario, type RunResult } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";
-import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import { HostDriver, type ControllerStatus } from "../../host/mgmt/driver.ts";
 import { Inject } from "../../host/abi/registers.ts";
 import type { Machine } from "../../host/harness/machine.ts";
@@ -40,7 +40,7 @@ function run(
     firmware: prepared,
     seed: 7,
     makeHost: defaultHost,
-    softwareCryptoNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(prepared, board),
+    softwareCryptoNsPerPage: firmwareCryptoNsPerPage(prepared, board),
     onMachine: (m: Machine) => {
       const driver = new HostDriver({ write: (o, d) => m.hostWrite(o, d), read: (o, l) => m.hostRead(o, l) });
       if (opts.inject !== undefined)

@@ -8,7 +8,7 @@ import { createCipheriv, createHmac } from "node:crypto";
 import { loadBoard, withOverrides } from "../../host/board/load.ts";
 import { fillPattern } from "../../host/dimm/dimm.ts";
 import { CryptoOffload } from "../../host/harness/offload.ts";
-import { cryptoTransform } from "../../host/harness/engines.ts";
+import { cryptoTransform } from "../../host/abi/crypto-ops.ts";
 import { budgetScenario, simulateSave } from "../../host/budget/simulate.ts";
 import { runScenario } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";

@@ -13,6 +13,8 @@ import { CpuTime, InstructionMeter } from "../../host/firmware/cpu-time.ts";
 import {
   DEADLINE_EXPORT,
   ICOUNT_EXPORT,
+  CLASS_ICOUNT_EXPORT,
+  CLASS_ICOUNT_F64_EXPORT,
   ICOUNT_F64_EXPORT,
   NO_DEADLINE,
   SET_DEADLINE_F64_EXPORT,
@@ -219,6 +221,30 @@ const MARK = 0; // hal.mark is function 0
 
 // ---- tests ---------------------------------------------------------------------------------------
 
+/** (k: i32) -> (): block loop [local.get i; call mark; local.get i; i32.const 1; i32.add;
+ * local.tee i; local.get k; i32.lt_s; br_if 0] end end; i32.const -1; call mark — the mark of
+ * iteration j sees 4 + 9j, the last one 2 + 9k + 2. */
+function markedLoop(): number[] {
+  return code(
+    op.block(), // 1
+    op.loop(), // 2
+    op.local_get(1), // +1
+    op.call(MARK), // +2 ← 4 + 9j
+    op.local_get(1),
+    op.i32_const(1),
+    op.i32_add,
+    op.local_tee(1),
+    op.local_get(0),
+    op.i32_lt_s,
+    op.br_if(0), // +9 per iteration
+    op.end,
+    op.end,
+    op.i32_const(-1),
+    op.call(MARK), // 2 + 9k + 2
+    op.end,
+  );
+}
+
 describe("instrument: exact counts at HAL calls (hand-assembled)", () => {
   it("straight-line code with imports mid-block", () => {
     const wasm = assemble({
@@ -264,24 +290,7 @@ describe("instrument: exact counts at HAL calls (hand-assembled)", () => {
         {
           type: T_MARK,
           locals: [[1, I32]],
-          body: code(
-            op.block(), // 1
-            op.loop(), // 2
-            op.local_get(1), // +1
-            op.call(MARK), // +2 ← 4 + 9j
-            op.local_get(1),
-            op.i32_const(1),
-            op.i32_add,
-            op.local_tee(1),
-            op.local_get(0),
-            op.i32_lt_s,
-            op.br_if(0), // +9 per iteration
-            op.end,
-            op.end,
-            op.i32_const(-1),
-            op.call(MARK), // 2 + 9k + 2
-            op.end,
-          ),
+          body: markedLoop(),
         },
       ],
       exports: [["run", 0, 1]],
@@ -294,6 +303,47 @@ describe("instrument: exact counts at HAL calls (hand-assembled)", () => {
       assert.deepEqual(r.marks, expected, `k = ${k}`);
       assert.equal(r.icount(), BigInt(2 + 9 * k + 2));
     }
+  });
+
+  it("classFunctions: a second counter for chosen functions, which count in the first too", () => {
+    // f1 (the class): a loop of k iterations, 2 + 9k + 2 instructions as above; f0 calls it
+    // between two marks: i32.const; call mark (2), local.get; call f1 (2), i32.const; call mark (2)
+    const wasm = assemble({
+      types: baseTypes,
+      imports: [["hal", "mark", T_MARK]],
+      funcs: [
+        {
+          type: T_MARK,
+          body: code(
+            op.i32_const(100),
+            op.call(MARK),
+            op.local_get(0),
+            op.call(2),
+            op.i32_const(200),
+            op.call(MARK),
+            op.end,
+          ),
+        },
+        { type: T_MARK, locals: [[1, I32]], body: markedLoop() },
+      ],
+      exports: [["run", 0, 1]],
+    });
+    const out = instrument(wasm, { classFunctions: new Set([2]) });
+    assert.ok(Wasm.validate(out));
+    const inst = new Wasm.Instance(new Wasm.Module(out), { hal: { mark: () => {} }, lg: { tick: () => {} } });
+    const k = 7;
+    (inst.exports.run as (k: number) => void)(k);
+    const total = (inst.exports[ICOUNT_EXPORT] as WasmGlobal).value as bigint;
+    const cls = (inst.exports[CLASS_ICOUNT_EXPORT] as WasmGlobal).value as bigint;
+    assert.equal(cls, BigInt(2 + 9 * k + 2), "the class counter: f1's instructions exactly");
+    assert.equal(total, BigInt(6) + cls, "the total counts f0's six and f1's");
+    assert.equal((inst.exports[CLASS_ICOUNT_F64_EXPORT] as () => number)(), Number(cls));
+    // without the option the module has no class counter
+    const plain = new Wasm.Instance(new Wasm.Module(instrument(wasm)), {
+      hal: { mark: () => {} },
+      lg: { tick: () => {} },
+    });
+    assert.equal(plain.exports[CLASS_ICOUNT_EXPORT], undefined);
   });
 
   it("if/else taken and not taken", () => {

@@ -9,7 +9,6 @@ import { listBoards, loadBoard, withOverrides } from "../../host/board/load.ts";
 import type { BoardSpec } from "../../host/board/types.ts";
 import {
   engineNsPerPage,
-  hmacCompressions,
   nandOpNs,
   referenceSoftwareNsPerPage,
   restoreLowerBound,
@@ -17,9 +16,10 @@ import {
   saveLowerBound,
   saveReferenceBound,
 } from "../../host/board/lower-bound.ts";
+import { hmacCompressions } from "../../host/board/crypto-service.ts";
 import { macBytes, recordBytes, SPARE_USED } from "../../host/abi/record.ts";
 import { NandOp, NandState } from "../../host/abi/hal.ts";
-import { softwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../../host/firmware/crypto-cost.ts";
 import { NandArray, type NandActivity } from "../../host/nand/array.ts";
 import { Geometry } from "../../host/nand/geometry.ts";
 import { WriteOnlyPageStore } from "../../host/nand/store.ts";
@@ -150,7 +150,7 @@ test("nvdimm-16g: the lower bound, by hand, at typical and maximum tPROG (the en
 test("on every board the reference bound is at most the lower bound, save and restore", () => {
   const fw = preparedRelease();
   for (const b of boards) {
-    const sw = { softwareNsPerPage: b.crypto ? 0 : softwareCryptoNsPerPage(fw, b) };
+    const sw = { softwareNsPerPage: firmwareCryptoNsPerPage(fw, b) };
     const bytes = b.dimm.bytes;
     const pairs = [
       [saveReferenceBound(b, bytes), saveLowerBound(b, bytes, sw)],

@@ -208,6 +208,7 @@ export function groupOf(fn: string, obj: string, wasmName: string | undefined): 
     }
     return "w2c glue (instantiate, init)";
   }
+  if (obj === "crypto-service.o" || obj === "crypto-service-m4.o") return "crypto service (C + asm)";
   if (obj === "sha256.o") return "C crypto (sha256.c)";
   if (obj === "bsp.o" || obj === "console.o") return "BSP (bsp.c, console.c)";
   if (obj === "selftest.o") return "self-test (selftest.c)";

@@ -11,8 +11,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { qemuArgs } from "../../host/mcu/qemu.ts";
 import { MCU_TARGETS } from "../../host/mcu/target.ts";
+import { loadBoard, withoutCryptoService } from "../../host/board/load.ts";
+import { boardConstants } from "../../host/mcu/board-constants.ts";
+import { runHostSelfTest } from "../../host/mcu/selftest.ts";
+import { readModule } from "../../host/wasm/module.ts";
+import { cycleModel, harnessAgainstMix, CYCLE_BASIS, type MixGroup } from "../../host/mcu/cycle-model.ts";
 import {
   aggregates,
   analyze,
@@ -86,8 +92,37 @@ for (const [fn, f] of fns) {
   );
 }
 
+// The same self-test on the functional board: the counts the harness charges, and the figures
+// the mix gives for them (host/mcu/cycle-model.ts).
+const NO_SERVICE = "-no-crypto-service";
+const spec = board.endsWith(NO_SERVICE)
+  ? withoutCryptoService(loadBoard(board.slice(0, -NO_SERVICE.length)))
+  : loadBoard(board);
+const wasm = new Uint8Array(readFileSync(join(ROOT, "build", "firmware.wasm")));
+const pages = readModule(wasm).memories[0]?.max ?? spec.cpu.memoryPages;
+const host = runHostSelfTest(wasm, boardConstants(spec, pages, target), seed, { countInstructions: true });
+const groups = Object.fromEntries([...a.groups].map(([k, t]) => [k, summary(t) as unknown as MixGroup]));
+const model = cycleModel(groups, {
+  wasmInstructions: host.wasmInstructions ?? 0,
+  wasmCryptoInstructions: host.wasmCryptoInstructions ?? 0,
+  serviceModelInstructions: host.serviceModelInstructions,
+});
+const check = harnessAgainstMix(model, spec);
+const f3 = (v: number): string => v.toFixed(3);
+process.stdout.write(
+  `\nCycle model (${CYCLE_BASIS}), what the board file should carry:\n` +
+    `  firmware, crypto apart: ${model.firmwareOther.cycles.toFixed(0)} cycles / ${model.firmwareOther.counted} wasm instructions = ${f3(model.firmwareOther.cyclesPerCounted)} (cpu.cyclesPerInstruction, board has ${spec.cpu.cyclesPerInstruction})\n` +
+    `  firmware crypto: ${model.firmwareCrypto.cycles.toFixed(0)} / ${model.firmwareCrypto.counted} = ${f3(model.firmwareCrypto.cyclesPerCounted)} (cpu.softwareCryptoCyclesPerInstruction, board has ${spec.cpu.softwareCryptoCyclesPerInstruction ?? "-"})\n` +
+    (model.service
+      ? `  crypto service: ${model.service.cycles.toFixed(0)} cycles, ${model.service.thumb} Thumb instructions measured, ${model.service.counted} by the board's model = ${f3(model.service.cyclesPerCounted)} per modelled instruction (cryptoService.cyclesPerInstruction, board has ${spec.cryptoService?.cyclesPerInstruction})\n`
+      : "") +
+    `  the harness at the board's figures: ${check.harnessCycles.toFixed(0)} cycles against the mix's ${check.mixCycles.toFixed(0)}: ratio ${f3(check.ratio)}\n`,
+);
+
 if (jsonOut) {
   const json = {
+    cycleModel: model,
+    harnessAgainstMix: check,
     board,
     seed,
     qemuSeconds: seconds,

@@ -14,7 +14,7 @@ import { parseScenario } from "../../../host/scenario/load.ts";
 import { runScenario, generatedKey, type RunResult } from "../../../host/scenario/runner.ts";
 import { defaultHost, type ManagementHost } from "../../../host/scenario/host.ts";
 import { prepareFirmware, type PreparedFirmware } from "../../../host/firmware/loader.ts";
-import { softwareCryptoNsPerPage } from "../../../host/firmware/crypto-cost.ts";
+import { firmwareCryptoNsPerPage } from "../../../host/firmware/crypto-cost.ts";
 import { HostDriver } from "../../../host/mgmt/driver.ts";
 import type { Machine } from "../../../host/harness/machine.ts";
 import { fillPattern, type DimmSnapshot } from "../../../host/dimm/dimm.ts";
@@ -77,7 +77,7 @@ export function firmwareDump(o: DumpOptions): FirmwareDump {
       firmware: fw,
       seed,
       ...(o.tpm ? { tpm: o.tpm } : {}),
-      softwareCryptoNsPerPage: board.crypto ? 0 : softwareCryptoNsPerPage(fw, board),
+      softwareCryptoNsPerPage: firmwareCryptoNsPerPage(fw, board),
       makeHost: (m: Machine): ManagementHost => {
         const host = defaultHost(m);
         const driver = new HostDriver({ write: (off, d) => m.hostWrite(off, d), read: (off, l) => m.hostRead(off, l) });
