@@ -17,6 +17,14 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BOARDS_DIR = join(REPO_ROOT, "boards");
 const SCHEMA_FILE = "board.schema.json";
 
+/** The string fields that describe hardware, by section: each needs a source like a figure. */
+const DESCRIPTIONS: Record<string, readonly string[]> = {
+  crypto: ["mode"],
+  dimm: ["controllerAccess", "dirtyTracking"],
+};
+
+const isDescription = (section: string, key: string): boolean => DESCRIPTIONS[section]?.includes(key) === true;
+
 /** Sections that carry a `sources` object; `crypto` and `cryptoService` are optional. */
 const SECTIONS = ["cpu", "dimm", "nand", "crypto", "cryptoService", "power", "capacitor"] as const;
 
@@ -94,8 +102,7 @@ export function withOverrides(board: BoardSpec, overrides: Record<string, number
     const sec = copy[s];
     if (!isObject(sec)) continue;
     const sources: Record<string, string> = {};
-    for (const [k, v] of Object.entries(sec))
-      if (typeof v === "number" || (s === "crypto" && k === "mode")) sources[k] = "override";
+    for (const [k, v] of Object.entries(sec)) if (typeof v === "number" || isDescription(s, k)) sources[k] = "override";
     withSources[s] = { ...sec, sources };
   }
   validate(withSources, "overrides");
@@ -212,13 +219,30 @@ function crossCheck(raw: Record<string, unknown>, file: string): void {
     );
   if (raw.crypto !== undefined && raw.cryptoService !== undefined)
     fail("cryptoService", "cannot be given with crypto (a board has an engine or a native service, not both)");
-  // The engine's mode is a description of hardware, so it carries a source like a figure does.
-  const crypto = raw.crypto;
-  if (isObject(crypto) && crypto.mode !== undefined) {
-    const src = isObject(crypto.sources) ? crypto.sources.mode : undefined;
-    if (typeof src !== "string" || src.trim().length === 0)
-      fail("crypto.sources.mode", "is required (the engine's mode needs a source)");
+  // Words that describe the hardware (an engine's mode, who can reach the DRAM) carry a source as
+  // a figure does.
+  for (const [s, keys] of Object.entries(DESCRIPTIONS)) {
+    const sec = raw[s];
+    if (!isObject(sec)) continue;
+    for (const k of keys) {
+      if (sec[k] === undefined) continue;
+      const src = isObject(sec.sources) ? sec.sources[k] : undefined;
+      if (typeof src !== "string" || src.trim().length === 0)
+        fail(`${s}.sources.${k}`, `is required (the ${s}'s ${k} needs a source)`);
+    }
   }
+  if (dimm.controllerAccess === "data-path" && dimm.backgroundBytesPerS === undefined)
+    fail("dimm.backgroundBytesPerS", 'is required when dimm.controllerAccess is "data-path"');
+  if (dimm.controllerAccess === "isolated" && dimm.backgroundBytesPerS !== undefined)
+    fail(
+      "dimm.backgroundBytesPerS",
+      'is for a data-path controller (dimm.controllerAccess "isolated" reads nothing while the host runs)',
+    );
+  if (dimm.dirtyTracking === "controller" && dimm.controllerAccess !== "data-path")
+    fail(
+      "dimm.dirtyTracking",
+      '"controller" needs dimm.controllerAccess "data-path" (an isolated controller sees no host write)',
+    );
 
   if (!isPowerOfTwo(dimm.pageBytes)) fail("dimm.pageBytes", "must be a power of two");
   if (dimm.bytes % dimm.pageBytes !== 0) fail("dimm.bytes", `must be a multiple of dimm.pageBytes (${dimm.pageBytes})`);

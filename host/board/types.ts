@@ -42,6 +42,14 @@ export interface DimmSpec {
   selfRefreshW: number;
   /** DRAM while a DMA transfer runs, W. */
   activeW: number;
+  /** When the controller can read the DRAM: only while the DIMM is isolated (NVDIMM-N), or at
+   * any time from the data path (CXL Type-3), at backgroundBytesPerS while the host runs. */
+  controllerAccess: "isolated" | "data-path";
+  /** The DRAM bandwidth a data-path controller may take while the host runs, bytes/s. */
+  backgroundBytesPerS?: number;
+  /** Who records the pages written since the last image: the host (a bitmap the controller reads
+   * at isolation) or a data-path controller (from the writes it sees). docs/generations.md. */
+  dirtyTracking: "host" | "controller";
 }
 
 export interface NandSpec {
@@ -80,6 +88,8 @@ export interface NandSpec {
   grownFailRate: number;
   /** Raw bit error rate per bit read. */
   rawBitErrorRate: number;
+  /** Rated program/erase cycles per block, in the mode the board runs the part. */
+  ratedPeCycles: number;
 }
 
 /** How the engine's hardware handles one page: "serial", XTS then the MAC, one job after the

@@ -408,6 +408,59 @@ describe("bad board files", () => {
     assert.equal(loadBoard(fixture("mode-none.json", engine(undefined))).crypto!.mode, undefined);
     refuses(fixture("mode-bad.json", engine("parallel", "x")), "crypto.mode", /must be one of "serial", "single-pass"/);
     refuses(fixture("mode-nosource.json", engine("serial")), "crypto.sources.mode", /is required/);
+    // Who reaches the DRAM and who tracks writes: words with sources, and rules between them.
+    const dimmEdit =
+      (f: (d: Record<string, unknown>, src: Record<string, string>) => void) =>
+      (b: Record<string, Record<string, unknown>>) =>
+        f(b.dimm!, b.dimm!.sources as Record<string, string>);
+    refuses(
+      fixture(
+        "access-nosource.json",
+        dimmEdit((_d, src) => delete src.controllerAccess),
+      ),
+      "dimm.sources.controllerAccess",
+      /is required/,
+    );
+    refuses(
+      fixture(
+        "access-bad.json",
+        dimmEdit((d) => (d.controllerAccess = "dma")),
+      ),
+      "dimm.controllerAccess",
+      /must be one of "isolated", "data-path"/,
+    );
+    refuses(
+      fixture(
+        "datapath-nobw.json",
+        dimmEdit((d) => (d.controllerAccess = "data-path")),
+      ),
+      "dimm.backgroundBytesPerS",
+      /is required when dimm.controllerAccess is "data-path"/,
+    );
+    refuses(
+      fixture(
+        "isolated-bw.json",
+        dimmEdit((d, src) => {
+          d.backgroundBytesPerS = 1e9;
+          src.backgroundBytesPerS = "a datasheet";
+        }),
+      ),
+      "dimm.backgroundBytesPerS",
+      /is for a data-path controller/,
+    );
+    refuses(
+      fixture(
+        "isolated-tracking.json",
+        dimmEdit((d) => (d.dirtyTracking = "controller")),
+      ),
+      "dimm.dirtyTracking",
+      /needs dimm.controllerAccess "data-path"/,
+    );
+    refuses(
+      fixture("no-endurance.json", (b) => delete b.nand!.ratedPeCycles),
+      "nand.ratedPeCycles",
+      /is required/,
+    );
     // An engine and a native service exclude each other.
     refuses(
       fixture("engine-and-service.json", (b) => {

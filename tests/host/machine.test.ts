@@ -135,10 +135,11 @@ test("a DIMM that changed after the save does not verify (the check can fail)", 
   sc.steps.splice(verifyIdx, 0, {
     ...sc.steps[verifyIdx]!,
     action: "workload",
-    kind: "random",
+    model: { kind: "random", bytes: 64 },
     writesPerSecond: 1e5,
     durationNs: 1e6,
-    bytes: 64,
+    burstOnNs: null,
+    burstOffNs: null,
     atNs: null,
     delayNs: 0,
   });

@@ -28,6 +28,7 @@ function spec(over: Partial<NandSpec> = {}): NandSpec {
     pageBytes: 2048,
     spareBytes: 64,
     bitsPerCell: 1,
+    ratedPeCycles: 100_000,
     eccBits: 4,
     tRUs: 25,
     tProgUs: 300,

@@ -2,6 +2,8 @@
 // and inject). scenario.schema.json holds the same kinds for the file; each kind's module in this
 // directory turns the JSON into its interface and runs it (registry.ts lists them).
 
+import type { WriteModel } from "../../workload/models.ts";
+
 /** When a step runs: at an absolute time, or after the previous step. */
 export interface StepTiming {
   /** Position in the scenario's step list. */
@@ -93,22 +95,17 @@ export interface FactoryDefaultStep extends CommandTiming {
   action: "factory-default";
 }
 
-interface WorkloadTiming extends StepTiming {
+/** The host writing: a write model (host/workload/models.ts) at a rate, for a while, optionally in
+ * bursts (on for burstOnNs, off for burstOffNs, repeated). */
+export type WorkloadStep = StepTiming & {
   action: "workload";
   writesPerSecond: number;
-  /** Bytes per write. */
-  bytes: number;
   durationNs: number;
-}
-export interface SpreadWorkloadStep extends WorkloadTiming {
-  kind: "sequential" | "random";
-}
-export interface HotSetWorkloadStep extends WorkloadTiming {
-  kind: "hot-set";
-  /** The writes go to the first hotSet bytes. */
-  hotSet: number;
-}
-export type WorkloadStep = SpreadWorkloadStep | HotSetWorkloadStep;
+  /** Both set, or both null. */
+  burstOnNs: number | null;
+  burstOffNs: number | null;
+  model: WriteModel;
+};
 
 export interface WaitStep extends StepTiming {
   action: "wait";
