@@ -4,6 +4,7 @@
 // simulated load and checked by one more full simulation), sweeps, and a Monte Carlo over
 // tolerances on the calibrated fast model.
 
+import type { PreflushBudget } from "./preflush.ts";
 import type { BoardSpec } from "../board/types.ts";
 import type { CpuCyclesPerByte } from "../scenario/result.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
@@ -66,6 +67,8 @@ export type MonteCarloJson = Partial<Omit<MonteCarloSummary, "failureProbability
 };
 
 export interface BudgetResult {
+  /** With `--workload`: what the workload owes at blackout and the bank for it (preflush.ts). */
+  preflush?: PreflushBudget;
   board: string;
   description: string;
   firmware: { sha256: string };

@@ -2,6 +2,9 @@
 // margin holds at every corner and no Monte Carlo trial failed, 1 when it does not, 2 for bad
 // input (one line naming the argument; nothing written).
 
+import { WORKLOADS, type PreflushBudget, type Workload } from "../budget/preflush.ts";
+import { budgetPreflush } from "../budget/preflush-budget.ts";
+import type { WriteModel } from "../workload/models.ts";
 import { formatCyclesPerByte } from "../scenario/result.ts";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -45,6 +48,10 @@ export function registerBudget(program: Command): void {
     .option("--report <file>", "write an HTML report with charts")
     .option("--replay <dir>", "write the worst Monte Carlo trial as a board and a scenario for `lastgasp run`")
     .option("--firmware <file>", "firmware image (default build/firmware.wasm)")
+    .option(
+      "--workload <name|file>",
+      "also size the bank for what the workload owes at blackout under the pre-flush or checkpoint policy (hot-1g, log-2mb, or a JSON file; docs/generations.md)",
+    )
     .option("--no-crypto-service", "size the board without its native crypto service (the firmware's own crypto)")
     .option("--jobs <n>", "simulations in parallel (default: the number of cores)")
     .option("--fresh", "simulate again instead of using cached simulations (build/budget-cache)")
@@ -103,6 +110,7 @@ export async function budgetCommand(opts: Opts): Promise<number> {
       throw new InputError("--replay", `directory ${opts.replay} does not exist`);
     if (trials === 0) throw new InputError("--replay", "needs --monte-carlo (it writes the worst trial)");
   }
+  const workload = typeof opts.workload === "string" ? loadWorkload(opts.workload) : null;
   const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
   const firmware = prepareFirmware(fw.bytes);
   const progress = process.stderr.isTTY ? (m: string) => process.stderr.write(`  ${m}\n`) : undefined;
@@ -127,6 +135,9 @@ export async function budgetCommand(opts: Opts): Promise<number> {
     ...(progress ? { progress } : {}),
   });
 
+  if (workload)
+    result.preflush = await budgetPreflush(workload, board, firmware, runner, result, target, seed, progress);
+
   let replay: { board: string; scenario: string; command: string } | null = null;
   if (typeof opts.replay === "string" && result.monteCarlo.worst) {
     replay = writeReplay(opts.replay, String(opts.board), board, result, result.monteCarlo.worst.params);
@@ -135,6 +146,45 @@ export async function budgetCommand(opts: Opts): Promise<number> {
   if (opts.json) process.stdout.write(JSON.stringify(publicBudget(result, replay)) + "\n");
   else process.stdout.write(budgetSummary(result, replay, board));
   return result.holdup.marginHolds ? 0 : 1;
+}
+
+/** A workload by name (WORKLOADS) or from a JSON file: { name?, writesPerSecond, model }. */
+function loadWorkload(arg: string): Workload {
+  const known = WORKLOADS[arg];
+  if (known) return known;
+  if (!existsSync(arg))
+    throw new InputError(
+      "--workload",
+      `'${arg}' is neither a known workload (${Object.keys(WORKLOADS).join(", ")}) nor a file`,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(arg, "utf8"));
+  } catch (e) {
+    throw new InputError(`--workload ${arg}`, `not JSON: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const w = raw as Partial<Workload>;
+  const m = w.model as Partial<WriteModel> | undefined;
+  const kinds = ["sequential", "log", "random", "hot-set", "zipf"];
+  if (typeof w.writesPerSecond !== "number" || !(w.writesPerSecond > 0))
+    throw new InputError(`--workload ${arg}: writesPerSecond`, "must be a number above 0");
+  if (!m || typeof m !== "object" || !kinds.includes(String(m.kind)))
+    throw new InputError(`--workload ${arg}: model.kind`, `must be one of ${kinds.join(", ")}`);
+  if (typeof m.bytes !== "number" || !(m.bytes >= 1))
+    throw new InputError(`--workload ${arg}: model.bytes`, "must be a number of at least 1");
+  const need: Record<string, string[]> = {
+    log: ["base", "length"],
+    "hot-set": ["hotSet", "coldShare"],
+    zipf: ["range", "exponent"],
+  };
+  for (const f of need[String(m.kind)] ?? [])
+    if (typeof (m as Record<string, unknown>)[f] !== "number")
+      throw new InputError(`--workload ${arg}: model.${f}`, `is required for a ${m.kind} model (a number)`);
+  return {
+    name: typeof w.name === "string" ? w.name : arg,
+    model: m as WriteModel,
+    writesPerSecond: w.writesPerSecond,
+  };
 }
 
 /** The JSON object: everything but the bulky detail the report draws. */
@@ -236,6 +286,23 @@ function sweepTable(s: SweepResult): string[] {
   return lines;
 }
 
+function preflushLines(p: PreflushBudget): string[] {
+  const mb = (v: number): string => `${(v / 1e6).toPrecision(3)} MB/s`;
+  const knob =
+    p.policy.kind === "pre-flush"
+      ? `pre-flush of pages unwritten for ${p.policy.dirtyAgeS.toPrecision(3)} s (${mb(p.preflushBytesPerS ?? 0)} in the background)`
+      : `a checkpoint every ${formatNs(p.policy.intervalS * 1e9)}, pausing the host ${formatNs((p.checkpointPauseUs ?? 0) * 1000)}`;
+  const F = (v: number | null): string => (v === null ? "—" : `${v.toPrecision(4)} F`);
+  return [
+    `  workload            ${p.workload.name}: ${p.workload.model.kind}, ${mb(p.workload.bytesPerSecond)} in ${p.workload.model.bytes}-byte writes`,
+    `  protection          ${p.protection === "enforced" ? "enforced by the controller" : "under the host contract (protected if the host keeps it)"}: ${knob}`,
+    `  owed at blackout    ${size(p.worstBlackoutBytes)}, saved in ${p.blackoutSaveUs === null ? "—" : formatNs(p.blackoutSaveUs * 1000)}; NAND ${mb(p.nandBytesPerS)} × ${p.writeAmplification} → ${p.nandLifetimeYears.toPrecision(3)} years`,
+    `  required C          ${F(p.requiredInstalledCapacitanceF)} installed for the blackout against ${F(p.fullSaveRequiredInstalledCapacitanceF)} for the full save${p.capacitanceRatio === null ? "" : ` (${(p.capacitanceRatio * 100).toFixed(1)} %)`}`,
+    ...(p.shortfall ? [`  SHORTFALL           ${p.shortfall}`] : []),
+    `  modelled            ${p.modelled}`,
+  ];
+}
+
 export function budgetSummary(r: BudgetResult, replay: { command: string } | null, board: BoardSpec): string {
   const s = r.save;
   const h = r.holdup;
@@ -313,6 +380,7 @@ export function budgetSummary(r: BudgetResult, replay: { command: string } | nul
     );
     if (replay) L.push(`  replay              ${replay.command}`);
   }
+  if (r.preflush) L.push("", ...preflushLines(r.preflush));
   for (const sw of r.sweeps) {
     L.push("");
     L.push(...sweepTable(sw));

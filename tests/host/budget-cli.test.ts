@@ -94,6 +94,27 @@ test("a bank whose ESR cannot deliver the load is reported as such, not as a tim
   assert.ok(j.save.timeUs > 0 && j.save.loadEnergyJ > 0);
 });
 
+test("budget --workload on cxl-32g (256 MiB): the pre-flush plan and the blackout's bank beside the full save's", () => {
+  const r = lastgasp("budget", "--board", "cxl-32g", "--protected", "256MiB", "--workload", "log-2mb", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  const p = j.preflush;
+  assert.equal(p.workload.name, "log-2mb");
+  assert.equal(p.protection, "enforced");
+  assert.equal(p.policy.kind, "pre-flush");
+  assert.ok(p.worstBlackoutBytes > 0 && p.worstBlackoutBytes < j.protectedBytes);
+  assert.equal(p.fullSaveRequiredInstalledCapacitanceF, j.holdup.requiredInstalledCapacitanceF);
+  assert.ok(p.requiredInstalledCapacitanceF < p.fullSaveRequiredInstalledCapacitanceF);
+  assert.equal(p.capacitanceRatio, p.requiredInstalledCapacitanceF / p.fullSaveRequiredInstalledCapacitanceF);
+  assert.deepEqual(
+    p.corners.map((c: { name: string }) => c.name),
+    ["nominal", "eol", "eol-30", "tprog-max"],
+  );
+  assert.ok(p.nandLifetimeYears >= 5);
+  assert.equal(p.checkpointPauseUs, null);
+  assert.match(p.modelled, /not built yet/);
+});
+
 test("bad input: one line naming the argument, exit 2, nothing written", () => {
   const report = join(dir, "never.html");
   expectInputError(lastgasp("budget", "--monte-carlo", "lots", "--report", report), "--monte-carlo");
@@ -106,5 +127,11 @@ test("bad input: one line naming the argument, exit 2, nothing written", () => {
   expectInputError(lastgasp("budget", "--board", "no-such-board"), "no-such-board");
   expectInputError(lastgasp("budget", "--report", join(dir, "missing", "r.html")), "--report");
   expectInputError(lastgasp("budget", "--replay", join(dir, "missing")), "--replay");
+  expectInputError(lastgasp("budget", "--workload", "no-such-workload", "--report", report), "--workload");
+  const bad = join(dir, "workload.json");
+  writeFileSync(bad, JSON.stringify({ writesPerSecond: 1000, model: { kind: "zipf", bytes: 64 } }));
+  expectInputError(lastgasp("budget", "--workload", bad, "--report", report), "model.range");
+  writeFileSync(bad, "{ not json");
+  expectInputError(lastgasp("budget", "--workload", bad), `--workload ${bad}`);
   assert.equal(existsSync(report), false);
 });
