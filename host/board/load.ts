@@ -9,6 +9,7 @@ import AjvModule from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { InputError } from "../errors.ts";
 import type { BoardSpec } from "./types.ts";
+import { CELLS_FILE, cellFamilies } from "./cells.ts";
 
 const Ajv = AjvModule.default;
 
@@ -21,6 +22,7 @@ const SCHEMA_FILE = "board.schema.json";
 const DESCRIPTIONS: Record<string, readonly string[]> = {
   crypto: ["mode"],
   dimm: ["controllerAccess", "dirtyTracking"],
+  capacitor: ["cellFamily"],
 };
 
 const isDescription = (section: string, key: string): boolean => DESCRIPTIONS[section]?.includes(key) === true;
@@ -43,7 +45,7 @@ export function listBoards(): string[] {
     return [];
   }
   return entries
-    .filter((f) => f.endsWith(".json") && f !== SCHEMA_FILE)
+    .filter((f) => f.endsWith(".json") && f !== SCHEMA_FILE && f !== CELLS_FILE)
     .map((f) => f.slice(0, -".json".length))
     .sort();
 }
@@ -261,6 +263,24 @@ function crossCheck(raw: Record<string, unknown>, file: string): void {
   if (power.pwrGoodThresholdV >= power.railNominalV)
     fail("power.pwrGoodThresholdV", `must be below power.railNominalV (${power.railNominalV} V)`);
 
+  if ((capacitor.cellFamily === undefined) !== (capacitor.cellsInSeries === undefined))
+    fail(
+      capacitor.cellFamily === undefined ? "capacitor.cellFamily" : "capacitor.cellsInSeries",
+      "is required with the other (give the cell family and the cells in series, or neither)",
+    );
+  if (capacitor.cellFamily !== undefined) {
+    const fam = cellFamilies()[capacitor.cellFamily];
+    if (!fam)
+      fail(
+        "capacitor.cellFamily",
+        `'${capacitor.cellFamily}' is not a family of boards/cells.json (${Object.keys(cellFamilies()).join(", ")})`,
+      );
+    if (fam!.cellV * capacitor.cellsInSeries! < capacitor.chargedV - 1e-9)
+      fail(
+        "capacitor.cellsInSeries",
+        `${capacitor.cellsInSeries} cells of ${fam!.cellV} V cannot be charged to ${capacitor.chargedV} V`,
+      );
+  }
   if (capacitor.minV >= capacitor.chargedV)
     fail("capacitor.minV", `must be below capacitor.chargedV (${capacitor.chargedV} V)`);
 }

@@ -180,6 +180,10 @@ export interface CapacitorSpec {
   chargeCurrentA: number;
   /** Current of the health-test load switched by CAP_TEST_LOAD, A. */
   testLoadA: number;
+  /** The catalogue family of its cells (boards/cells.json) and how many it stacks in series:
+   * the budget sizes the smallest bank of whole cells. Both or neither. */
+  cellFamily?: string;
+  cellsInSeries?: number;
 }
 
 export interface BoardSpec {

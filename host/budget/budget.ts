@@ -5,6 +5,7 @@
 // tolerances on the calibrated fast model.
 
 import type { PreflushBudget } from "./preflush.ts";
+import { smallestCatalogueBank, type CatalogueChoice } from "./catalogue.ts";
 import type { BoardSpec } from "../board/types.ts";
 import type { CpuCyclesPerByte } from "../scenario/result.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
@@ -103,6 +104,9 @@ export interface BudgetResult {
     requiredCapacitanceF: number | null;
     requiredCapacitanceReason: string | null;
     requiredInstalledCapacitanceF: number | null;
+    /** The smallest bank of whole cells of the board's family that keeps the target at every
+     * corner (catalogue.ts); null without a family, or when none does. */
+    catalogueBank: CatalogueChoice | null;
     check: {
       capacitanceF: number;
       completed: boolean;
@@ -129,6 +133,8 @@ export interface BudgetResult {
     nominal: SaveSim;
     tProgMax: SaveSim | null;
     trials: TrialResult[];
+    /** The calibrated model, for what-ifs at other sizes (the pre-flush's sweep). */
+    model: SaveModel;
   };
   wallMs: number;
 }
@@ -288,6 +294,12 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       requiredCapacitanceF: req.capacitanceF,
       requiredCapacitanceReason: req.reason,
       requiredInstalledCapacitanceF: required.some((x) => x === null) ? null : Math.max(...(required as number[])),
+      catalogueBank: smallestCatalogueBank(
+        board,
+        nomSteps,
+        tpMax ? recordSteps(tpMax.record!) : null,
+        o.targetMarginPct,
+      ),
       check,
       failure: nom.reason,
     },
@@ -301,7 +313,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       anchorDeviation: model.anchorDeviation(),
       simulations: { ...runner.stats },
     },
-    detail: { nominal: nominal!, tProgMax: tpMax ?? null, trials },
+    detail: { nominal: nominal!, tProgMax: tpMax ?? null, trials, model },
     wallMs: Date.now() - t0,
   };
 }

@@ -5,8 +5,104 @@
 import type { BoardSpec } from "../board/types.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
 import { runBudget, type BudgetResult } from "./budget.ts";
-import { planPreflush, PREFLUSH_MODEL_NOTE, type PreflushBudget, type Workload } from "./preflush.ts";
+import {
+  knobValues,
+  planPreflush,
+  policyAt,
+  PREFLUSH_MODEL_NOTE,
+  type PreflushBudget,
+  type PreflushMonteCarlo,
+  type PreflushSweepRow,
+  type Workload,
+} from "./preflush.ts";
 import type { SimRunner } from "./sim-cache.ts";
+import type { SaveModel } from "./model.ts";
+import { boardBank, predictionSteps } from "./evaluate.ts";
+import { requiredCapacitance } from "./discharge.ts";
+import { clopperPearson } from "./stats.ts";
+import { Rng } from "../sim/rng.ts";
+
+/** One σ of the host's write rate, as a factor e^σ: a rate known within about ×1.65 (estimate:
+ * what a site measures of its own workload over a day, peaks against the mean). */
+export const RATE_SIGMA = 0.5;
+
+/** Monte Carlo over the write rate at the plan's knob (its policy fixed, as the controller set it):
+ * what the blackout owes, what the bank it needs is, and how often that exceeds the installed
+ * bank. Each trial's bank comes from the calibrated model. */
+export function preflushMonteCarlo(
+  w: Workload,
+  board: BoardSpec,
+  knobS: number,
+  saveBytesPerS: number,
+  model: SaveModel,
+  protectedBytes: number,
+  targetMarginPct: number,
+  tProgMaxUs: number | null,
+  trials: number,
+  seed: number,
+): PreflushMonteCarlo {
+  const rng = new Rng(`preflush/${seed}`);
+  const owed: number[] = [];
+  const req: (number | null)[] = [];
+  const life: number[] = [];
+  let exceeded = 0;
+  for (let i = 0; i < trials; i++) {
+    const k = Math.exp(RATE_SIGMA * rng.normal());
+    const p = policyAt({ ...w, writesPerSecond: w.writesPerSecond * k }, board, knobS, saveBytesPerS);
+    const bytes = Math.max(board.dimm.pageBytes, Math.min(p.owedBytes, protectedBytes));
+    const c = modelRequiredInstalledF(board, model, bytes, targetMarginPct, tProgMaxUs);
+    owed.push(bytes);
+    req.push(c);
+    life.push(p.nandLifetimeYears);
+    if (c === null || c > board.capacitor.capacitanceF) exceeded++;
+  }
+  const q = (xs: number[], f: number): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor(f * s.length))]!;
+  };
+  const known = req.filter((x): x is number => x !== null);
+  return {
+    trials,
+    rateSigma: RATE_SIGMA,
+    exceeded,
+    exceededProbability: exceeded / trials,
+    ci95: clopperPearson(exceeded, trials),
+    owedBytes: { median: q(owed, 0.5), p99: q(owed, 0.99) },
+    requiredInstalledCapacitanceF: {
+      median: known.length === trials ? q(known, 0.5) : null,
+      p99: known.length === trials ? q(known, 0.99) : null,
+    },
+    nandLifetimeYears: { median: q(life, 0.5), p1: q(life, 0.01) },
+  };
+}
+
+/** Installed capacitance that keeps the margin at every corner for a save of `bytes`, by the
+ * calibrated model (the corners of budget.ts: nominal, end of life −20 % and −30 % with the ESR
+ * grown, tPROG max), or null where no bank does. */
+export function modelRequiredInstalledF(
+  board: BoardSpec,
+  model: SaveModel,
+  bytes: number,
+  targetMarginPct: number,
+  tProgMaxUs: number | null,
+): number | null {
+  const c = board.capacitor;
+  const eolR = c.esrOhm * c.eolEsrFactor;
+  const corners: [number, number, number][] = [
+    [c.capacitanceF, c.esrOhm, board.nand.tProgUs],
+    [c.capacitanceF * (1 - c.eolCapacitanceLossPct / 100), eolR, board.nand.tProgUs],
+    [c.capacitanceF * 0.7, eolR, board.nand.tProgUs],
+    ...(tProgMaxUs === null ? [] : ([[c.capacitanceF, c.esrOhm, tProgMaxUs]] as [number, number, number][])),
+  ];
+  let worst = 0;
+  for (const [capacitanceF, esrOhm, tProgUs] of corners) {
+    const { steps } = predictionSteps(board, model.predict(bytes, tProgUs));
+    const req = requiredCapacitance(boardBank(board, { capacitanceF, esrOhm }), steps, targetMarginPct);
+    if (req.capacitanceF === null) return null;
+    worst = Math.max(worst, (req.capacitanceF * c.capacitanceF) / capacitanceF);
+  }
+  return worst;
+}
 
 /** The plan for the workload, and the bank a save of its blackout needs (a second budget). */
 export async function budgetPreflush(
@@ -18,6 +114,7 @@ export async function budgetPreflush(
   targetMarginPct: number,
   seed: number,
   progress: ((m: string) => void) | undefined,
+  trials = 0,
 ): Promise<PreflushBudget> {
   const saveBytesPerS = full.protectedBytes / (full.save.timeUs / 1e6);
   const plan = planPreflush(w, board, saveBytesPerS);
@@ -36,17 +133,46 @@ export async function budgetPreflush(
     sweeps: [],
   });
   const req = r.holdup.requiredInstalledCapacitanceF;
+  const model = full.detail.model;
+  const tpMax = full.detail.tProgMax?.tProgUs ?? null;
+  const rows: PreflushSweepRow[] = knobValues(board).map((k) => {
+    const p = policyAt(w, board, k, saveBytesPerS);
+    const owed = Math.max(board.dimm.pageBytes, Math.min(p.owedBytes, full.protectedBytes));
+    return { ...p, requiredInstalledCapacitanceF: modelRequiredInstalledF(board, model, owed, targetMarginPct, tpMax) };
+  });
   return {
     ...plan,
     requiredInstalledCapacitanceF: req,
     fullSaveRequiredInstalledCapacitanceF: fullReq,
     capacitanceRatio: req !== null && fullReq ? req / fullReq : null,
+    catalogueBank: r.holdup.catalogueBank,
+    fullSaveCatalogueBank: full.holdup.catalogueBank,
     corners: r.corners.map((c) => ({
       name: c.name,
       timeUs: c.timeUs,
       requiredInstalledCapacitanceF: c.requiredInstalledCapacitanceF,
     })),
     blackoutSaveUs: r.save.timeUs,
+    monteCarlo:
+      trials > 0
+        ? preflushMonteCarlo(
+            w,
+            board,
+            plan.policy.kind === "pre-flush" ? plan.policy.dirtyAgeS : plan.policy.intervalS,
+            saveBytesPerS,
+            model,
+            full.protectedBytes,
+            targetMarginPct,
+            tpMax,
+            trials,
+            seed,
+          )
+        : null,
+    sweep: {
+      knob: board.dimm.controllerAccess === "data-path" ? "dirtyAgeS" : "intervalS",
+      method: "closed forms, and the calibrated model for each point's bank (budget.ts corners)",
+      rows,
+    },
     modelled: PREFLUSH_MODEL_NOTE,
   };
 }

@@ -23,6 +23,7 @@
 import type { BoardSpec } from "../board/types.ts";
 import { expectedDirtyPages, type WriteModel } from "../workload/models.ts";
 import { nandLifetimeYears, sustainableBytesPerSecond } from "../nand/wear.ts";
+import type { CatalogueChoice } from "./catalogue.ts";
 
 /** A host workload: a write model at a rate. */
 export interface Workload {
@@ -61,6 +62,11 @@ export interface PreflushPolicy {
   /** The pre-flush copies a page no sooner than this after its last write: it batches (data
    * path). */
   minDirtyAgeS: number;
+  /** What the host's dirty tracking costs it per page and epoch, µs (isolated boards: a
+   * write-protect fault on the first write of a page after each checkpoint). */
+  hostFaultUs: number;
+  /** The most of one core the host's tracking may take, % (isolated boards). */
+  hostCoreSharePct: number;
 }
 
 export const DEFAULT_POLICY: PreflushPolicy = {
@@ -69,6 +75,9 @@ export const DEFAULT_POLICY: PreflushPolicy = {
   pauseLimitUs: 300_000,
   pauseShare: 0.1,
   minDirtyAgeS: 1,
+  // estimate: a trap, a PTE update and a TLB shoot-down on a server core, 1–3 µs (docs/generations.md §2)
+  hostFaultUs: 2,
+  hostCoreSharePct: 10,
 };
 
 export interface PreflushPlan {
@@ -85,6 +94,9 @@ export interface PreflushPlan {
   checkpointPauseUs: number | null;
   /** The background copy's bandwidth, bytes/s (data-path boards), else null. */
   preflushBytesPerS: number | null;
+  /** What the host pays for its dirty record (isolated boards): write-protect faults a second,
+   * and the share of one core they take (%); null where the controller tracks. */
+  hostTracking: { faultsPerS: number; coreSharePct: number } | null;
   /** Why the plan cannot meet its targets, or null. */
   shortfall: string | null;
 }
@@ -144,6 +156,57 @@ export function preflushAt(w: Workload, board: BoardSpec, ageS: number): { owedB
   return { owedBytes: owed * P, nandBytesPerS: flushed * P };
 }
 
+/** One value of the policy's knob: what it owes, writes and pauses. */
+export interface PolicyPoint {
+  /** The dirty age (data path) or the checkpoint interval (isolated), s. */
+  knobS: number;
+  owedBytes: number;
+  nandBytesPerS: number;
+  nandLifetimeYears: number;
+  checkpointPauseUs: number | null;
+}
+
+/** The knob's values a sweep shows: from its smallest useful value, three per decade, to a day. */
+export function knobValues(board: BoardSpec, policy: PreflushPolicy = DEFAULT_POLICY): number[] {
+  const from = board.dimm.controllerAccess === "data-path" ? policy.minDirtyAgeS : 0.01;
+  const out: number[] = [];
+  for (let v = from; v <= 86_400 * 1.0001; v *= Math.cbrt(10)) out.push(v);
+  return out;
+}
+
+/** What the policy owes, writes and pauses at one value of its knob. */
+export function policyAt(
+  w: Workload,
+  board: BoardSpec,
+  knobS: number,
+  saveBytesPerS: number,
+  policy: PreflushPolicy = DEFAULT_POLICY,
+): PolicyPoint {
+  const wa = policy.writeAmplification;
+  if (board.dimm.controllerAccess === "data-path") {
+    const at = preflushAt(w, board, knobS);
+    return {
+      knobS,
+      owedBytes: at.owedBytes,
+      nandBytesPerS: at.nandBytesPerS,
+      nandLifetimeYears: nandLifetimeYears(board.nand, at.nandBytesPerS, wa),
+      checkpointPauseUs: null,
+    };
+  }
+  const P = board.dimm.pageBytes;
+  const owed = Math.min(
+    board.dimm.bytes,
+    expectedDirtyPages(w.model, board.dimm.bytes, P, w.writesPerSecond * knobS) * P,
+  );
+  return {
+    knobS,
+    owedBytes: owed,
+    nandBytesPerS: owed / knobS,
+    nandLifetimeYears: nandLifetimeYears(board.nand, owed / knobS, wa),
+    checkpointPauseUs: (owed / saveBytesPerS) * 1e6,
+  };
+}
+
 /**
  * The plan for `w` on `board`. `saveBytesPerS` is the board's measured save rate (the full save's
  * bytes ÷ time), for the checkpoint pause of an isolated board.
@@ -180,6 +243,7 @@ export function planPreflush(
       nandLifetimeYears: nandLifetimeYears(board.nand, at.nandBytesPerS, wa),
       checkpointPauseUs: null,
       preflushBytesPerS: at.nandBytesPerS,
+      hostTracking: null,
       shortfall: fits
         ? null
         : `no dirty age up to a day keeps the pre-flush within ${(limit / 1e6).toFixed(2)} MB/s (the ${at.nandBytesPerS > bw ? "background bandwidth" : `wear budget for ${policy.lifetimeYears} years`})`,
@@ -205,7 +269,13 @@ export function planPreflush(
   const interval = lo > 0 ? lo : 1e-3;
   const owed = dirtyBytes(interval);
   const nand = owed / interval;
+  const faultsPerS = owed / P / interval;
+  const coreSharePct = (faultsPerS * policy.hostFaultUs) / 1e4;
   const shortfalls: string[] = [];
+  if (coreSharePct > policy.hostCoreSharePct)
+    shortfalls.push(
+      `the host's write-protect faults (${faultsPerS.toPrecision(3)} a second) take ${coreSharePct.toPrecision(3)} % of one core, beyond ${policy.hostCoreSharePct} %`,
+    );
   if (lo === 0) shortfalls.push(`even a 1 ms interval pauses the host longer than ${policy.pauseLimitUs / 1000} ms`);
   else if (pauseUs(interval) / 1e6 > policy.pauseShare * interval)
     shortfalls.push(
@@ -224,6 +294,7 @@ export function planPreflush(
     nandLifetimeYears: nandLifetimeYears(board.nand, nand, wa),
     checkpointPauseUs: pauseUs(interval),
     preflushBytesPerS: null,
+    hostTracking: { faultsPerS, coreSharePct },
     shortfall: shortfalls.length ? shortfalls.join("; ") : null,
   };
 }
@@ -238,11 +309,38 @@ export interface PreflushBudget extends PreflushPlan {
   fullSaveRequiredInstalledCapacitanceF: number | null;
   /** requiredInstalledCapacitanceF ÷ fullSaveRequiredInstalledCapacitanceF. */
   capacitanceRatio: number | null;
+  /** The smallest bank of the board's catalogue cells for the blackout (null without a family). */
+  catalogueBank: CatalogueChoice | null;
+  /** The same for the full save. */
+  fullSaveCatalogueBank: CatalogueChoice | null;
   /** Each corner's requirement for the blackout's save. */
   corners: { name: string; timeUs: number; requiredInstalledCapacitanceF: number | null }[];
   /** The blackout's save time at nominal values, µs. */
   blackoutSaveUs: number | null;
+  /** The policy's knob swept: what each value owes, writes, pauses, and the bank it needs. */
+  sweep: { knob: "dirtyAgeS" | "intervalS"; method: string; rows: PreflushSweepRow[] };
+  /** With --monte-carlo: the write rate drawn around the workload's. */
+  monteCarlo: PreflushMonteCarlo | null;
   modelled: string;
+}
+
+/** Monte Carlo over the host's write rate at the plan's knob: what the installed bank misses. */
+export interface PreflushMonteCarlo {
+  trials: number;
+  /** The rate is the workload's times e^(σ·N(0,1)). */
+  rateSigma: number;
+  /** Trials whose blackout needs more than the installed bank: the controller throttles
+   * (enforced) or the host has broken the contract and the save is partial (host contract). */
+  exceeded: number;
+  exceededProbability: number;
+  ci95: [number, number];
+  owedBytes: { median: number; p99: number };
+  requiredInstalledCapacitanceF: { median: number | null; p99: number | null };
+  nandLifetimeYears: { median: number; p1: number };
+}
+
+export interface PreflushSweepRow extends PolicyPoint {
+  requiredInstalledCapacitanceF: number | null;
 }
 
 export const PREFLUSH_MODEL_NOTE =

@@ -3,6 +3,7 @@
 // input (one line naming the argument; nothing written).
 
 import { WORKLOADS, type PreflushBudget, type Workload } from "../budget/preflush.ts";
+import type { CatalogueChoice } from "../budget/catalogue.ts";
 import { budgetPreflush } from "../budget/preflush-budget.ts";
 import type { WriteModel } from "../workload/models.ts";
 import { formatCyclesPerByte } from "../scenario/result.ts";
@@ -136,7 +137,17 @@ export async function budgetCommand(opts: Opts): Promise<number> {
   });
 
   if (workload)
-    result.preflush = await budgetPreflush(workload, board, firmware, runner, result, target, seed, progress);
+    result.preflush = await budgetPreflush(
+      workload,
+      board,
+      firmware,
+      runner,
+      result,
+      target,
+      seed,
+      progress,
+      Math.min(trials, 2000),
+    );
 
   let replay: { board: string; scenario: string; command: string } | null = null;
   if (typeof opts.replay === "string" && result.monteCarlo.worst) {
@@ -286,6 +297,12 @@ function sweepTable(s: SweepResult): string[] {
   return lines;
 }
 
+/** "3 × BCAP0025 in series, 2 strings: 16.67 F, 71 mΩ (worst corner +24.1 %)". */
+function bankText(b: CatalogueChoice | null): string {
+  if (!b) return "no bank of the catalogue";
+  return `${b.series} × ${b.part} in series${b.parallel > 1 ? `, ${b.parallel} strings` : ""}: ${b.capacitanceF.toPrecision(4)} F, ${(b.esrOhm * 1000).toPrecision(3)} mΩ (worst corner ${b.worstMarginPct >= 0 ? "+" : ""}${b.worstMarginPct.toFixed(1)} %)`;
+}
+
 function preflushLines(p: PreflushBudget): string[] {
   const mb = (v: number): string => `${(v / 1e6).toPrecision(3)} MB/s`;
   const knob =
@@ -298,8 +315,31 @@ function preflushLines(p: PreflushBudget): string[] {
     `  protection          ${p.protection === "enforced" ? "enforced by the controller" : "under the host contract (protected if the host keeps it)"}: ${knob}`,
     `  owed at blackout    ${size(p.worstBlackoutBytes)}, saved in ${p.blackoutSaveUs === null ? "—" : formatNs(p.blackoutSaveUs * 1000)}; NAND ${mb(p.nandBytesPerS)} × ${p.writeAmplification} → ${p.nandLifetimeYears.toPrecision(3)} years`,
     `  required C          ${F(p.requiredInstalledCapacitanceF)} installed for the blackout against ${F(p.fullSaveRequiredInstalledCapacitanceF)} for the full save${p.capacitanceRatio === null ? "" : ` (${(p.capacitanceRatio * 100).toFixed(1)} %)`}`,
+    ...(p.catalogueBank || p.fullSaveCatalogueBank
+      ? [
+          `  catalogue bank      ${bankText(p.catalogueBank)} for the blackout; ${bankText(p.fullSaveCatalogueBank)} for the full save`,
+        ]
+      : []),
+    ...(p.hostTracking
+      ? [
+          `  host's dirty record ${p.hostTracking.faultsPerS.toPrecision(3)} write-protect faults a second, ${p.hostTracking.coreSharePct.toPrecision(3)} % of one core`,
+        ]
+      : []),
     ...(p.shortfall ? [`  SHORTFALL           ${p.shortfall}`] : []),
+    ...(p.monteCarlo
+      ? [
+          `  Monte Carlo         ${p.monteCarlo.trials} trials of the write rate (×e^(${p.monteCarlo.rateSigma}·N(0,1))): the installed bank falls short in ${p.monteCarlo.exceeded} (${p.protection === "enforced" ? "the controller throttles" : "the host breaks the contract: a partial save"}), P = ${p.monteCarlo.exceededProbability.toPrecision(3)} [${p.monteCarlo.ci95.map((x) => x.toPrecision(3)).join(", ")}]`,
+          `                      owed median ${size(p.monteCarlo.owedBytes.median)}, 99th percentile ${size(p.monteCarlo.owedBytes.p99)}; install ${F(p.monteCarlo.requiredInstalledCapacitanceF.median)} (median) and ${F(p.monteCarlo.requiredInstalledCapacitanceF.p99)} (99th); lifetime 1st percentile ${p.monteCarlo.nandLifetimeYears.p1.toPrecision(3)} years`,
+        ]
+      : []),
     `  modelled            ${p.modelled}`,
+    "",
+    `  sweep ${p.sweep.knob === "dirtyAgeS" ? "dirty age" : "checkpoint interval"} (${p.sweep.method})`,
+    `  ${"value".padStart(12)}  ${"owed".padStart(10)}  ${"NAND".padStart(11)}  ${"lifetime".padStart(10)}  ${"pause".padStart(10)}  ${"install".padStart(10)}`,
+    ...p.sweep.rows.map(
+      (r) =>
+        `  ${formatNs(r.knobS * 1e9).padStart(12)}  ${size(r.owedBytes).padStart(10)}  ${mb(r.nandBytesPerS).padStart(11)}  ${`${r.nandLifetimeYears.toPrecision(3)} y`.padStart(10)}  ${(r.checkpointPauseUs === null ? "—" : formatNs(r.checkpointPauseUs * 1000)).padStart(10)}  ${F(r.requiredInstalledCapacitanceF).padStart(10)}`,
+    ),
   ];
 }
 
@@ -353,6 +393,8 @@ export function budgetSummary(r: BudgetResult, replay: { command: string } | nul
     L.push(
       `  required C          ${farads(h.requiredCapacitanceF)} for a ${h.targetMarginPct} % margin at nominal values; ${farads(h.requiredInstalledCapacitanceF)} installed covers every corner`,
     );
+    if (board.capacitor.cellFamily)
+      L.push(`  catalogue bank      ${bankText(h.catalogueBank)} (boards/cells.json, C and ESR together)`);
     if (h.check)
       L.push(
         `  checked             full simulation at ${farads(h.check.capacitanceF)}: ${h.check.completed ? `save completed, margin ${pct(h.check.marginPct, 2)}` : "save did NOT complete"}`,

@@ -123,6 +123,16 @@ export function renderBudgetReport(r: BudgetResult, board: BoardSpec): string {
       counts: hist.map((h) => h.trials),
       failing: hist.map((h) => h.toPct <= 1e-9),
     },
+    preflush: r.preflush
+      ? {
+          xTitle:
+            r.preflush.sweep.knob === "dirtyAgeS" ? "dirty age before the pre-flush (s)" : "checkpoint interval (s)",
+          x: r.preflush.sweep.rows.map((row) => row.knobS),
+          farads: r.preflush.sweep.rows.map((row) => row.requiredInstalledCapacitanceF),
+          years: r.preflush.sweep.rows.map((row) => Math.min(row.nandLifetimeYears, 1000)),
+          full: r.preflush.fullSaveRequiredInstalledCapacitanceF,
+        }
+      : null,
     sweeps: r.sweeps.map((s) => ({
       name: s.name,
       unit: s.unit,
@@ -188,7 +198,10 @@ export function renderBudgetReport(r: BudgetResult, board: BoardSpec): string {
         `<h3>Sweep: ${esc(s.name)} (${esc(s.method)})</h3><div class="chart"><canvas id="sweep${i}"></canvas></div>`,
     )
     .join("");
-  const chartCount = 3 + (hist.length ? 1 : 0) + r.sweeps.length;
+  const chartCount = 3 + (hist.length ? 1 : 0) + r.sweeps.length + (r.preflush ? 1 : 0);
+  const preflushDiv = r.preflush
+    ? `<h2>Workload ${esc(r.preflush.workload.name)}: the bank and the NAND's life against the policy</h2><p>${esc(r.preflush.modelled)}</p><div class="chart"><canvas id="preflush"></canvas></div>`
+    : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LastGasp budget — ${esc(r.board)}</title>
 <style>
@@ -204,6 +217,7 @@ td:first-child{color:#555}.chart{height:360px;margin:1em 0 2em}.bad{color:#b00;f
 <h2>Channel and die occupancy</h2><div class="chart"><canvas id="occ"></canvas></div>
 <h2>Energy by phase and component</h2><div class="chart"><canvas id="energy"></canvas></div>
 ${hist.length ? '<h2>Monte Carlo: margin distribution</h2><div class="chart"><canvas id="mc"></canvas></div>' : ""}
+${preflushDiv}
 ${sweepDivs}
 <script>${chartLibrary()}</script>
 <script>
@@ -240,6 +254,12 @@ D.sweeps.forEach((s, i) => chart("sweep" + i, { type: "line", data: { datasets: 
   options: { animation: false, maintainAspectRatio: false, parsing: false, scales: { x: { type: "linear", title: { display: true, text: s.xTitle } },
     m: { position: "left", title: { display: true, text: "margin (%)" } }, t: { position: "right", title: { display: true, text: "s" } },
     e: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "J" } } } } }));
+if (D.preflush) chart("preflush", { type: "line", data: { datasets: [
+  { label: "install for the blackout (F)", data: xy(D.preflush.x, D.preflush.farads), borderColor: colours[0], yAxisID: "f" },
+  { label: "install for the full save (F)", data: D.preflush.x.map(x => ({ x, y: D.preflush.full })), borderColor: colours[0], borderDash: [6,4], pointRadius: 0, yAxisID: "f" },
+  { label: "NAND lifetime (years)", data: xy(D.preflush.x, D.preflush.years), borderColor: colours[2], yAxisID: "y" } ] },
+  options: { animation: false, maintainAspectRatio: false, parsing: false, scales: { x: { type: "logarithmic", title: { display: true, text: D.preflush.xTitle } },
+    f: { position: "left", title: { display: true, text: "F" } }, y: { type: "logarithmic", position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "years" } } } } });
 document.body.dataset.charts = String(made);
 document.body.dataset.expected = "${chartCount}";
 </script></body></html>

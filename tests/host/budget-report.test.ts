@@ -14,6 +14,8 @@ import { runBudget } from "../../host/budget/budget.ts";
 import { SimRunner } from "../../host/budget/sim-cache.ts";
 import { parseSweep } from "../../host/budget/sweep.ts";
 import { renderBudgetReport } from "../../host/report/budget-report.ts";
+import { budgetPreflush } from "../../host/budget/preflush-budget.ts";
+import { WORKLOADS } from "../../host/budget/preflush.ts";
 import { preparedRelease, releaseFirmware } from "./helpers/firmware.ts";
 
 const CHROMIUM = ["chromium", "chromium-browser"].find(
@@ -121,15 +123,18 @@ test("the budget report's charts render in headless Chromium", { skip }, async (
     sweeps: [parseSweep("capacitance=0.01..0.2", 5)],
     gridPoints: 2,
   });
+  // and a workload: the pre-flush chart (the bank and the NAND's life against the policy)
+  result.preflush = await budgetPreflush(WORKLOADS["log-2mb"]!, board, firmware, runner, result, 20, 1, undefined);
+  assert.ok(result.preflush.sweep.rows.length > 5);
   const dir = mkdtempSync(join(tmpdir(), "lg-budget-report-"));
   const html = join(dir, "budget.html");
   writeFileSync(html, renderBudgetReport(result, board));
   const url = `file://${html}`;
 
-  // Every chart was made: voltage, occupancy, energy, Monte Carlo, one sweep.
+  // Every chart was made: voltage, occupancy, energy, Monte Carlo, the workload's, one sweep.
   const dom = chromium(["--virtual-time-budget=10000", "--dump-dom", url]);
-  assert.match(dom, /data-charts="5"/);
-  assert.match(dom, /data-expected="5"/);
+  assert.match(dom, /data-charts="6"/);
+  assert.match(dom, /data-expected="6"/);
 
   const png = join(dir, "budget.png");
   chromium([`--screenshot=${png}`, "--window-size=1200,2000", url]);

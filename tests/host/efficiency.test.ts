@@ -58,7 +58,7 @@ test("sim-small, full 8 MiB module: save and restore at ≥ 0.95 of the bound (n
 });
 
 test("sim-small without its service: save and restore at ≥ 0.95 of the bound (the firmware's own crypto)", () => {
-  // the 0.94 F bank is sized for the service: the firmware's own crypto needs the 3.0 F it had
+  // the 1 F bank is sized for the service: the firmware's own crypto needs the 3.0 F it had
   // (it would not arm on the smaller one)
   const board = withOverrides(withoutCryptoService(loadBoard("sim-small")), {
     "capacitor.capacitanceF": 3.0,

@@ -80,6 +80,11 @@ test("isolated: the longest checkpoint interval whose pause fits, and a hot set 
   const longer =
     expectedDirtyPages(WORKLOADS["log-2mb"]!.model, board.dimm.bytes, P, (interval * 1.01 * 2e6) / 4096) * P;
   assert.ok((longer / rate) * 1e6 > DEFAULT_POLICY.pauseLimitUs, "a longer interval would pause too long");
+  // the host's side: one write-protect fault per page and checkpoint
+  assert.ok(Math.abs(log.hostTracking!.faultsPerS - 2e6 / 4096) < 1, `${log.hostTracking!.faultsPerS} faults a second`);
+  assert.ok(log.hostTracking!.coreSharePct < 1);
   const hot = planPreflush(WORKLOADS["hot-1g"]!, board, rate);
   assert.match(hot.shortfall ?? "", /more than checkpoints can save/);
+  assert.match(hot.shortfall ?? "", /write-protect faults .* of one core/);
+  assert.equal(planPreflush(WORKLOADS["hot-1g"]!, loadBoard("cxl-32g"), rate).hostTracking, null);
 });
