@@ -6,6 +6,7 @@
 
 import type { PreflushBudget } from "./preflush.ts";
 import { smallestCatalogueBank, type CatalogueChoice } from "./catalogue.ts";
+import { bankCorners } from "./corners.ts";
 import type { BoardSpec } from "../board/types.ts";
 import type { CpuCyclesPerByte } from "../scenario/result.ts";
 import type { PreparedFirmware } from "../firmware/loader.ts";
@@ -221,13 +222,8 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
         req.capacitanceF === null ? null : (req.capacitanceF * c.capacitanceF) / capacitanceF,
     });
   };
-  const eolC = c.capacitanceF * (1 - c.eolCapacitanceLossPct / 100);
-  const eolR = c.esrOhm * c.eolEsrFactor;
-  corner("nominal", "nominal", nominal!, c.capacitanceF, c.esrOhm);
-  corner("eol", `end of life (C −${c.eolCapacitanceLossPct} %, ESR ×${c.eolEsrFactor})`, nominal!, eolC, eolR);
-  corner("eol-30", `end of life, −30 % (C −30 %, ESR ×${c.eolEsrFactor})`, nominal!, c.capacitanceF * 0.7, eolR);
-  if (tpMax)
-    corner("tprog-max", `worst-case program time (tPROG ${tpMax.tProgUs} µs)`, tpMax, c.capacitanceF, c.esrOhm);
+  for (const k of bankCorners(c, c.capacitanceF, c.esrOhm, tpMax ? tpMax.tProgUs : null))
+    corner(k.name, k.label, k.tProgMax ? tpMax! : nominal!, k.capacitanceF, k.esrOhm);
   const nom = corners[0]!;
 
   const nomSteps = recordSteps(nominal!.record!);
@@ -297,7 +293,7 @@ export async function runBudget(o: BudgetOptions): Promise<BudgetResult> {
       catalogueBank: smallestCatalogueBank(
         board,
         nomSteps,
-        tpMax ? recordSteps(tpMax.record!) : null,
+        tpMax ? { steps: recordSteps(tpMax.record!), tProgUs: tpMax.tProgUs } : null,
         o.targetMarginPct,
       ),
       check,

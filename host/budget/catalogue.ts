@@ -8,6 +8,7 @@ import type { BoardSpec } from "../board/types.ts";
 import { catalogueBanks, type CatalogueBank } from "../board/cells.ts";
 import { evaluateBank, type LoadStep } from "./discharge.ts";
 import { boardBank } from "./evaluate.ts";
+import { bankCorners } from "./corners.ts";
 
 export interface CatalogueChoice extends CatalogueBank {
   /** The smallest margin over the corners, % of usable energy. */
@@ -19,21 +20,15 @@ export interface CatalogueChoice extends CatalogueBank {
 export function smallestCatalogueBank(
   board: BoardSpec,
   nominalSteps: readonly LoadStep[],
-  tProgMaxSteps: readonly LoadStep[] | null,
+  tProgMax: { steps: readonly LoadStep[]; tProgUs: number } | null,
   targetPct: number,
 ): CatalogueChoice | null {
   const c = board.capacitor;
   for (const bank of catalogueBanks(board)) {
-    const eolR = bank.esrOhm * c.eolEsrFactor;
-    const corners: [number, number, readonly LoadStep[]][] = [
-      [bank.capacitanceF, bank.esrOhm, nominalSteps],
-      [bank.capacitanceF * (1 - c.eolCapacitanceLossPct / 100), eolR, nominalSteps],
-      [bank.capacitanceF * 0.7, eolR, nominalSteps],
-      ...(tProgMaxSteps ? ([[bank.capacitanceF, bank.esrOhm, tProgMaxSteps]] as [number, number, LoadStep[]][]) : []),
-    ];
     let worst = Infinity;
-    for (const [capacitanceF, esrOhm, steps] of corners) {
-      const v = evaluateBank(boardBank(board, { capacitanceF, esrOhm }), steps);
+    for (const k of bankCorners(c, bank.capacitanceF, bank.esrOhm, tProgMax?.tProgUs ?? null)) {
+      const steps = k.tProgMax ? tProgMax!.steps : nominalSteps;
+      const v = evaluateBank(boardBank(board, { capacitanceF: k.capacitanceF, esrOhm: k.esrOhm }), steps);
       worst = Math.min(worst, v.survived ? v.marginPct : -Infinity);
       if (worst < targetPct) break;
     }

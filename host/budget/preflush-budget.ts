@@ -19,6 +19,7 @@ import type { SimRunner } from "./sim-cache.ts";
 import type { SaveModel } from "./model.ts";
 import { boardBank, predictionSteps } from "./evaluate.ts";
 import { requiredCapacitance } from "./discharge.ts";
+import { bankCorners } from "./corners.ts";
 import { clopperPearson } from "./stats.ts";
 import { Rng } from "../sim/rng.ts";
 
@@ -87,19 +88,14 @@ export function modelRequiredInstalledF(
   tProgMaxUs: number | null,
 ): number | null {
   const c = board.capacitor;
-  const eolR = c.esrOhm * c.eolEsrFactor;
-  const corners: [number, number, number][] = [
-    [c.capacitanceF, c.esrOhm, board.nand.tProgUs],
-    [c.capacitanceF * (1 - c.eolCapacitanceLossPct / 100), eolR, board.nand.tProgUs],
-    [c.capacitanceF * 0.7, eolR, board.nand.tProgUs],
-    ...(tProgMaxUs === null ? [] : ([[c.capacitanceF, c.esrOhm, tProgMaxUs]] as [number, number, number][])),
-  ];
   let worst = 0;
-  for (const [capacitanceF, esrOhm, tProgUs] of corners) {
+  for (const k of bankCorners(c, c.capacitanceF, c.esrOhm, tProgMaxUs)) {
+    const tProgUs = k.tProgMax ? tProgMaxUs! : board.nand.tProgUs;
     const { steps } = predictionSteps(board, model.predict(bytes, tProgUs));
-    const req = requiredCapacitance(boardBank(board, { capacitanceF, esrOhm }), steps, targetMarginPct);
+    const bank = boardBank(board, { capacitanceF: k.capacitanceF, esrOhm: k.esrOhm });
+    const req = requiredCapacitance(bank, steps, targetMarginPct);
     if (req.capacitanceF === null) return null;
-    worst = Math.max(worst, (req.capacitanceF * c.capacitanceF) / capacitanceF);
+    worst = Math.max(worst, (req.capacitanceF * c.capacitanceF) / k.capacitanceF);
   }
   return worst;
 }

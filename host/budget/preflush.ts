@@ -101,41 +101,50 @@ export interface PreflushPlan {
   shortfall: string | null;
 }
 
-/** Per-page write rates of a Poisson model, as (rate, page count) groups. */
-function pageRates(w: Workload, board: BoardSpec): [number, number][] {
-  const m = w.model;
+/** Each page's share of a Poisson model's writes, as (share, page count) groups: the rates are
+ * these times the writes a second. Kept by model and geometry, since a plan's search, its sweep
+ * and its Monte Carlo ask for the same model many times at other rates (a Zipf model's groups
+ * take a pass over every page). */
+const shareCache = new Map<string, readonly (readonly [number, number])[]>();
+
+function pageShares(m: WriteModel, board: BoardSpec): readonly (readonly [number, number])[] {
   const P = board.dimm.pageBytes;
+  const key = `${JSON.stringify(m)}|${board.dimm.bytes}|${P}`;
+  const hit = shareCache.get(key);
+  if (hit) return hit;
   const pages = Math.floor(board.dimm.bytes / P);
+  let out: [number, number][];
   switch (m.kind) {
     case "random":
-      return [[w.writesPerSecond / pages, pages]];
+      out = [[1 / pages, pages]];
+      break;
     case "hot-set": {
       const hot = Math.min(pages, Math.ceil(m.hotSet / P));
       const cold = pages - hot;
       const share = cold > 0 ? m.coldShare : 0;
-      return [
-        [(w.writesPerSecond * (1 - share)) / hot, hot],
-        ...(cold > 0 ? ([[(w.writesPerSecond * share) / cold, cold]] as [number, number][]) : []),
-      ];
+      out = [[(1 - share) / hot, hot], ...(cold > 0 ? ([[share / cold, cold]] as [number, number][]) : [])];
+      break;
     }
     case "zipf": {
       const n = Math.max(1, Math.floor(Math.min(m.range, board.dimm.bytes) / P));
       let h = 0;
       for (let k = 1; k <= n; k++) h += k ** -m.exponent;
-      // ranks one by one up to 1024, then in groups 1 % wide (the rate at the group's middle)
-      const out: [number, number][] = [];
+      // ranks one by one up to 1024, then in groups 1 % wide (the share at the group's middle)
+      out = [];
       for (let k = 1; k <= n;) {
         const width = k <= 1024 ? 1 : Math.max(1, Math.floor(k * 0.01));
         const count = Math.min(width, n - k + 1);
         const mid = k + (count - 1) / 2;
-        out.push([(w.writesPerSecond * mid ** -m.exponent) / h, count]);
+        out.push([mid ** -m.exponent / h, count]);
         k += count;
       }
-      return out;
+      break;
     }
     default:
       throw new Error(`${m.kind} is not a Poisson model`);
   }
+  shareCache.set(key, out);
+  return out;
 }
 
 const isAppend = (m: WriteModel): boolean => m.kind === "sequential" || m.kind === "log";
@@ -149,7 +158,8 @@ export function preflushAt(w: Workload, board: BoardSpec, ageS: number): { owedB
   }
   let owed = 0;
   let flushed = 0;
-  for (const [lambda, count] of pageRates(w, board)) {
+  for (const [share, count] of pageShares(w.model, board)) {
+    const lambda = share * w.writesPerSecond;
     owed += count * -Math.expm1(-lambda * ageS);
     flushed += count * lambda * Math.exp(-lambda * ageS);
   }

@@ -5,7 +5,7 @@
 import { WORKLOADS, type PreflushBudget, type Workload } from "../budget/preflush.ts";
 import type { CatalogueChoice } from "../budget/catalogue.ts";
 import { budgetPreflush } from "../budget/preflush-budget.ts";
-import type { WriteModel } from "../workload/models.ts";
+import { WRITE_MODEL_FIELDS, type WriteModel } from "../workload/models.ts";
 import { formatCyclesPerByte } from "../scenario/result.ts";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -176,19 +176,14 @@ function loadWorkload(arg: string): Workload {
   }
   const w = raw as Partial<Workload>;
   const m = w.model as Partial<WriteModel> | undefined;
-  const kinds = ["sequential", "log", "random", "hot-set", "zipf"];
+  const kinds = Object.keys(WRITE_MODEL_FIELDS);
   if (typeof w.writesPerSecond !== "number" || !(w.writesPerSecond > 0))
     throw new InputError(`--workload ${arg}: writesPerSecond`, "must be a number above 0");
   if (!m || typeof m !== "object" || !kinds.includes(String(m.kind)))
     throw new InputError(`--workload ${arg}: model.kind`, `must be one of ${kinds.join(", ")}`);
   if (typeof m.bytes !== "number" || !(m.bytes >= 1))
     throw new InputError(`--workload ${arg}: model.bytes`, "must be a number of at least 1");
-  const need: Record<string, string[]> = {
-    log: ["base", "length"],
-    "hot-set": ["hotSet", "coldShare"],
-    zipf: ["range", "exponent"],
-  };
-  for (const f of need[String(m.kind)] ?? [])
+  for (const f of WRITE_MODEL_FIELDS[m.kind as WriteModel["kind"]])
     if (typeof (m as Record<string, unknown>)[f] !== "number")
       throw new InputError(`--workload ${arg}: model.${f}`, `is required for a ${m.kind} model (a number)`);
   return {

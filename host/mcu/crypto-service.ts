@@ -12,7 +12,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:c
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MPS2_AN386, linkFlags, type McuTarget } from "./target.ts";
-import { spawnQemu } from "./qemu.ts";
+import { qemuCommandLine, spawnQemu } from "./qemu.ts";
 import { requireNewlib, requireTool } from "./tools.ts";
 
 /** The test ELF's sources, in the target's folder; the service is the last three but one. */
@@ -136,29 +136,12 @@ export function parseCryptoServiceOutput(text: string, status: number | null): C
   return r;
 }
 
-/** QEMU's mps2-an386 with semihosting and `-icount shift=0` (1 ns of QEMU time per instruction). */
-export function cryptoServiceQemuArgs(target: McuTarget, elf: string): string[] {
-  return [
-    "-M",
-    target.qemuMachine,
-    "-nographic",
-    "-monitor",
-    "none",
-    "-icount",
-    "shift=0",
-    "-semihosting-config",
-    "enable=on,target=native",
-    "-kernel",
-    elf,
-  ];
-}
-
 export async function runCryptoServiceElf(
   elf: string,
   target: McuTarget = MPS2_AN386,
   timeoutS = 60,
 ): Promise<CryptoServiceRun> {
-  const r = await spawnQemu(cryptoServiceQemuArgs(target, elf), timeoutS);
+  const r = await spawnQemu(qemuCommandLine(target, elf), timeoutS);
   return parseCryptoServiceOutput(r.stdout + r.stderr, r.status);
 }
 

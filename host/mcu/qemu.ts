@@ -38,6 +38,12 @@ export interface QemuRun {
  * `-icount shift=0` makes QEMU's clock advance 1 ns per instruction executed, so the board's
  * 25 MHz timer counts instructions (40 per tick); it costs about a third more wall time. */
 export function qemuArgs(target: McuTarget, elf: string, seed: number): string[] {
+  return qemuCommandLine(target, elf, ["arg=lastgasp", `arg=seed=${seed}`]);
+}
+
+/** QEMU's machine for the target with semihosting, `-icount shift=0` and the ELF; `semihostingArgs`
+ * ("arg=…") are what the ELF reads as its command line. */
+export function qemuCommandLine(target: McuTarget, elf: string, semihostingArgs: readonly string[] = []): string[] {
   return [
     "-M",
     target.qemuMachine,
@@ -47,7 +53,7 @@ export function qemuArgs(target: McuTarget, elf: string, seed: number): string[]
     "-icount",
     "shift=0",
     "-semihosting-config",
-    `enable=on,target=native,arg=lastgasp,arg=seed=${seed}`,
+    ["enable=on", "target=native", ...semihostingArgs].join(","),
     "-kernel",
     elf,
   ];

@@ -22,6 +22,15 @@ export type WriteModel =
   | { kind: "hot-set"; bytes: number; hotSet: number; coldShare: number }
   | { kind: "zipf"; bytes: number; range: number; exponent: number };
 
+/** Each kind's numeric fields besides `bytes` (for readers of workload files). */
+export const WRITE_MODEL_FIELDS: { readonly [K in WriteModel["kind"]]: readonly string[] } = {
+  sequential: [],
+  log: ["base", "length"],
+  random: [],
+  "hot-set": ["hotSet", "coldShare"],
+  zipf: ["range", "exponent"],
+};
+
 /** The offsets a model writes, one per next(). */
 export class WriteStream {
   private seq = 0;
