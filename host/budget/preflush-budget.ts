@@ -22,6 +22,9 @@ import { requiredCapacitance } from "./discharge.ts";
 import { bankCorners } from "./corners.ts";
 import { clopperPearson } from "./stats.ts";
 import { Rng } from "../sim/rng.ts";
+import { generationRoom } from "../nand/placement.ts";
+
+const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 /** One σ of the host's write rate, as a factor e^σ: a rate known within about ×1.65 (estimate:
  * what a site measures of its own workload over a day, peaks against the mean). */
@@ -129,6 +132,11 @@ export async function budgetPreflush(
     sweeps: [],
   });
   const req = r.holdup.requiredInstalledCapacitanceF;
+  const nandRoom = generationRoom(board.nand, full.protectedBytes, bytes);
+  const roomShortfall = nandRoom.pageMappedFits
+    ? null
+    : `the NAND (${gib(nandRoom.logUsableBytes)} usable) cannot hold the chain over ${gib(nandRoom.baseBytes)}: even a page-mapped log needs ${gib(nandRoom.pageMappedNeedsBytes)}`;
+  const shortfall = [plan.shortfall, roomShortfall].filter((x) => x !== null).join("; ") || null;
   const model = full.detail.model;
   const tpMax = full.detail.tProgMax?.tProgUs ?? null;
   const rows: PreflushSweepRow[] = knobValues(board).map((k) => {
@@ -138,6 +146,8 @@ export async function budgetPreflush(
   });
   return {
     ...plan,
+    shortfall,
+    nandRoom,
     requiredInstalledCapacitanceF: req,
     fullSaveRequiredInstalledCapacitanceF: fullReq,
     capacitanceRatio: req !== null && fullReq ? req / fullReq : null,

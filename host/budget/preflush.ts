@@ -20,6 +20,7 @@
 // whose pause stays under the limit (300 ms, QEMU's default downtime limit), which is also the
 // least wear.
 
+import type { GenerationRoom } from "../nand/placement.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { expectedDirtyPages, type WriteModel } from "../workload/models.ts";
 import { nandLifetimeYears, sustainableBytesPerSecond } from "../nand/wear.ts";
@@ -313,6 +314,8 @@ export function planPreflush(
  * full save's. The blackout's save is today's pipeline saving that many bytes (a full firmware
  * simulation): the firmware's delta save is not built yet (docs/generations.md, §8). */
 export interface PreflushBudget extends PreflushPlan {
+  /** Whether the NAND has room for the chain the plan writes (host/nand/placement.ts). */
+  nandRoom: GenerationRoom;
   /** Installed capacitance that keeps the margin at every corner for the blackout's save. */
   requiredInstalledCapacitanceF: number | null;
   /** The same for the full save (holdup.requiredInstalledCapacitanceF). */

@@ -298,6 +298,16 @@ function bankText(b: CatalogueChoice | null): string {
   return `${b.series} × ${b.part} in series${b.parallel > 1 ? `, ${b.parallel} strings` : ""}: ${b.capacitanceF.toPrecision(4)} F, ${(b.esrOhm * 1000).toPrecision(3)} mΩ (worst corner ${b.worstMarginPct >= 0 ? "+" : ""}${b.worstMarginPct.toFixed(1)} %)`;
 }
 
+/** Where the chain would live: today's two halves, and the generation log. */
+function roomText(p: PreflushBudget): string {
+  const r = p.nandRoom;
+  const today = r.baseFitsHalf
+    ? `${size(r.roomAfterBaseBytes)} after the base in its half (${r.blackoutFitsToday ? "holds" : "too small for"} the blackout)`
+    : `the base (${size(r.baseBytes)}) is wider than a half (${size(r.halfUsableBytes)}): no room for a delta in two halves`;
+  const fit = (ok: boolean): string => (ok ? "fits" : "does not fit");
+  return `${today}; of ${size(r.logUsableBytes)} usable, a log writing a new base before erasing the old needs ${size(r.logNeedsBytes)} (${fit(r.logFits)}), a page-mapped log ${size(r.pageMappedNeedsBytes)} (${fit(r.pageMappedFits)})`;
+}
+
 function preflushLines(p: PreflushBudget): string[] {
   const mb = (v: number): string => `${(v / 1e6).toPrecision(3)} MB/s`;
   const knob =
@@ -320,6 +330,7 @@ function preflushLines(p: PreflushBudget): string[] {
           `  host's dirty record ${p.hostTracking.faultsPerS.toPrecision(3)} write-protect faults a second, ${p.hostTracking.coreSharePct.toPrecision(3)} % of one core`,
         ]
       : []),
+    `  NAND room           ${roomText(p)}`,
     ...(p.shortfall ? [`  SHORTFALL           ${p.shortfall}`] : []),
     ...(p.monteCarlo
       ? [
