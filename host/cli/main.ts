@@ -12,16 +12,26 @@ import { registerKey } from "./key.ts";
 import { registerCampaign } from "./campaign.ts";
 import { registerMcu } from "./mcu.ts";
 import { registerBundle } from "./bundle.ts";
+import { versionText } from "./version.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name("lastgasp")
     .description("Save-on-power-fail firmware for energy-backed DIMMs, and the emulated board that proves it.")
+    .version(versionText().trimEnd(), "-V, --version", "print the package, firmware and contract versions")
     .exitOverride()
     .configureOutput({
+      // one line, with the tool's prefix, whichever layer found the problem
       writeErr: (s) =>
-        process.stderr.write(s.split("\n").find((l) => l.trim()) ? s.trimEnd().split("\n")[0] + "\n" : s),
+        process.stderr.write(
+          s.split("\n").find((l) => l.trim())
+            ? s
+                .trimEnd()
+                .split("\n")[0]!
+                .replace(/^error: /, "lastgasp: ") + "\n"
+            : s,
+        ),
     });
 
   program

@@ -3,6 +3,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { HAL_VERSION } from "../../host/abi/hal.ts";
+import { FORMAT_VERSION } from "../../host/image/format.ts";
+import { REGMAP_VERSION } from "../../host/abi/registers.ts";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +90,21 @@ test("unknown option is a usage error with status 2", () => {
   const r = lastgasp("run", "--frobnicate");
   assert.equal(r.status, 2);
   assert.equal(r.stderr.trim().split("\n").length, 1);
+  // the option parser's errors carry the tool's prefix like every other error
+  assert.match(r.stderr, /^lastgasp: unknown option '--frobnicate'/);
+});
+
+test("--version names the package, the firmware build and the contract versions", () => {
+  const r = lastgasp("--version");
+  assert.equal(r.status, 0);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /^lastgasp \d+\.\d+\.\d+$/);
+  assert.match(lines[1]!, /^firmware build\/firmware\.wasm: LastGasp firmware \d+\.\d+\.\d+, sha256 [0-9a-f]{16}$/);
+  assert.equal(
+    lines[2],
+    `HAL ${HAL_VERSION.major}.${HAL_VERSION.minor}, image format ${FORMAT_VERSION}, register map ${REGMAP_VERSION}`,
+  );
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
