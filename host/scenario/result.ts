@@ -4,7 +4,7 @@
 import type { BoardSpec } from "../board/types.ts";
 import type { CpuWork, Machine } from "../harness/machine.ts";
 import { Trace, TRACE_NAMES } from "../abi/hal.ts";
-import { SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
+import { RESTORE_FAIL_BITS, SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
 import {
   saveLowerBound,
   restoreLowerBound,
@@ -83,6 +83,8 @@ export interface SaveResult extends BoundFigures {
 }
 
 export interface RestoreResult extends BoundFigures {
+  /** A RESTORE was asked for: it started, or the firmware refused it at once (no image, no key). */
+  attempted: boolean;
   started: boolean;
   completed: boolean;
   verified: boolean;
@@ -136,7 +138,8 @@ export interface Collected {
   softwareCryptoNsPerPage?: number;
   steps: RunResult["steps"];
   probes: Probes;
-  verification: { verified: boolean | null; firstMismatch: number | null };
+  /** The last verify step: whether the DIMM matched, where it first did not, and when. */
+  verification: { verified: boolean | null; firstMismatch: number | null; atNs: number | null };
   statuses: Record<string, unknown>;
   /** Outcomes steps require (a restore's `expect`). */
   requiredOutcomes: { index: number; expected: string }[];
@@ -145,7 +148,7 @@ export interface Collected {
 export function collect(m: Machine, opts: Collected): RunResult {
   const { board, scenario, seed, statuses } = opts;
   const { energyAt, vcapAt, timeline } = opts.probes;
-  const { verified, firstMismatch } = opts.verification;
+  const { verified, firstMismatch, atNs: verifiedAtNs } = opts.verification;
   const stepLog = opts.steps;
   const tr = m.traces;
   const swCost = { softwareNsPerPage: opts.softwareCryptoNsPerPage ?? 0 };
@@ -224,14 +227,29 @@ export function collect(m: Machine, opts: Collected): RunResult {
     if (iso && fall && save.trigger === "power-fail") detectLatencyUs = (iso.atNs - fall.atNs) / 1000;
   }
 
-  // The restore: the last one that started.
+  // The restore: the last one asked for. One the firmware refused before it started (no image,
+  // a missing key) leaves only its RESTORE_FAIL; it still decides the run, so that a failed
+  // restore never passes because an earlier one succeeded.
   let rIdx = -1;
-  for (let k = tr.length - 1; k >= 0; k--)
-    if (tr[k]!.id === Trace.RESTORE_START) {
+  let refusedIdx = -1;
+  let open = false;
+  for (let k = 0; k < tr.length; k++) {
+    const id = tr[k]!.id;
+    if (id === Trace.RESTORE_START) {
       rIdx = k;
-      break;
+      refusedIdx = -1;
+      open = true;
+    } else if (id === Trace.RESTORE_DONE) open = false;
+    else if (id === Trace.RESTORE_FAIL) {
+      if (!open) {
+        rIdx = -1;
+        refusedIdx = k;
+      }
+      open = false;
     }
+  }
   const restore: RestoreResult = {
+    attempted: rIdx >= 0 || refusedIdx >= 0,
     started: rIdx >= 0,
     completed: false,
     verified: false,
@@ -257,9 +275,12 @@ export function collect(m: Machine, opts: Collected): RunResult {
         opts.probes.cpuAt.get(endIdx),
         restore.bytes,
       );
-      if (end.id === Trace.RESTORE_FAIL) restore.failReason = `firmware reported failure code ${end.arg}`;
+      if (end.id === Trace.RESTORE_FAIL)
+        restore.failReason = `firmware reported ${bitNames(end.arg, RESTORE_FAIL_BITS).join(", ") || `code ${end.arg}`}`;
     }
-    restore.verified = restore.completed && verified === true;
+    // the verify must have looked at the DIMM after this restore ended, not after an earlier one
+    const endNs = end && end.id !== Trace.RESTORE_START ? end.atNs : Infinity;
+    restore.verified = restore.completed && verified === true && verifiedAtNs !== null && verifiedAtNs >= endNs;
     if (restore.bytes > 0) {
       Object.assign(
         restore,
@@ -306,7 +327,16 @@ export function collect(m: Machine, opts: Collected): RunResult {
   if (ex.armRefused !== undefined) check("arm refused", ex.armRefused, refusals.length > 0 && !armed);
   if (ex.saveCompleted === undefined && ex.saves === undefined && saveIdx >= 0)
     check("save.completed", true, save.completed);
-  if (ex.restoreVerified === undefined && rIdx >= 0) check("restore.verified", true, restore.verified);
+  if (refusedIdx >= 0) {
+    const arg = tr[refusedIdx]!.arg;
+    restore.failReason = `firmware refused the restore: ${bitNames(arg, RESTORE_FAIL_BITS).join(", ") || `code ${arg}`}`;
+  }
+  // a last restore whose step states another outcome (expect "failed", "partial") is judged by it
+  let lastRestoreStep = -1;
+  for (const st of stepLog) if (st.action === "restore") lastRestoreStep = st.index;
+  const outcomeStated = opts.requiredOutcomes.some((o) => o.index === lastRestoreStep && o.expected !== "ok");
+  if (ex.restoreVerified === undefined && restore.attempted && !outcomeStated)
+    check("restore.verified", true, restore.verified);
   if (ex.noTraps !== false) check("no firmware traps", 0, m.traps.length);
 
   const result: RunResult = {

@@ -94,7 +94,7 @@ export function runScenario(opts: RunOptions): RunResult {
     rng: new Rng(seed).fork("host"),
     ranges: [],
     statuses: {},
-    verification: { verified: null, firstMismatch: null },
+    verification: { verified: null, firstMismatch: null, atNs: null },
     requiredOutcomes: [],
     readStatus: () => {
       const st = host.status?.() ?? null;

@@ -45,7 +45,7 @@ export interface RunContext {
   /** Controller status read by read-status steps, by name. */
   readonly statuses: Record<string, unknown>;
   /** The last verify: whether the DIMM matched, and where it first did not. */
-  readonly verification: { verified: boolean | null; firstMismatch: number | null };
+  readonly verification: { verified: boolean | null; firstMismatch: number | null; atNs: number | null };
   /** Outcomes the run requires (a step's `expect`): checked with the scenario's expectations. */
   readonly requiredOutcomes: { index: number; expected: string }[];
   /** The controller's register window now, as plain JSON; null when it does not answer. */

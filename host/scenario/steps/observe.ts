@@ -45,6 +45,7 @@ export const verify: StepKind<VerifyStep> = {
     }
     verification.verified = bad < 0;
     verification.firstMismatch = bad < 0 ? null : bad;
+    verification.atNs = m.clock.now;
     r.done(bad < 0 ? "verified" : `mismatch at ${bad}`);
   },
 };
