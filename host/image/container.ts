@@ -70,8 +70,14 @@ export function fileSource(path: string): ByteSource {
   let size: number;
   try {
     fd = openSync(path, "r");
-    size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (st.isDirectory()) {
+      closeSync(fd);
+      throw new InputError(path, "is a directory, not a NAND dump");
+    }
+    size = st.size;
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(path, code === "ENOENT" ? "file not found" : `cannot read NAND dump (${code ?? "error"})`);
   }

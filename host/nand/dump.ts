@@ -188,8 +188,14 @@ export function loadDump(file: string, media: NandMedia): void {
   let size: number;
   try {
     fd = fs.openSync(file, "r");
-    size = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) {
+      fs.closeSync(fd);
+      throw new InputError(file, "is a directory, not a NAND dump");
+    }
+    size = st.size;
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(file, `cannot read NAND dump (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   try {

@@ -14,12 +14,14 @@ const SIZE_UNITS: Record<string, number> = {
 
 /** A duration in ns, or null when the text is not one. Bare numbers are milliseconds. */
 export function parseDuration(v: unknown): number | null {
-  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? Math.round(v * 1e6) : null;
+  // a time the virtual clock can hold exactly: up to 2^53 ns (104 days)
+  const safe = (ns: number): number | null => (Number.isSafeInteger(ns) ? ns : null);
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? safe(Math.round(v * 1e6)) : null;
   if (typeof v !== "string") return null;
   const m = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(ns|us|µs|ms|s)\s*$/i.exec(v);
   if (!m) return null;
   const unit = TIME_UNITS[m[2]!.toLowerCase()] ?? TIME_UNITS[m[2]!];
-  return unit === undefined ? null : Math.round(Number(m[1]) * unit);
+  return unit === undefined ? null : safe(Math.round(Number(m[1]) * unit));
 }
 
 /** A size in bytes, or null. */

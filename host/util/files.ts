@@ -1,7 +1,16 @@
 // Output files are written whole or not at all: to a temporary name beside the target, then
 // renamed over it. A run that fails part-way leaves no partial report, trace or dump behind.
 
-import { writeFileSync, renameSync, existsSync, statSync, unlinkSync, readFileSync } from "node:fs";
+import {
+  writeFileSync,
+  renameSync,
+  existsSync,
+  statSync,
+  unlinkSync,
+  readFileSync,
+  openSync,
+  closeSync,
+} from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { InputError } from "../errors.ts";
 
@@ -10,6 +19,15 @@ export function checkOutputPath(path: string, option: string): void {
   const dir = dirname(path) || ".";
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(option, `directory ${dir} does not exist`);
   if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(option, `${path} is a directory`);
+  // the directory must take a new file (the atomic write's temporary one): find out now, not
+  // after the whole run
+  const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new InputError(option, `cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode?: number): void {
@@ -35,7 +53,7 @@ export function readUserFile(path: string, option: string): Buffer {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
       `${option} ${path}`,
-      code === "ENOENT" ? "file not found" : `cannot read (${code ?? "error"})`,
+      code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? "error"})`,
     );
   }
 }

@@ -116,3 +116,18 @@ test("unreadable or corrupt NAND dump given to --nand-in", () => {
   writeFileSync(junk, Buffer.from("this is not a NAND dump at all, just text"));
   expectInputError(lastgasp("run", "--firmware", fixture, "--nand-in", junk), "junk.bin");
 });
+
+test("bad input that used to end in an internal error: a time beyond the clock, an unwritable directory, a directory as a dump", () => {
+  const scen = join(dir, "far.json");
+  writeFileSync(scen, JSON.stringify({ name: "far", expect: {}, steps: [{ action: "power-on", at: "1e999 s" }] }));
+  expectInputError(lastgasp("run", scen, "--firmware", fixture), "steps[0].at", "not a duration");
+  // a directory nothing can be created in (procfs takes no new files, whoever runs the tests)
+  if (existsSync("/proc/self")) {
+    const before = readdirSync(dir).length;
+    expectInputError(lastgasp("run", "--firmware", fixture, "--nand-out", "/proc/x.bin"), "--nand-out", "cannot write");
+    expectInputError(lastgasp("budget", "--report", "/proc/r.html"), "--report", "cannot write");
+    assert.equal(readdirSync(dir).length, before, "nothing written");
+  }
+  expectInputError(lastgasp("inspect", dir), dir, "is a directory");
+  expectInputError(lastgasp("run", "--firmware", fixture, "--nand-in", dir), "--nand-in", "is a directory");
+});
