@@ -4,7 +4,9 @@
 import { isTpmKeySpec } from "../keys/scenario-tpm.ts";
 import { withTpm } from "../keys/endpoint.ts";
 import { loadBoard, withoutCryptoService } from "../board/load.ts";
-import { loadScenario } from "../scenario/load.ts";
+import { loadScenario, scenarioPath } from "../scenario/load.ts";
+import { boardPath } from "../board/load.ts";
+import { resolve } from "node:path";
 import { runScenario, generatedKey, type RunResult } from "../scenario/runner.ts";
 import { formatCyclesPerByte } from "../scenario/result.ts";
 import { defaultHost } from "../scenario/host.ts";
@@ -23,6 +25,38 @@ export function parseSeed(v: string | boolean | undefined, fallback: number): nu
   if (!/^\d+$/.test(s) || Number(s) > 2 ** 32 - 1)
     throw new InputError("--seed", `must be an integer from 0 to 4294967295, got '${s}'`);
   return Number(s);
+}
+
+/** An output that would replace one of the run's inputs, or another output, is bad input: `run
+ * S.json --nand-out S.json` must not destroy the scenario. */
+function refuseOverwritingInputs(scenarioName: string, opts: Record<string, string | boolean | undefined>): void {
+  const inputs: [string, string][] = [["the scenario", resolve(scenarioPath(scenarioName))]];
+  if (typeof opts.board === "string") inputs.push(["--board", resolve(boardPath(opts.board))]);
+  for (const [o, k] of [
+    ["--nand-in", "nandIn"],
+    ["--key", "key"],
+    ["--firmware", "firmware"],
+  ] as const)
+    if (typeof opts[k] === "string") inputs.push([o, resolve(String(opts[k]))]);
+  const outputs: [string, string][] = [];
+  for (const [o, k] of [
+    ["--vcd", "vcd"],
+    ["--nand-out", "nandOut"],
+    ["--report", "report"],
+  ] as const)
+    if (typeof opts[k] === "string") outputs.push([o, resolve(String(opts[k]))]);
+  if (typeof opts.nandOut === "string") outputs.push(["--nand-out's key file", resolve(`${opts.nandOut}.key`)]);
+  for (let i = 0; i < outputs.length; i++) {
+    const [o, p] = outputs[i]!;
+    const input = inputs.find(([, q]) => q === p);
+    if (input)
+      throw new InputError(
+        o.split("'")[0]!,
+        `${p} is ${input[0] === "the scenario" ? "the scenario file" : `the file of ${input[0]}`}: it would be overwritten`,
+      );
+    const twin = outputs.slice(0, i).find(([, q]) => q === p);
+    if (twin) throw new InputError(o.split("'")[0]!, `${p} is also ${twin[0]}`);
+  }
 }
 
 export async function runCommand(
@@ -48,6 +82,7 @@ export async function runCommand(
     if (typeof opts[o === "nand-out" ? "nandOut" : o] === "string")
       checkOutputPath(String(opts[o === "nand-out" ? "nandOut" : o]), `--${o}`);
 
+  refuseOverwritingInputs(scenarioName, opts);
   if (typeof opts.nandIn === "string") readUserFile(opts.nandIn, "--nand-in");
   const fw = loadFirmwareFile(typeof opts.firmware === "string" ? opts.firmware : undefined);
   const prepared = prepareFirmware(fw.bytes);

@@ -5,6 +5,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import type { CheckMatcher } from "./load.ts";
+import { InputError } from "../errors.ts";
 
 export interface CheckOutcome {
   name: string;
@@ -53,9 +54,24 @@ export function matches(actual: unknown, m: CheckMatcher): boolean {
   return true;
 }
 
+/** A matcher object with a key that is not a matcher's (`{"min": 1, "maxx": 3}`), or one compared
+ * whole with something that is not an object (`{"atLeast": 3}` against a number): a mistake in
+ * the scenario, not a failed check. */
+function matcherMistake(m: CheckMatcher, actual: unknown): string | null {
+  if (m === null || typeof m !== "object" || Array.isArray(m) || isBoundsMatcher(m)) return null;
+  const keys = Object.keys(m);
+  const unknown = keys.filter((k) => !MATCHER_KEYS.has(k));
+  const known = keys.length - unknown.length;
+  if (known > 0 || (actual !== undefined && (actual === null || typeof actual !== "object")))
+    return `unknown matcher ${unknown.map((k) => `'${k}'`).join(", ")} (matchers: ${[...MATCHER_KEYS].join(", ")}; an object without them is compared whole with an object)`;
+  return null;
+}
+
 export function runChecks(root: unknown, checks: Record<string, CheckMatcher>): CheckOutcome[] {
   return Object.entries(checks).map(([path, m]) => {
     const actual = valueAt(root, path);
+    const mistake = matcherMistake(m, actual);
+    if (mistake) throw new InputError(`expect.checks.${path}`, mistake);
     return { name: path, expected: m, actual: actual === undefined ? null : actual, ok: matches(actual, m) };
   });
 }

@@ -131,3 +131,32 @@ test("bad input that used to end in an internal error: a time beyond the clock, 
   expectInputError(lastgasp("inspect", dir), dir, "is a directory");
   expectInputError(lastgasp("run", "--firmware", fixture, "--nand-in", dir), "--nand-in", "is a directory");
 });
+
+test("an output that would replace an input, or another output, and an unknown check matcher are bad input", () => {
+  const scen = join(dir, "S.json");
+  writeFileSync(scen, readFileSync(join(ROOT, "tests", "scenarios", "default.json")));
+  const text = readFileSync(scen, "utf8");
+  expectInputError(lastgasp("run", scen, "--firmware", fixture, "--nand-out", scen), "--nand-out", "scenario file");
+  assert.equal(readFileSync(scen, "utf8"), text, "the scenario is untouched");
+  const out = join(dir, "same.out");
+  expectInputError(
+    lastgasp("run", scen, "--firmware", fixture, "--vcd", out, "--report", out),
+    "--report",
+    "also --vcd",
+  );
+  assert.equal(existsSync(out), false);
+  const bad = join(dir, "matcher.json");
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      name: "m",
+      expect: { checks: { "save.started": { atLeast: 1 } } },
+      steps: [{ action: "power-on", at: 0 }],
+    }),
+  );
+  expectInputError(
+    lastgasp("run", bad, "--firmware", fixture),
+    "expect.checks.save.started",
+    "unknown matcher 'atLeast'",
+  );
+});
