@@ -30,21 +30,23 @@ export function parseSeed(v: string | boolean | undefined, fallback: number): nu
 /** An output that would replace one of the run's inputs, or another output, is bad input: `run
  * S.json --nand-out S.json` must not destroy the scenario. */
 function refuseOverwritingInputs(scenarioName: string, opts: Record<string, string | boolean | undefined>): void {
-  const inputs: [string, string][] = [["the scenario", resolve(scenarioPath(scenarioName))]];
-  if (typeof opts.board === "string") inputs.push(["--board", resolve(boardPath(opts.board))]);
-  for (const [o, k] of [
-    ["--nand-in", "nandIn"],
-    ["--key", "key"],
-    ["--firmware", "firmware"],
-  ] as const)
-    if (typeof opts[k] === "string") inputs.push([o, resolve(String(opts[k]))]);
-  const outputs: [string, string][] = [];
-  for (const [o, k] of [
+  // [option, its key in opts] → [option, resolved path] for the options given
+  const given = (list: readonly (readonly [string, string])[]): [string, string][] =>
+    list.filter(([, k]) => typeof opts[k] === "string").map(([o, k]) => [o, resolve(String(opts[k]))]);
+  const inputs: [string, string][] = [
+    ["the scenario", resolve(scenarioPath(scenarioName))],
+    ...(typeof opts.board === "string" ? [["--board", resolve(boardPath(opts.board))] as [string, string]] : []),
+    ...given([
+      ["--nand-in", "nandIn"],
+      ["--key", "key"],
+      ["--firmware", "firmware"],
+    ]),
+  ];
+  const outputs = given([
     ["--vcd", "vcd"],
     ["--nand-out", "nandOut"],
     ["--report", "report"],
-  ] as const)
-    if (typeof opts[k] === "string") outputs.push([o, resolve(String(opts[k]))]);
+  ]);
   if (typeof opts.nandOut === "string") outputs.push(["--nand-out's key file", resolve(`${opts.nandOut}.key`)]);
   for (let i = 0; i < outputs.length; i++) {
     const [o, p] = outputs[i]!;
