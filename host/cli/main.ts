@@ -19,7 +19,12 @@ export async function main(argv: string[]): Promise<void> {
   program
     .name("lastgasp")
     .description("Save-on-power-fail firmware for energy-backed DIMMs, and the emulated board that proves it.")
-    .version(versionText().trimEnd(), "-V, --version", "print the package, firmware and contract versions")
+    // the firmware's digest is read only when asked for, not on every start
+    .option("-V, --version", "print the package, firmware and contract versions")
+    .on("option:version", () => {
+      process.stdout.write(versionText());
+      throw new CommanderError(0, "commander.version", "");
+    })
     .exitOverride()
     .configureOutput({
       // one line, with the tool's prefix, whichever layer found the problem

@@ -42,23 +42,25 @@ function refuseOverwritingInputs(scenarioName: string, opts: Record<string, stri
       ["--firmware", "firmware"],
     ]),
   ];
-  const outputs = given([
+  const outputs: [string, string][] = given([
     ["--vcd", "vcd"],
     ["--nand-out", "nandOut"],
     ["--report", "report"],
   ]);
-  if (typeof opts.nandOut === "string") outputs.push(["--nand-out's key file", resolve(`${opts.nandOut}.key`)]);
-  for (let i = 0; i < outputs.length; i++) {
-    const [o, p] = outputs[i]!;
+  // each output as [option, what it names, path]: --nand-out also writes the key file beside it
+  const written: [string, string, string][] = outputs.map(([o, p]) => [o, o, p]);
+  if (typeof opts.nandOut === "string")
+    written.push(["--nand-out", "--nand-out's key file", resolve(`${opts.nandOut}.key`)]);
+  written.forEach(([option, , p], i) => {
     const input = inputs.find(([, q]) => q === p);
     if (input)
       throw new InputError(
-        o.split("'")[0]!,
+        option,
         `${p} is ${input[0] === "the scenario" ? "the scenario file" : `the file of ${input[0]}`}: it would be overwritten`,
       );
-    const twin = outputs.slice(0, i).find(([, q]) => q === p);
-    if (twin) throw new InputError(o.split("'")[0]!, `${p} is also ${twin[0]}`);
-  }
+    const twin = written.slice(0, i).find(([, , q]) => q === p);
+    if (twin) throw new InputError(option, `${p} is also ${twin[1]}`);
+  });
 }
 
 export async function runCommand(

@@ -7,7 +7,8 @@
 // documents, and a dump is untrusted input. Every problem is an InputError naming the file and
 // the field, as the document's "Validation on load" section asks.
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
+import { openDump } from "../util/files.ts";
 import { crc32 } from "node:zlib";
 import { InputError } from "../errors.ts";
 
@@ -66,21 +67,7 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
 }
 
 export function fileSource(path: string): ByteSource {
-  let fd: number;
-  let size: number;
-  try {
-    fd = openSync(path, "r");
-    const st = fstatSync(fd);
-    if (st.isDirectory()) {
-      closeSync(fd);
-      throw new InputError(path, "is a directory, not a NAND dump");
-    }
-    size = st.size;
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(path, code === "ENOENT" ? "file not found" : `cannot read NAND dump (${code ?? "error"})`);
-  }
+  const { fd, size } = openDump(path);
   return {
     size,
     read(offset, length) {

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { crc32 } from "node:zlib";
 import { InputError } from "../errors.ts";
+import { openDump } from "../util/files.ts";
 import { BLOCK_FLAG_MASK, NandMedia, PageState, stateHasData, type PageStateCode } from "./media.ts";
 
 export const DUMP_MAGIC = Uint8Array.from([0x4c, 0x47, 0x4e, 0x41, 0x4e, 0x44, 0x1a, 0x0a]); // "LGNAND" SUB LF
@@ -184,20 +185,7 @@ const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b
 
 /** Read `file` into `media` (whose geometry is the board's). Throws InputError on any problem. */
 export function loadDump(file: string, media: NandMedia): void {
-  let fd: number;
-  let size: number;
-  try {
-    fd = fs.openSync(file, "r");
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) {
-      fs.closeSync(fd);
-      throw new InputError(file, "is a directory, not a NAND dump");
-    }
-    size = st.size;
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(file, `cannot read NAND dump (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const { fd, size } = openDump(file);
   try {
     readBody(fd, size, file, media);
   } finally {

@@ -10,6 +10,7 @@ import {
   readFileSync,
   openSync,
   closeSync,
+  fstatSync,
 } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { InputError } from "../errors.ts";
@@ -43,6 +44,24 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode?: 
     }
     throw e;
   }
+}
+
+/** Opens a NAND dump the user named for reading: its descriptor and size. A directory, or a
+ * file that cannot be opened, is an InputError naming it. */
+export function openDump(path: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(path, code === "ENOENT" ? "file not found" : `cannot read NAND dump (${code ?? "error"})`);
+  }
+  const st = fstatSync(fd);
+  if (st.isDirectory()) {
+    closeSync(fd);
+    throw new InputError(path, "is a directory, not a NAND dump");
+  }
+  return { fd, size: st.size };
 }
 
 /** Read a file the user named; errors become one-line InputErrors naming the option. */
