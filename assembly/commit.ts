@@ -14,11 +14,12 @@ import {
   C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF, C_EXC_OFF, C_EXC_COUNT,
   C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES, C_ERASE_COUNT_A, C_ERASE_COUNT_B,
   C_SAVE_US, C_TRIGGER, C_RETAINED, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION, C_PROGRAM_FAILS, C_HEADER_BYTES,
-  C_FLAG_WIDE, CR_BYTES, CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV,
-  CT_CHAIN, COMMIT_MAX, H_TYPE, H_SEQ, H_VALID_BYTES,
+  C_FLAG_WIDE, C_FLAG_DELTA, FORMAT_VERSION_DELTA, C_PARENT_GENERATION, C_REGION_START, C_DIRTY_RECORDS,
+  C_HEADER_BYTES_V2, C_CHAIN_OFF, C_CHAIN_COUNT, C_RUN_OFF, C_RUN_COUNT, CHAIN_ENTRY_BYTES, RUN_BYTES, CR_BYTES, CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV,
+  CT_CHAIN, COMMIT_MAX, H_TYPE, H_SEQ, H_VALID_BYTES, MAX_CHAIN,
 } from "./config";
 import {
-  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane, dieOrder,
+  gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane, gHalf, dieOrder,
 } from "./layout";
 import { gPool, IMG, EXC_N, gExc, markSuperBad, inc32, r32, gCand, setHeld, Image } from "./state";
 import { writeHeader, isPageMagic } from "./format";
@@ -32,6 +33,7 @@ import {
 } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
 import { Plan } from "./plan";
+import { WORK_CHAIN, WORK_RUNS, isDelta, regionEnd, regionStart } from "./generations";
 
 @inline function g(a: usize, i: u32): u32 { return load<u32>(a + (<usize>i << 2)); }
 
@@ -82,12 +84,12 @@ export function sha(p: usize, len: u32, out: usize): void {
 export function buildCommit(c: usize, saveUs: u32): u32 {
   memory.fill(c, 0, COMMIT_MAX);
   store<u32>(c + C_MAGIC, COMMIT_MAGIC);
-  store<u16>(c + C_VERSION, <u16>FORMAT_VERSION);
-  store<u16>(c + C_FLAGS, Plan.wide ? <u16>C_FLAG_WIDE : 0);
+  store<u16>(c + C_VERSION, Plan.delta ? <u16>FORMAT_VERSION_DELTA : <u16>FORMAT_VERSION);
+  store<u16>(c + C_FLAGS, Plan.wide ? <u16>C_FLAG_WIDE : Plan.delta ? <u16>C_FLAG_DELTA : 0);
   store<u8>(c + C_SLOT, <u8>Plan.slot);
   store<u8>(c + C_SLOT_COUNT, 2);
   store<u32>(c + C_GENERATION, Plan.gen);
-  store<u32>(c + C_BASE_GENERATION, 0);
+  store<u32>(c + C_BASE_GENERATION, Plan.baseGen);
   store<u64>(c + C_SAVE_ID, Plan.saveId);
   store<u32>(c + C_PAGE_COUNT, Plan.records);
   store<u32>(c + C_OP_COUNT, Plan.ops);
@@ -112,8 +114,19 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   store<u8>(c + C_HELD_SLOT, Plan.heldMask != 0 ? <u8>Plan.heldSlot : 0);
   store<u32>(c + C_HELD_GENERATION, Plan.heldMask != 0 ? Plan.heldGen : 0);
   store<u32>(c + C_PROGRAM_FAILS, r32(R_PROGRAM_FAILS));
-  // ranges
   let p: u32 = C_HEADER_BYTES;
+  if (Plan.delta) {
+    // version 2: the parent, the region, and the chain of ancestors (base first)
+    store<u32>(c + C_PARENT_GENERATION, Plan.parentGen);
+    store<u32>(c + C_REGION_START, Plan.start);
+    store<u32>(c + C_DIRTY_RECORDS, Plan.dirty);
+    p = C_HEADER_BYTES_V2;
+    store<u32>(c + C_CHAIN_OFF, p);
+    store<u32>(c + C_CHAIN_COUNT, Plan.chainCount);
+    memory.copy(c + p, IMG + WORK_CHAIN, Plan.chainCount * CHAIN_ENTRY_BYTES);
+    p += Plan.chainCount * CHAIN_ENTRY_BYTES;
+  }
+  // ranges
   store<u32>(c + C_RANGE_OFF, p);
   const rc = rangeCount();
   store<u8>(c + C_RANGE_COUNT, <u8>rc);
@@ -144,6 +157,12 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
     tc++;
   }
   store<u8>(c + C_TENANT_COUNT, <u8>tc);
+  if (Plan.delta) {
+    store<u32>(c + C_RUN_OFF, p);
+    store<u32>(c + C_RUN_COUNT, Plan.runs);
+    memory.copy(c + p, IMG + WORK_RUNS, Plan.runs * RUN_BYTES);
+    p += Plan.runs * RUN_BYTES;
+  }
   // exceptions: u16 count per die (padded to 4 bytes), then the entries die by die
   store<u32>(c + C_EXC_OFF, p);
   let ne: u32 = 0;
@@ -247,8 +266,9 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
     if (!pageTagOk(rec)) return 0;
     if (pg == 0) {
       total = load<u32>(rec + C_TOTAL);
-      if (load<u32>(rec + C_MAGIC) != COMMIT_MAGIC || load<u16>(rec + C_VERSION) != <u16>FORMAT_VERSION) return 0;
-      if (total < C_HEADER_BYTES + 32 || total > COMMIT_MAX) return 0;
+      const v = load<u16>(rec + C_VERSION);
+      if (load<u32>(rec + C_MAGIC) != COMMIT_MAGIC || (v != <u16>FORMAT_VERSION && v != <u16>FORMAT_VERSION_DELTA)) return 0;
+      if (total < (v == <u16>FORMAT_VERSION ? C_HEADER_BYTES : C_HEADER_BYTES_V2) + 32 || total > COMMIT_MAX) return 0;
       pages = (total + P - 1) / P;
       if (pages > gPagesPerBlock) return 0;
     }
@@ -261,6 +281,13 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
   if (load<u8>(dst + C_CHANNELS) != <u8>gChannels || load<u8>(dst + C_DIES_PER_CHANNEL) != <u8>gDiesPerChannel) return 0;
   if (load<u8>(dst + C_PLANES) != <u8>gPlanes || load<u32>(dst + C_PAGE_BYTES) != P) return 0;
   if (load<u32>(dst + C_PAGES_PER_BLOCK) != gPagesPerBlock || load<u32>(dst + C_BLOCKS_PER_PLANE) != gBlocksPerPlane) return 0;
+  if (load<u16>(dst + C_VERSION) == <u16>FORMAT_VERSION_DELTA) {
+    // a delta: its tables inside the record, its chain short enough, never wide
+    if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>C_FLAG_DELTA) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
+    if (<u64>load<u32>(dst + C_RUN_OFF) + <u64>load<u32>(dst + C_RUN_COUNT) * RUN_BYTES > <u64>total) return 0;
+    if (<u64>load<u32>(dst + C_CHAIN_OFF) + <u64>load<u32>(dst + C_CHAIN_COUNT) * CHAIN_ENTRY_BYTES > <u64>total) return 0;
+    if (load<u32>(dst + C_REGION_START) >= gHalf) return 0;
+  }
   const gen = load<u32>(dst + C_GENERATION);
   return gen == 0 ? 0 : gen;
 }
@@ -269,11 +296,11 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
  * Loads the commit record of generation `gen` in `slot` (from its metadata block on the first die
  * that has an intact copy) into `dst`. False when no die has it.
  */
-export function loadSlotCommit(slot: u32, gen: u32, dst: usize): bool {
+export function loadSlotCommit(slot: u32, gen: u32, dst: usize, from: u32 = 0): bool {
   const tmp = gPool + gRecBytes;
-  ensureRegionScanned(slot, 1);
+  ensureRegionScanned(slot, from + 1);
   for (let d: u32 = 0; d < gDies; d++) {
-    const b = metaBlock(d, slot);
+    const b = metaBlock(d, slot, from);
     if (b == 0xffffffff) continue;
     if (loadCommit(d, b, tmp) != gen) continue;
     if (<u32>load<u8>(tmp + C_SLOT) != slot) continue;
@@ -283,14 +310,13 @@ export function loadSlotCommit(slot: u32, gen: u32, dst: usize): bool {
   return false;
 }
 
-/** After the scan: picks the newest intact commit record into IMG and notes unfinished saves. */
-export function findImage(): void {
+/** Tries the commit-record candidates newer than `above`, newest first; the first that loads goes
+ * into IMG. Returns its generation, or 0. */
+function pickNewest(above: u32): u32 {
   const tmp = gPool + gRecBytes;
-  let bestGen: u32 = 0;
-  // try candidates newest first; the first that loads wins
   for (let round: u32 = 0; round < Scan.cands; round++) {
     let bi: i32 = -1;
-    let bg: u32 = 0;
+    let bg: u32 = above;
     for (let i: u32 = 0; i < Scan.cands; i++) {
       const g = load<u32>(gCand + (<usize>i << 3) + 4);
       if (g > bg) { bg = g; bi = <i32>i; }
@@ -301,14 +327,29 @@ export function findImage(): void {
     const gen = loadCommit(loc >>> 16, loc & 0xffff, tmp);
     if (gen != 0) {
       memory.copy(IMG, tmp, load<u32>(tmp + C_TOTAL));
-      bestGen = gen;
-      break;
+      return gen;
     }
+  }
+  return 0;
+}
+
+/** After the scan: picks the newest intact commit record into IMG and notes unfinished saves. */
+export function findImage(): void {
+  let bestGen = pickNewest(0);
+  // a delta of the chain lies after the newest generation's region in its half, where the boot
+  // scan may not have reached: read on until no newer record turns up
+  for (let hop: u32 = 0; bestGen != 0 && hop < MAX_CHAIN && (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) == 0; hop++) {
+    const before = Scan.cands;
+    ensureRegionScanned(<u32>load<u8>(IMG + C_SLOT), regionEnd(IMG) + 1);
+    if (Scan.cands == before) break;
+    const g = pickNewest(bestGen);
+    if (g == 0) break;
+    bestGen = g;
   }
   if (bestGen != 0) {
     const slot = <u32>load<u8>(IMG + C_SLOT);
     const wide = (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
-    setImage(true, slot, wide, bestGen);
+    setImage(true, slot, wide, bestGen, regionStart(IMG));
     // the image names a held one in the other slot: it is held while it is still there
     const hm = <u32>load<u8>(IMG + C_HELD_TENANTS);
     const hs = <u32>load<u8>(IMG + C_HELD_SLOT);

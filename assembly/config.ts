@@ -30,7 +30,8 @@ export const TAG_BYTES: u32 = 16;
 
 export const PAGE_MAGIC: u32 = 0x3150474c; // "LGP1"
 export const COMMIT_MAGIC: u32 = 0x3143474c; // "LGC1"
-export const FORMAT_VERSION: u32 = 1;
+export const FORMAT_VERSION: u32 = 1; // a full image's commit record
+export const FORMAT_VERSION_DELTA: u32 = 2; // a delta generation's commit record (image-format.md section 9)
 export const PAGE_TYPE_DATA: u8 = 1;
 export const PAGE_TYPE_COMMIT: u8 = 2;
 export const TENANT_NONE: u8 = 0xff;
@@ -48,6 +49,7 @@ export const H_VALID_BYTES: u32 = 24;
 export const H_BASE_GENERATION: u32 = 28;
 export const H_FLAGS: u32 = 32;
 export const H_SAVE_ID: u32 = 36;
+export const H_FLAG_DELTA: u32 = 1; // the record belongs to a delta generation
 
 // commit record field offsets
 export const COMMIT_MAX: u32 = 4096;
@@ -95,6 +97,25 @@ export const C_PROGRAM_FAILS: u32 = 124; // blocks retired during saves, over th
 export const C_HEADER_BYTES: u32 = 128;
 export const C_FLAG_WIDE: u32 = 1;
 export const C_FLAG_DELTA: u32 = 2;
+
+// version 2 (a delta generation): the header goes on for 32 bytes more
+export const C_PARENT_GENERATION: u32 = 128;
+export const C_REGION_START: u32 = 132; // region index, in its half, where this generation's region starts
+export const C_RUN_OFF: u32 = 136;
+export const C_RUN_COUNT: u32 = 140;
+export const C_CHAIN_OFF: u32 = 144;
+export const C_CHAIN_COUNT: u32 = 148; // ancestors listed, the base first
+export const C_DIRTY_RECORDS: u32 = 152; // records the host's record named (before runs were merged)
+export const C_HEADER_BYTES_V2: u32 = 160;
+/** A run of records a delta holds: first record u32, count u32. */
+export const RUN_BYTES: u32 = 8;
+/** An ancestor of a delta: generation, region start, save id, records, trigger, then the hash that
+ * ends its commit record (image-format.md section 9.3). */
+export const CHAIN_ENTRY_BYTES: u32 = 64;
+/** Generations in one chain: the base and up to MAX_CHAIN - 1 deltas. */
+export const MAX_CHAIN: u32 = 8;
+/** The host's dirty record: one bit per 4 KiB of the module. */
+export const DIRTY_GRANULE_LOG2: u32 = 12;
 
 export const CR_BYTES: u32 = 32; // range entry
 export const CR_TENANT: u32 = 0;

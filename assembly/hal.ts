@@ -157,6 +157,7 @@ export namespace Trace {
   export const ERASE_DONE: u32 = 11; // arg: blocks that failed (-1: refused, aborted or timed out)
   export const PHASE: u32 = 12; // arg: phase id (free-form for reports; Phase codes)
   export const BOOT: u32 = 13; // arg: firmware version in docs/hal.md; this firmware passes the generation of the image found (0 = none)
+  export const SAVE_DELTA: u32 = 14; // the save is a delta (arg: bytes it saves); after SAVE_START
 }
 
 // ---- imports ----------------------------------------------------------------------------------------

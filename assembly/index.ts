@@ -204,7 +204,7 @@ export function main(): void {
     for (;;) { wait(Event.MAILBOX, NO_DEADLINE); pollIdle(); }
   }
   publishGeometry();
-  let caps: u32 = R.Caps.MULTI_TENANT | R.Caps.AB_SLOTS | R.Caps.PIECEWISE_RESTORE;
+  let caps: u32 = R.Caps.MULTI_TENANT | R.Caps.AB_SLOTS | R.Caps.PIECEWISE_RESTORE | R.Caps.DELTA_SAVES;
   let engineOk = false;
   if (gHasEngine) {
     caps |= R.Caps.CRYPTO_ENGINE;

@@ -100,12 +100,13 @@ export function pagesInBlock(exc: usize, n: u32, block: u32): u32 {
 /**
  * Locates stream position `pos` of a die: returns block << 16 | page, or 0xffffffff when the
  * region has no such position. Linear in the region size; callers walk sequentially with a cursor
- * (cursorNext) and use this only to start one.
+ * (cursorNext) and use this only to start one. A delta generation's stream starts at region index
+ * `start` of its half (image-format.md section 9).
  */
-export function locate(slot: u32, wide: bool, exc: usize, n: u32, pos: u32): u32 {
+export function locate(slot: u32, wide: bool, exc: usize, n: u32, pos: u32, start: u32 = 0): u32 {
   const nb = regionBlocks(wide);
   let left = pos;
-  for (let i: u32 = 0; i < nb; i++) {
+  for (let i: u32 = start; i < nb; i++) {
     const b = regionBlock(slot, i);
     const p = pagesInBlock(exc, n, b);
     if (left < p) return (b << 16) | left;
@@ -115,13 +116,13 @@ export function locate(slot: u32, wide: bool, exc: usize, n: u32, pos: u32): u32
 }
 
 /** The position after `loc` in the same stream (same encoding as locate). */
-export function cursorNext(slot: u32, wide: bool, exc: usize, n: u32, loc: u32): u32 {
+export function cursorNext(slot: u32, wide: bool, exc: usize, n: u32, loc: u32, start: u32 = 0): u32 {
   let b = loc >>> 16;
   let page = (loc & 0xffff) + 1;
   if (page < pagesInBlock(exc, n, b)) return (b << 16) | page;
   // find the region index of b, then the next block with pages
   const nb = regionBlocks(wide);
-  let i: u32 = 0;
+  let i: u32 = start;
   while (i < nb && regionBlock(slot, i) != b) i++;
   for (i++; i < nb; i++) {
     b = regionBlock(slot, i);

@@ -172,15 +172,15 @@ export function ensureRegionScanned(slot: u32, n: u32): void {
 }
 
 /**
- * Erases region blocks [0, blocks) of every die in parallel (all planes at once). Blocks that fail
+ * Erases region blocks [from, blocks) of every die in parallel (all planes at once). Blocks that fail
  * are retired. Returns the number of failures; 0xffffffff when the host aborted, 0xfffffffe on
  * timeout.
  */
-export function eraseRegion(slot: u32, wide: bool, blocks: u32, deadline: i64): u32 {
+export function eraseRegion(slot: u32, wide: bool, blocks: u32, deadline: i64, from: u32 = 0): u32 {
   const mask = ALL_PLANES_MASK();
   let fails: u32 = 0;
   // DIE_A[d] = next region index, DIE_B[d] = block in flight + 1 (0 none)
-  for (let d: u32 = 0; d < gDies; d++) { store<u32>(DIE_A + (d << 2), 0); store<u32>(DIE_B + (d << 2), 0); }
+  for (let d: u32 = 0; d < gDies; d++) { store<u32>(DIE_A + (d << 2), from); store<u32>(DIE_B + (d << 2), 0); }
   let busy = true;
   while (busy) {
     busy = false;

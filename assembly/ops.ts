@@ -9,7 +9,8 @@
 import { gpio_write, gpio_read, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {
   MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS,
+  C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_RANGE_OFF, C_RANGE_COUNT, CR_TENANT,
+  CR_BASE, CR_LENGTH, C_CHAIN_OFF, C_GENERATION, C_PAGE_COUNT, CHAIN_ENTRY_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2,
 } from "./config";
 import { opCount } from "./layout";
 import {
@@ -25,17 +26,27 @@ import {
   R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS, R_ERASE_TIMEOUT_MS, R_POWER_CYCLES,
   R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH, R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT,
   Health, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT, R_HELD_TENANTS, R_SEALED_TENANTS,
-  R_PROGRAM_FAILS,
+  R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_REFUSAL, R_TRACK_BITMAP_ADDR,
+  R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON,
+  R_LAST_SAVE_DIRTY_RECORDS, R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, TrackRefusal, SaveKind,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
-import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
+import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, RecordAt } from "./ranges";
 import { eraseRegion } from "./nand";
-import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
+import {
+  Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits, excBound,
+} from "./slots";
+import { gHalf } from "./layout";
+import {
+  Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, planDelta, DeltaPlan, runBudget, buildChain, chainBase,
+  chainLength, regionEnd, CE_GENERATION, CE_RECORDS,
+} from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
+import { gDimmBytes } from "./state";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
-import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan } from "./plan";
-import { runRestore, Restored } from "./restore";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, planRecord } from "./plan";
+import { runRestoreChain, Restored } from "./restore";
 import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0 } from "./power";
 import { ct_equal } from "./crypto/index";
 
@@ -115,7 +126,31 @@ export function publishImage(): void {
   w32(R_HELD_GENERATION, Held.mask != 0 ? Held.gen : 0);
   w8(R_HELD_SLOT, Held.mask != 0 ? Held.slot : 0xff);
   w8(R_HELD_TENANTS, Held.mask);
+  publishChain();
   publishNvm();
+}
+
+/** The current image's chain, the base first, and the dirty record's state. */
+function publishChain(): void {
+  for (let i: u32 = 0; i < MAX_CHAIN * GENERATION_ENTRY_BYTES; i += 4) w32(R_GENERATIONS + i, 0);
+  const n = Image.valid ? chainLength(IMG) : 0;
+  w8(R_CHAIN_LENGTH, n);
+  if (n > 1) {
+    const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
+    for (let k: u32 = 0; k + 1 < n; k++) {
+      w32(R_GENERATIONS + k * GENERATION_ENTRY_BYTES, load<u32>(co + k * CHAIN_ENTRY_BYTES + CE_GENERATION));
+      w32(R_GENERATIONS + k * GENERATION_ENTRY_BYTES + 4, load<u32>(co + k * CHAIN_ENTRY_BYTES + CE_RECORDS));
+    }
+  }
+  if (n > 0) {
+    w32(R_GENERATIONS + (n - 1) * GENERATION_ENTRY_BYTES, load<u32>(IMG + C_GENERATION));
+    w32(R_GENERATIONS + (n - 1) * GENERATION_ENTRY_BYTES + 4, load<u32>(IMG + C_PAGE_COUNT));
+  }
+  w32(R_IMAGE_BASE_GENERATION, n > 1 ? r32(R_GENERATIONS) : n == 1 ? Image.gen : 0);
+  w8(R_TRACK_STATE, Track.active ? TrackState.TRACKING : TrackState.OFF);
+  w64(R_TRACK_BITMAP_ADDR, Track.active ? Track.bitmap : 0);
+  w32(R_TRACK_GENERATION, Track.active ? Track.gen : 0);
+  w32(R_DELTA_ROOM_BLOCKS, Track.active ? Track.limit - Track.start : 0);
 }
 
 /** At boot, with the image found: counters that live in its commit record. Erase counts are
@@ -293,8 +328,15 @@ export function save(trigger: u8): bool {
   w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
   w32(R_SAVE_FAIL_INFO, 0);
   gArmed = false;
+  // a delta of the current image when the host's record allows one and it fits; the full save
+  // ARM planned otherwise
+  const imgTouched = Track.active;
+  if (Track.active) planDeltaSave();
+  if (Plan.delta) trace(Trace.SAVE_DELTA, <i64>deltaBytes());
+  trackEnd();
+  setRestoredGen(0);
   // the image this save moves past keeps the tenants a restore left sealed: it becomes held
-  const heldMask = heldBySave();
+  const heldMask = Plan.delta ? 0 : heldBySave();
   const oldSlot = Image.slot;
   const oldGen = Image.gen;
   setHeldPlan(heldMask, oldSlot, oldGen);
@@ -306,7 +348,11 @@ export function save(trigger: u8): bool {
   if (r == 0) {
     inc32(R_SAVE_OK);
     w8(R_SAVE_STATUS, OpStatus.SUCCESS);
-    setImage(true, Plan.slot, Plan.wide, Plan.gen);
+    setImage(true, Plan.slot, Plan.wide, Plan.gen, Plan.start);
+    w8(R_LAST_SAVE_KIND, Plan.delta ? SaveKind.DELTA : SaveKind.FULL);
+    w32(R_LAST_SAVE_RECORDS, Plan.records);
+    w32(R_LAST_SAVE_BASED_ON, Plan.delta ? Plan.parentGen : 0);
+    w32(R_LAST_SAVE_DIRTY_RECORDS, Plan.delta ? Plan.dirty : 0);
     setHeld(heldMask, oldSlot, oldGen);
     setSealed(0);
     if (Plan.slot == 0) EraseCounts.a = load<u32>(IMG + C_ERASE_COUNT_A); else EraseCounts.b = load<u32>(IMG + C_ERASE_COUNT_B);
@@ -322,10 +368,95 @@ export function save(trigger: u8): bool {
     gpio_write(Pin.LED_FAULT, 1);
     raiseEvent(Evt.SAVE_FAILED);
     trace(Trace.SAVE_FAIL, <i64>r);
+    // planning a delta used IMG for its tables: the current image's record comes back from NAND
+    if (imgTouched && Image.valid && !loadSlotCommit(Image.slot, Image.gen, IMG, Image.start)) setImage(false, 0, false, 0);
   }
   publishImage();
   setState(State.SAVED);
   return r == 0;
+}
+
+/**
+ * At the start of a save, with the DIMM isolated: turns the armed full save into a delta of the
+ * current image when the host's dirty record is valid and the delta fits the room DIRTY_TRACK
+ * erased after the chain (and its run table the commit record). Otherwise the plan stays the full
+ * save into the other half, which ARM erased: a delta is never the only way to save.
+ */
+function planDeltaSave(): void {
+  if (!Image.valid || Image.wide || Image.gen != Track.gen || !rangesMatchImage()) return;
+  const chain = buildChain();
+  const exc = excBound(Image.slot, Track.limit, Track.start);
+  planDelta(totalRecords(), runBudget(chain, exc));
+  if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
+  const need = regionNeed(Image.slot, false, opCount(DeltaPlan.records), Track.start);
+  if (need == NO_ROOM || need > Track.limit) return;
+  setDeltaPlan(Image.slot, Track.start, Track.limit, DeltaPlan.records, Image.gen, chainBase(), chain, DeltaPlan.runs, DeltaPlan.dirty);
+}
+
+/** Bytes of the DIMM the planned delta holds: its records' valid bytes. */
+function deltaBytes(): u64 {
+  let b: u64 = 0;
+  for (let i: u32 = 0; i < Plan.records; i++) if (planRecord(i)) b += RecordAt.valid;
+  return b;
+}
+
+/** True when the registered ranges are the current image's, entry by entry. */
+function rangesMatchImage(): bool {
+  const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
+  if (rc != rangeCount()) return false;
+  const ro = IMG + load<u32>(IMG + C_RANGE_OFF);
+  for (let i: u32 = 0; i < rc; i++) {
+    const e = ro + i * CR_BYTES;
+    if (<u32>load<u8>(e + CR_TENANT) != rangeTenant(i) || load<u64>(e + CR_BASE) != rangeBase(i) || load<u64>(e + CR_LENGTH) != rangeLen(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * DIRTY_TRACK: the host driver's record of what it writes from now on, a bitmap of one bit per
+ * 4 KiB of the module at `bitmap` (docs/register-map.md). Accepted only for the current image,
+ * restored completely this boot, with the ranges it was saved with, and room after its chain,
+ * which is erased here so the save never erases; the reasons for a refusal are TRACK_REFUSAL's bits.
+ */
+export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
+  const st = state();
+  if (gArmed || (st != State.DISARMED && st != State.SAVED)) return CmdResult.BUSY;
+  trackEnd();
+  let why: u32 = 0;
+  if (!Image.valid || gen != Image.gen) why |= TrackRefusal.NOT_CURRENT;
+  else {
+    if (Track.restoredGen != Image.gen) why |= TrackRefusal.NOT_RESTORED;
+    if (!rangesMatchImage()) why |= TrackRefusal.RANGES_CHANGED;
+    if (chainLength(IMG) >= MAX_CHAIN) why |= TrackRefusal.CHAIN_FULL;
+    if (Image.wide) why |= TrackRefusal.NO_ROOM;
+  }
+  const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
+  if ((bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap) why |= TrackRefusal.BITMAP_OUTSIDE;
+  if (Held.mask != 0) why |= TrackRefusal.IMAGE_HELD;
+  let start: u32 = 0;
+  let limit: u32 = 0;
+  if (why == 0) {
+    start = regionEnd(IMG);
+    // room for a delta as large as the whole protected size, or what the half has left
+    limit = regionNeed(Image.slot, false, opCount(totalRecords()), start);
+    if (limit == NO_ROOM) limit = gHalf;
+    if (start + 2 >= limit) why |= TrackRefusal.NO_ROOM;
+  }
+  if (why == 0) {
+    setState(State.ERASING);
+    gpio_write(Pin.NAND_WP_N, 1);
+    const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
+    const t0 = now_ns();
+    const fails = eraseRegion(Image.slot, false, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
+    gpio_write(Pin.NAND_WP_N, 0);
+    setState(State.DISARMED);
+    if (Image.slot == 0) EraseCounts.a++; else EraseCounts.b++;
+    if (fails == 0xffffffff || fails == 0xfffffffe) why |= TrackRefusal.ERASE_FAILED;
+  }
+  w32(R_TRACK_REFUSAL, why);
+  if (why == 0) trackStart(bitmap, bytes, gen, start, limit);
+  publishImage();
+  return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
 }
 
 // ---- restore ------------------------------------------------------------------------------------------------
@@ -353,6 +484,9 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   let restored: u32 = 0;
   let sealed: u32 = 0;
   w32(R_RESTORE_FAIL_INFO, 0);
+  // a restore writes the DIMM: whatever the host's record said about it no longer holds
+  trackEnd();
+  setRestoredGen(0);
   const fromHeld = gen != 0 && Image.valid && gen != Image.gen;
   if (!Image.valid) why = RestoreFail.NO_IMAGE;
   else if (fromHeld && (Held.mask == 0 || gen != Held.gen || !loadSlotCommit(Held.slot, Held.gen, IMG))) {
@@ -377,7 +511,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
-      const r = runRestore(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+      const r = runRestoreChain(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
       why |= r;
       if (r == 0) restored = mask;
       if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
@@ -394,6 +528,8 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     if (fromHeld) setHeld(Held.mask & ~restored, Held.slot, Held.gen);
     else if (Image.valid && why != RestoreFail.NO_IMAGE) setSealed((Image.sealed & ~restored) | sealed);
   }
+  // the DIMM now holds the current image, every tenant and every range: a delta may follow it
+  if (why == 0 && len == 0 && !fromHeld && Image.valid && (restored & imageTenantMask()) == imageTenantMask()) setRestoredGen(Image.gen);
   const partial = why == RestoreFail.KEY_MISSING && restored != 0;
   w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
   w32(R_RESTORE_FAIL_INFO, why);
@@ -451,8 +587,9 @@ export function erase(allowWide: bool = true, discardHeld: bool = false): u8 {
   const fails = eraseRegion(slot, wide, need, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
   gpio_write(Pin.NAND_WP_N, 0);
   if (wide && Image.valid) {
-    // a wide target overlaps the image's half: the image is gone
+    // a wide target overlaps the image's half: the image is gone, and its chain
     setImage(false, 0, false, 0);
+    trackEnd();
   }
   if (slot == 0 || wide) EraseCounts.a++;
   if (slot == 1 || wide) EraseCounts.b++;

@@ -4,9 +4,12 @@
 // commit record and the save. A record of its own because the operations write it and those three
 // read it: this is the one place that says what the next save will write.
 
-import { PAGE_TYPE_DATA } from "./config";
+import { PAGE_TYPE_DATA, H_FLAG_DELTA } from "./config";
 import { opCount } from "./layout";
 import { writeHeader, writeTweak } from "./format";
+import { IMG } from "./state";
+import { recordInfo } from "./ranges";
+import { runRecord, WORK_RUNS } from "./generations";
 
 export namespace Plan {
   export let slot: u32 = 0; // target slot
@@ -24,22 +27,47 @@ export namespace Plan {
   export let heldMask: u32 = 0;
   export let heldSlot: u32 = 0;
   export let heldGen: u32 = 0;
+  // a delta generation (image-format.md section 9); set when the save starts
+  export let delta: bool = false;
+  export let start: u32 = 0; // region index of the half where its region starts (0: a full save)
+  export let parentGen: u32 = 0;
+  export let baseGen: u32 = 0;
+  export let chainCount: u32 = 0; // its ancestors, in IMG at WORK_CHAIN
+  export let runs: u32 = 0; // its runs, in IMG at WORK_RUNS
+  export let dirty: u32 = 0; // records the host's record marked
 }
 
 export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
   Plan.slot = slot; Plan.wide = wide; Plan.gen = gen; Plan.saveId = saveId; Plan.records = records;
   Plan.ops = opCount(records); Plan.limit = limit;
+  Plan.delta = false; Plan.start = 0; Plan.parentGen = 0; Plan.baseGen = 0; Plan.chainCount = 0; Plan.runs = 0; Plan.dirty = 0;
+}
+
+/** Turns the armed plan into a delta of the current image: same generation and save id, in the
+ * current image's half from region index `start` up to `limit` (erased by DIRTY_TRACK). */
+export function setDeltaPlan(slot: u32, start: u32, limit: u32, records: u32, parentGen: u32, baseGen: u32, chainCount: u32, runs: u32, dirty: u32): void {
+  Plan.slot = slot; Plan.wide = false; Plan.records = records; Plan.ops = opCount(records); Plan.limit = limit;
+  Plan.delta = true; Plan.start = start; Plan.parentGen = parentGen; Plan.baseGen = baseGen; Plan.chainCount = chainCount;
+  Plan.runs = runs; Plan.dirty = dirty;
 }
 export function setEraseCounts(a: u32, b: u32): void { Plan.eraseA = a; Plan.eraseB = b; }
 export function setTrigger(t: u32): void { Plan.trigger = t; }
 export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { Plan.heldMask = mask; Plan.heldSlot = slot; Plan.heldGen = gen; }
 
-/** The page header of data record `seq` of the planned save (what the page says about its place). */
+/** The page header of data record `seq` of the planned save (what the page says about its place):
+ * a delta's record also names its chain's base and carries the delta flag. */
 @inline export function dataHeader(h: usize, tenant: u32, seq: u32, addr: u64, valid: u32): void {
-  writeHeader(h, PAGE_TYPE_DATA, <u8>tenant, <u8>Plan.slot, Plan.gen, seq, addr, valid, 0, 0, Plan.saveId);
+  writeHeader(h, PAGE_TYPE_DATA, <u8>tenant, <u8>Plan.slot, Plan.gen, seq, addr, valid, Plan.baseGen, Plan.delta ? H_FLAG_DELTA : 0, Plan.saveId);
 }
 
 /** The XTS tweak of the planned save's record at DIMM address `addr`. */
 @inline export function dataTweak(t: usize, addr: u64, tenant: u32): void {
   writeTweak(t, addr, Plan.gen, <u8>tenant);
+}
+
+/** Fills RecordAt for the planned save's record at stream position i (RecordAt.seq: its record
+ * index, which a delta takes from its runs); false past the end. */
+export function planRecord(i: u32): bool {
+  const seq = Plan.delta ? runRecord(IMG + WORK_RUNS, Plan.runs, i) : i;
+  return seq != 0xffffffff && recordInfo(seq);
 }

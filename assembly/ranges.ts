@@ -40,6 +40,7 @@ export function tenantMaskOfRanges(): u32 {
 
 /** Where record `seq` of the last recordInfo(seq) is. */
 export namespace RecordAt {
+  export let seq: u32 = 0; // its record index
   export let tenant: u32 = 0;
   export let addr: u64 = 0; // DIMM address
   export let valid: u32 = 0; // bytes of the page that hold data
@@ -54,6 +55,7 @@ export function recordInfo(seq: u32): bool {
     if (seq < first + n) {
       const off = <u64>(seq - first) * gPageBytes;
       const len = rangeLen(i);
+      RecordAt.seq = seq;
       RecordAt.tenant = rangeTenant(i);
       RecordAt.addr = rangeBase(i) + off;
       RecordAt.valid = <u32>(len - off < <u64>gPageBytes ? len - off : <u64>gPageBytes);

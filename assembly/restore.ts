@@ -13,7 +13,8 @@ import {
 import {
   HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, C_SLOT, C_FLAGS, C_FLAG_WIDE, C_GENERATION, C_SAVE_ID,
   C_PAGE_COUNT, C_RANGE_OFF, C_RANGE_COUNT, C_TENANT_OFF, C_TENANT_COUNT, C_EXC_OFF, CR_BYTES, CR_TENANT,
-  CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN,
+  CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN, C_BASE_GENERATION, H_FLAG_DELTA,
+  C_CHAIN_OFF, C_CHAIN_COUNT, C_TOTAL, CHAIN_ENTRY_BYTES,
 } from "./config";
 import {
   gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
@@ -29,7 +30,8 @@ import { waitIdle } from "./nand";
 import { busyPoll } from "./mgmt/mailbox";
 import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
-import { CHAIN, imageTenantMask } from "./commit";
+import { CHAIN, imageTenantMask, loadSlotCommit } from "./commit";
+import { isDelta, regionStart, runRecord, runTable, runCount, runCursorReset, CE_GENERATION, CE_REGION_START, CE_SAVE_ID, CE_HASH } from "./generations";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 // buffer states
@@ -73,6 +75,12 @@ let iWide: bool = false;
 let iGen: u32 = 0;
 let iId: u64 = 0;
 let iRecords: u32 = 0;
+// a delta generation: its region's start in the half, its runs, its chain's base
+let iDelta: bool = false;
+let iStart: u32 = 0;
+let iBase: u32 = 0;
+let iRuns: usize = 0;
+let iRunCount: u32 = 0;
 /** What the last restore did (published by the RESTORE operation). */
 export namespace Restored {
   export let verifiedBytes: u64 = 0;
@@ -85,7 +93,11 @@ let failBits: u32 = 0;
 let rTenant: u32 = 0;
 let rAddr: u64 = 0;
 let rValid: u32 = 0;
-function imgRecord(seq: u32): bool {
+let rSeq: u32 = 0; // record index (a delta's stream position maps to it through its runs)
+function imgRecord(pos: u32): bool {
+  const seq = iDelta ? runRecord(iRuns, iRunCount, pos) : pos;
+  if (seq == 0xffffffff) return false;
+  rSeq = seq;
   const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
   const ro = IMG + load<u32>(IMG + C_RANGE_OFF);
   for (let i: u32 = 0; i < rc; i++) {
@@ -130,9 +142,9 @@ function dieLoc(d: u32, pos: u32): u32 {
   let cur = g(DIE_B, d);
   let loc = g(DIE_A, d);
   if (cur == 0xffffffff || pos < cur || pos - cur > 64) {
-    loc = locate(iSlot, iWide, exc, n, pos);
+    loc = locate(iSlot, iWide, exc, n, pos, iStart);
   } else {
-    while (cur < pos && loc != 0xffffffff) { loc = cursorNext(iSlot, iWide, exc, n, loc); cur++; }
+    while (cur < pos && loc != 0xffffffff) { loc = cursorNext(iSlot, iWide, exc, n, loc, iStart); cur++; }
   }
   s(DIE_A, d, loc);
   s(DIE_B, d, pos);
@@ -172,7 +184,7 @@ function checkRec(i: u32): bool {
     memory.copy(TAGRING + <usize>((seq & (RING - 1)) << 4), rec + gPageBytes + TAG_OFF, TAG_BYTES);
     tagReady |= <u64>1 << (seq - chainNext);
   }
-  writeHeader(EXP_HDR, PAGE_TYPE_DATA, <u8>rTenant, <u8>iSlot, iGen, seq, rAddr, rValid, 0, 0, iId);
+  writeHeader(EXP_HDR, PAGE_TYPE_DATA, <u8>rTenant, <u8>iSlot, iGen, rSeq, rAddr, rValid, iBase, iDelta ? H_FLAG_DELTA : 0, iId);
   const unc = g(OB_U, i) != 0;
   if (unc || !headerEquals(rec + gPageBytes + HDR_OFF, EXP_HDR)) {
     failBuf(i, unc ? RestoreFail.NVM_READ_ERROR | RestoreFail.PAGE_VERIFY_FAIL : RestoreFail.PAGE_VERIFY_FAIL);
@@ -263,6 +275,12 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   iGen = load<u32>(IMG + C_GENERATION);
   iId = load<u64>(IMG + C_SAVE_ID);
   iRecords = load<u32>(IMG + C_PAGE_COUNT);
+  iDelta = isDelta(IMG);
+  iStart = regionStart(IMG);
+  iBase = load<u32>(IMG + C_BASE_GENERATION);
+  iRuns = iDelta ? runTable(IMG) : 0;
+  iRunCount = iDelta ? runCount(IMG) : 0;
+  runCursorReset();
   tMask = mask;
   full = len == 0;
   wBase = full ? 0 : base;
@@ -421,3 +439,45 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   return failBits;
 }
 
+
+/**
+ * Restores the current image (in IMG) when it is a delta: every generation of its chain in turn,
+ * the base first, each record taken from the newest generation that holds it because a later
+ * generation's records overwrite an earlier one's. Each ancestor's commit record must be the one
+ * the chain table names (its generation, save id and closing hash), or the restore refuses.
+ * Ends with the current image's record back in IMG.
+ */
+export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64): u32 {
+  if (!isDelta(IMG)) return runRestore(mask, base, len, deadline);
+  const slot = <u32>load<u8>(IMG + C_SLOT);
+  const headGen = load<u32>(IMG + C_GENERATION);
+  const headStart = regionStart(IMG);
+  const count = load<u32>(IMG + C_CHAIN_COUNT);
+  let verified: u64 = 0;
+  let failed: u32 = 0;
+  let firstBad: u64 = 0xffffffffffffffff;
+  let bits: u32 = 0;
+  for (let k: u32 = 0; k <= count && bits == 0; k++) {
+    if (k > 0 && !loadSlotCommit(slot, headGen, IMG, headStart)) { bits = RestoreFail.COMMIT_INVALID; break; }
+    if (k < count) {
+      // the ancestor the chain table names, checked against its entry
+      const e = IMG + load<u32>(IMG + C_CHAIN_OFF) + k * CHAIN_ENTRY_BYTES;
+      const gen = load<u32>(e + CE_GENERATION);
+      const start = load<u32>(e + CE_REGION_START);
+      const id = load<u64>(e + CE_SAVE_ID);
+      memory.copy(EXP_HDR, e + CE_HASH, 32);
+      if (!loadSlotCommit(slot, gen, IMG, start) || load<u64>(IMG + C_SAVE_ID) != id || regionStart(IMG) != start ||
+        !ct_equal(IMG + load<u32>(IMG + C_TOTAL) - 32, EXP_HDR, 32)) { bits = RestoreFail.COMMIT_INVALID; break; }
+    }
+    bits |= runRestore(mask, base, len, deadline);
+    // a record later generations replace is counted once: the base covers every record
+    if (Restored.verifiedBytes > verified) verified = Restored.verifiedBytes;
+    failed += Restored.failedPages;
+    if (Restored.firstBad < firstBad) firstBad = Restored.firstBad;
+  }
+  if (load<u32>(IMG + C_GENERATION) != headGen && !loadSlotCommit(slot, headGen, IMG, headStart)) bits |= RestoreFail.COMMIT_INVALID;
+  Restored.verifiedBytes = verified;
+  Restored.failedPages = failed;
+  Restored.firstBad = firstBad;
+  return bits;
+}

@@ -16,15 +16,15 @@ import {
   gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
   DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
 } from "./state";
-import { recordInfo, RecordAt } from "./ranges";
+import { RecordAt } from "./ranges";
 import { swSeal } from "./seal";
 import { waitIdle } from "./nand";
-import { streamEnd, streamBlock, streamUsable } from "./slots";
+import { streamStart, streamEnd, streamBlock, streamUsable } from "./slots";
 import { CHAIN, TPAGES, buildCommit, writeCommit } from "./commit";
 import { busyPoll } from "./mgmt/mailbox";
 import { R_INJECT, Inject, R_PROGRAM_FAILS, R_PROGRESS_DONE, R_PROGRESS_TOTAL, SaveFail, Phase } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update } from "./crypto/index";
-import { Plan, dataHeader, dataTweak } from "./plan";
+import { Plan, dataHeader, dataTweak, planRecord } from "./plan";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 
@@ -92,9 +92,9 @@ function prepareOp(ob: u32, k: u32): u32 {
   const base = opBuf(ob);
   for (let j: u32 = 0; j < n; j++) {
     const rec = base + <usize>(j * gRecBytes);
-    recordInfo(first + j);
+    planRecord(first + j);
     store<u32>(rec + gPageBytes, 0xffffffff);
-    dataHeader(rec + gPageBytes + HDR_OFF, RecordAt.tenant, first + j, RecordAt.addr, RecordAt.valid);
+    dataHeader(rec + gPageBytes + HDR_OFF, RecordAt.tenant, RecordAt.seq, RecordAt.addr, RecordAt.valid);
     dataTweak(recTweak(ob * gPlanes + j), RecordAt.addr, RecordAt.tenant);
     if (RecordAt.valid < gPageBytes) memory.fill(rec + RecordAt.valid, 0, gPageBytes - RecordAt.valid);
   }
@@ -112,7 +112,7 @@ function pushDma(ob: u32): bool {
   const k = g(OB_K, ob);
   const base = opBuf(ob);
   while (j < n) {
-    recordInfo(k * gPlanes + j);
+    planRecord(k * gPlanes + j);
     const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>RecordAt.addr, <u32>(base + <usize>(j * gRecBytes)), RecordAt.valid);
     if (t < 0) {
       if (t != -2) failInfo |= SaveFail.DMA_ERROR;
@@ -133,7 +133,7 @@ function pushCrypto(ob: u32): bool {
   while (j < 2 * n) {
     const r = j >> 1;
     const rec = base + <usize>(r * gRecBytes);
-    recordInfo(g(OB_K, ob) * gPlanes + r);
+    planRecord(g(OB_K, ob) * gPlanes + r);
     const slot = RecordAt.tenant * 2;
     const t = (j & 1) == 0
       ? crypto_submit(CryptoOp.XTS_ENCRYPT, slot, <u32>recTweak(ob * gPlanes + r), <u32>rec, <u32>rec, gPageBytes)
@@ -222,7 +222,7 @@ export function runSave(): u32 {
   for (let t: u32 = 0; t < MAX_TENANTS; t++) { sha256_init(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES)); s(TPAGES, t, 0); }
   for (let d: u32 = 0; d < gDies; d++) {
     s(EXC_N, d, 0); s(DIE_C, d, 0); s(DIE_D, d, 0);
-    if (!seekBlock(d, 0)) return SaveFail.NO_SPARE_BLOCKS;
+    if (!seekBlock(d, streamStart())) return SaveFail.NO_SPARE_BLOCKS;
   }
   for (let i: u32 = 0; i < gOpBufs; i++) s(OB_ST, i, FREE);
   w32(R_PROGRESS_TOTAL, Plan.ops);

@@ -13,6 +13,7 @@ import {
 } from "./mgmt/regs";
 import { deriveTenant, clearTenant, tenantBase, K_XTS, K_MAC } from "./keys";
 import { gArmed, arm, disarm, verifyKey, publishImage, state } from "./ops";
+import { trackEnd } from "./generations";
 
 // ---- keys -------------------------------------------------------------------------------------------
 
@@ -48,9 +49,12 @@ export function clearKey(t: u32): u8 {
  * and the bank's last measurement are reused when they still suffice, so this costs only the
  * estimate; when the new set does not fit (no key for a new tenant, too little energy, more blocks
  * than were erased and cannot be erased ahead) the controller stays disarmed with the reason in
- * ARM_REFUSAL and the ARM_CHANGED event, as any refused arm.
+ * ARM_REFUSAL and the ARM_CHANGED event, as any refused arm. A delta is relative to the set the
+ * image was saved with, so any change ends the host's dirty record.
  */
 function rearm(): void {
+  // the host's dirty record was for the ranges the image was saved with
+  trackEnd();
   if (!gArmed) return;
   disarm();
   arm();

@@ -33,26 +33,28 @@ export namespace Erased {
 export function setErased(slot: i32, wide: bool, blocks: u32): void { Erased.slot = slot; Erased.wide = wide; Erased.blocks = blocks; }
 
 /** Records the current image (Image) and, from it, where the next save goes. */
-export function setImage(valid: bool, slot: u32, wide: bool, gen: u32): void {
-  Image.valid = valid; Image.slot = slot; Image.wide = wide; Image.gen = gen;
+export function setImage(valid: bool, slot: u32, wide: bool, gen: u32, start: u32 = 0): void {
+  Image.valid = valid; Image.slot = slot; Image.wide = wide; Image.gen = gen; Image.start = start;
   if (gen > Image.maxGenSeen) Image.maxGenSeen = gen;
   Target.slot = valid ? slot ^ 1 : 0;
 }
 
 // ---- regions ------------------------------------------------------------------------------------------
 
-/** True when region index i is, on `die`, the first good superblock of its half (its metadata block). */
-function isMetaIndex(die: u32, slot: u32, i: u32): bool {
-  const start = i < gHalf ? 0 : gHalf;
-  for (let j = start; j < start + gHalf; j++) {
+/** True when region index i is, on `die`, the first good superblock of its half (its metadata block);
+ * for a delta's region, which starts at region index `from` of its half, the first good one from there. */
+function isMetaIndex(die: u32, slot: u32, i: u32, from: u32 = 0): bool {
+  const start = i < gHalf ? from : gHalf;
+  for (let j = start; j < (i < gHalf ? gHalf : 2 * gHalf); j++) {
     if (superGood(die, regionBlock(slot, j))) return j == i;
   }
   return false;
 }
 
-/** The metadata block of `slot` on `die`, or 0xffffffff when the half has no good block. */
-export function metaBlock(die: u32, slot: u32): u32 {
-  for (let j: u32 = 0; j < gHalf; j++) {
+/** The metadata block of `slot` on `die` (of the region that starts at index `from`), or
+ * 0xffffffff when the half has no good block there. */
+export function metaBlock(die: u32, slot: u32, from: u32 = 0): u32 {
+  for (let j: u32 = from; j < gHalf; j++) {
     const b = regionBlock(slot, j);
     if (superGood(die, b)) return b;
   }
@@ -63,17 +65,17 @@ export function metaBlock(die: u32, slot: u32): u32 {
  * Region blocks (prefix length, max over dies) a save of `ops` data ops needs, with SPARE_BLOCKS
  * good blocks per die in reserve for program failures; NO_ROOM when the region is too small.
  */
-export function regionNeed(slot: u32, wide: bool, ops: u32): u32 {
+export function regionNeed(slot: u32, wide: bool, ops: u32, from: u32 = 0): u32 {
   const nb = regionBlocks(wide);
   let worst: u32 = 0;
   for (let d: u32 = 0; d < gDies; d++) {
     let need = opsOnRank(ops, dieRank(d));
     let spares: u32 = SPARE_BLOCKS;
-    let i: u32 = 0;
+    let i: u32 = from;
     for (; i < nb; i++) {
       ensureRegionScanned(slot, i + 1);
       const b = regionBlock(slot, i);
-      if (!superGood(d, b) || isMetaIndex(d, slot, i)) continue;
+      if (!superGood(d, b) || isMetaIndex(d, slot, i, from)) continue;
       if (need > 0) need = need > gPagesPerBlock ? need - gPagesPerBlock : 0;
       else if (spares > 0) spares--;
       if (need == 0 && spares == 0) break;
@@ -84,18 +86,25 @@ export function regionNeed(slot: u32, wide: bool, ops: u32): u32 {
   return worst;
 }
 
-/** True when region index i (on die) is the metadata block of its half. */
-export function regionIsMeta(die: u32, slot: u32, i: u32): bool {
-  return isMetaIndex(die, slot, i);
+/** True when region index i (on die) is the metadata block of its half (of the region from `from`). */
+export function regionIsMeta(die: u32, slot: u32, i: u32, from: u32 = 0): bool {
+  return isMetaIndex(die, slot, i, from);
 }
 
-/** Exceptions the commit record may have to list for a save into region prefix [0, need). */
-export function commitFits(slot: u32, wide: bool, need: u32): bool {
+/** Exceptions the commit record may have to list for a save into region indices [from, need):
+ * the bad and metadata blocks there, and two program failures a die. */
+export function excBound(slot: u32, need: u32, from: u32 = 0): u32 {
   let exc: u32 = 0;
   for (let d: u32 = 0; d < gDies; d++) {
-    for (let i: u32 = 0; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i)) exc++;
+    for (let i: u32 = from; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i, from)) exc++;
     exc += 2;
   }
+  return exc;
+}
+
+/** True when the commit record of a full save into region prefix [0, need) fits COMMIT_MAX. */
+export function commitFits(slot: u32, wide: bool, need: u32): bool {
+  const exc = excBound(slot, need);
   const bytes = C_HEADER_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
   return bytes <= COMMIT_MAX;
 }
@@ -116,6 +125,11 @@ export function commitFits(slot: u32, wide: bool, need: u32): bool {
 // ---- the planned save's region (the save pipeline and the commit writer) -------------------------------
 
 /** Region indices the planned save's die streams may use: the erased prefix of its region. */
+@inline export function streamStart(): u32 {
+  return Plan.start;
+}
+
+/** One past the last region index the planned save's die streams may use. */
 @inline export function streamEnd(): u32 {
   return Plan.limit < regionBlocks(Plan.wide) ? Plan.limit : regionBlocks(Plan.wide);
 }
@@ -128,10 +142,10 @@ export function commitFits(slot: u32, wide: bool, need: u32): bool {
 /** True when die d's stream may write block b, region index i: good in every plane and not the
  * metadata block of its half. */
 @inline export function streamUsable(d: u32, b: u32, i: u32): bool {
-  return superGood(d, b) && !regionIsMeta(d, Plan.slot, i);
+  return superGood(d, b) && !regionIsMeta(d, Plan.slot, i, Plan.start);
 }
 
 /** The block of die d the planned save's commit record goes to (0xffffffff: none). */
 @inline export function commitBlock(d: u32): u32 {
-  return metaBlock(d, Plan.slot);
+  return metaBlock(d, Plan.slot, Plan.start);
 }

@@ -223,6 +223,7 @@ export namespace Image {
   export let slot: u32 = 0;
   export let wide: bool = false;
   export let gen: u32 = 0;
+  export let start: u32 = 0; // region index of its half where its generation starts (a delta's)
   export let maxGenSeen: u32 = 0; // highest generation seen on NAND this boot (a new save goes above it)
   export let keyOk: u32 = 0; // bit per tenant: key verified against the image (KCV and commit MAC)
   // tenants of the image the last restore left sealed: the image becomes held when a save moves

@@ -126,6 +126,22 @@ export const R_RANGE_COUNT: u32 = 0x200;
 export const R_RANGES: u32 = 0x208; // MAX_RANGES x RANGE_ENTRY_BYTES
 export const RANGE_ENTRY_BYTES: u32 = 24; // tenant u8, flags u8, pad[6], base u64, length u64
 
+// generations (docs/generations.md): the host's dirty record, the chain of the current image and
+// what the last save was
+export const R_TRACK_STATE: u32 = 0x390; // u8 TrackState
+export const R_LAST_SAVE_KIND: u32 = 0x391; // u8 SaveKind
+export const R_CHAIN_LENGTH: u32 = 0x392; // u8 generations in the current image's chain (1 = a full image, 0 = none)
+export const R_TRACK_REFUSAL: u32 = 0x394; // u32 TrackRefusal bits of the last DIRTY_TRACK
+export const R_TRACK_BITMAP_ADDR: u32 = 0x398; // u64 DIMM address of the accepted bitmap
+export const R_TRACK_GENERATION: u32 = 0x3a0; // u32 the generation the record is relative to
+export const R_DELTA_ROOM_BLOCKS: u32 = 0x3a4; // u32 erased blocks a die has for the next delta
+export const R_IMAGE_BASE_GENERATION: u32 = 0x3a8; // u32 the current image's base (its own generation when full)
+export const R_LAST_SAVE_RECORDS: u32 = 0x3ac; // u32 records the last successful save wrote
+export const R_LAST_SAVE_BASED_ON: u32 = 0x3b0; // u32 its parent generation (0 = a full save)
+export const R_LAST_SAVE_DIRTY_RECORDS: u32 = 0x3b4; // u32 records the host's record marked (a delta)
+export const R_GENERATIONS: u32 = 0x3c0; // MAX_CHAIN x GENERATION_ENTRY_BYTES, the base first
+export const GENERATION_ENTRY_BYTES: u32 = 8; // generation u32, records u32
+
 // commands: mailbox write to R_CMD, data = code, then arguments
 export namespace Cmd {
   export const ARM: u8 = 0x01;
@@ -143,6 +159,7 @@ export namespace Cmd {
   export const ENERGY_TEST: u8 = 0x0d;
   export const CLEAR_EVENTS: u8 = 0x0e; // mask u32 @4
   export const INJECT_ERROR: u8 = 0x0f; // mask u32 @4 (replaces the active set)
+  export const DIRTY_TRACK: u8 = 0x10; // bitmap address u64 @4, bitmap bytes u64 @12, generation u32 @20
 }
 
 export namespace CmdResult {
@@ -231,6 +248,28 @@ export namespace RestoreFail {
   export const NO_SUCH_GENERATION: u32 = 1 << 11;
 }
 
+export namespace TrackState {
+  export const OFF: u8 = 0;
+  export const TRACKING: u8 = 1; // the next save is a delta of TRACK_GENERATION if it fits
+}
+
+export namespace SaveKind {
+  export const NONE: u8 = 0;
+  export const FULL: u8 = 1;
+  export const DELTA: u8 = 2;
+}
+
+export namespace TrackRefusal {
+  export const NOT_CURRENT: u32 = 1 << 0; // the generation is not the current image
+  export const NOT_RESTORED: u32 = 1 << 1; // no complete restore of it (every tenant, every range) this boot
+  export const BITMAP_OUTSIDE: u32 = 1 << 2; // not 4 KiB aligned, not the module's length, or not inside the module
+  export const CHAIN_FULL: u32 = 1 << 3; // the chain already has MAX_CHAIN generations
+  export const NO_ROOM: u32 = 1 << 4; // the image's half has no room after the chain (or the image is wide)
+  export const RANGES_CHANGED: u32 = 1 << 5; // the registered ranges are not the image's
+  export const IMAGE_HELD: u32 = 1 << 6; // an older image is held for sealed tenants
+  export const ERASE_FAILED: u32 = 1 << 7; // erasing the room after the chain failed or was aborted
+}
+
 export namespace EraseFail {
   export const NVM_ERROR: u32 = 1 << 0;
   export const ABORTED: u32 = 1 << 1;
@@ -307,4 +346,5 @@ export namespace Caps {
   export const AB_SLOTS: u32 = 1 << 3;
   export const PIECEWISE_RESTORE: u32 = 1 << 4;
   export const CRYPTO_ON_CPU: u32 = 1 << 5; // with CRYPTO_ENGINE: the crypto_* calls are a native service (HAL 1.3)
+  export const DELTA_SAVES: u32 = 1 << 6; // DIRTY_TRACK and delta generations (image format version 2)
 }

@@ -137,6 +137,7 @@ export const Trace = {
   ERASE_DONE: 11,
   PHASE: 12,
   BOOT: 13,
+  SAVE_DELTA: 14,
 } as const;
 export const TRACE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(Trace).map(([k, v]) => [v, k]),

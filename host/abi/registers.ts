@@ -15,6 +15,10 @@ export const MAX_TENANTS = 4;
 export const MAX_RANGES = 16;
 /** tenant u8, flags u8, pad[6], base u64, length u64 */
 export const RANGE_ENTRY_BYTES = 24;
+/** Generations in one chain (the base and its deltas); GENERATIONS lists them. */
+export const MAX_CHAIN = 8;
+/** generation u32, records u32 */
+export const GENERATION_ENTRY_BYTES = 8;
 
 /** [name, offset, size in bytes]: the window as docs/register-map.md lays it out. */
 export const REGISTERS = [
@@ -125,6 +129,19 @@ export const REGISTERS = [
   // registered ranges (read back)
   ["RANGE_COUNT", 0x200, 1],
   ["RANGES", 0x208, MAX_RANGES * RANGE_ENTRY_BYTES],
+  // generations: the host's dirty record, the current image's chain, the last save
+  ["TRACK_STATE", 0x390, 1],
+  ["LAST_SAVE_KIND", 0x391, 1],
+  ["CHAIN_LENGTH", 0x392, 1],
+  ["TRACK_REFUSAL", 0x394, 4],
+  ["TRACK_BITMAP_ADDR", 0x398, 8],
+  ["TRACK_GENERATION", 0x3a0, 4],
+  ["DELTA_ROOM_BLOCKS", 0x3a4, 4],
+  ["IMAGE_BASE_GENERATION", 0x3a8, 4],
+  ["LAST_SAVE_RECORDS", 0x3ac, 4],
+  ["LAST_SAVE_BASED_ON", 0x3b0, 4],
+  ["LAST_SAVE_DIRTY_RECORDS", 0x3b4, 4],
+  ["GENERATIONS", 0x3c0, MAX_CHAIN * GENERATION_ENTRY_BYTES],
 ] as const satisfies readonly (readonly [string, number, number])[];
 
 export type RegisterName = (typeof REGISTERS)[number][0];
@@ -158,6 +175,7 @@ const COMMANDS = [
   ["ENERGY_TEST", 0x0d],
   ["CLEAR_EVENTS", 0x0e],
   ["INJECT_ERROR", 0x0f],
+  ["DIRTY_TRACK", 0x10],
 ] as const;
 export const Cmd = Object.fromEntries(COMMANDS) as { readonly [K in (typeof COMMANDS)[number][0]]: number };
 export const COMMAND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(COMMANDS.map(([n, c]) => [c, n]));
@@ -238,6 +256,21 @@ const HEALTHS = [
 export const Health = codes(HEALTHS);
 export const HEALTH_NAMES = labels(HEALTHS);
 
+const TRACK_STATES = [
+  ["OFF", "off"],
+  ["TRACKING", "tracking"],
+] as const satisfies readonly Entry[];
+export const TrackState = codes(TRACK_STATES);
+export const TRACK_STATE_NAMES = labels(TRACK_STATES);
+
+const SAVE_KINDS = [
+  ["NONE", "none"],
+  ["FULL", "full"],
+  ["DELTA", "delta"],
+] as const satisfies readonly Entry[];
+export const SaveKind = codes(SAVE_KINDS);
+export const SAVE_KIND_NAMES = labels(SAVE_KINDS);
+
 /** Argument of the PHASE trace (0 is never used). */
 export const Phase = { SCAN_DONE: 1, DATA_DONE: 2, COMMIT_DONE: 3, ENERGY_TEST: 4 } as const;
 export const PHASE_NAMES: readonly string[] = ["", "scan done", "data done", "commit done", "energy test"];
@@ -296,6 +329,19 @@ const RESTORE_FAILS = [
 export const RestoreFail = bits(RESTORE_FAILS);
 export const RESTORE_FAIL_BITS = labels(RESTORE_FAILS);
 
+const TRACK_REFUSALS = [
+  ["NOT_CURRENT", "not the current image"],
+  ["NOT_RESTORED", "not restored this boot"],
+  ["BITMAP_OUTSIDE", "bitmap outside the module"],
+  ["CHAIN_FULL", "chain full"],
+  ["NO_ROOM", "no room after the chain"],
+  ["RANGES_CHANGED", "ranges changed"],
+  ["IMAGE_HELD", "image held"],
+  ["ERASE_FAILED", "erase failed"],
+] as const satisfies readonly Entry[];
+export const TrackRefusal = bits(TRACK_REFUSALS);
+export const TRACK_REFUSAL_BITS = labels(TRACK_REFUSALS);
+
 const ERASE_FAILS = [
   ["NVM_ERROR", "NVM error"],
   ["ABORTED", "aborted"],
@@ -352,6 +398,7 @@ const CAPS = [
   ["AB_SLOTS", "A/B slots"],
   ["PIECEWISE_RESTORE", "piecewise restore"],
   ["CRYPTO_ON_CPU", "native crypto service"],
+  ["DELTA_SAVES", "delta saves"],
 ] as const satisfies readonly Entry[];
 export const Caps = bits(CAPS);
 export const CAPS_BITS = labels(CAPS);
@@ -367,6 +414,9 @@ export const REGISTER_GROUPS = {
   SaveFail: { values: SaveFail, labels: SAVE_FAIL_BITS },
   RestoreFail: { values: RestoreFail, labels: RESTORE_FAIL_BITS },
   EraseFail: { values: EraseFail, labels: ERASE_FAIL_BITS },
+  TrackState: { values: TrackState, labels: TRACK_STATE_NAMES },
+  SaveKind: { values: SaveKind, labels: SAVE_KIND_NAMES },
+  TrackRefusal: { values: TrackRefusal, labels: TRACK_REFUSAL_BITS },
   Trigger: { values: Trigger, labels: TRIGGER_NAMES },
   ImageFlag: { values: ImageFlag, labels: IMAGE_FLAG_BITS },
   KeyState: { values: KeyState, labels: KEY_STATE_NAMES },

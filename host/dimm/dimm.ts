@@ -5,6 +5,7 @@
 // DRAM forgets when it loses power: the content seed changes and written pages are dropped.
 
 import { hashString } from "../sim/rng.ts";
+import type { HostDirtyTracker } from "./dirty-tracker.ts";
 
 export interface DimmSnapshot {
   readonly atNs: number;
@@ -57,8 +58,14 @@ export class Dimm {
     this.isolatedFlag = on;
   }
 
+  /** The host driver's dirty record (null: the host keeps none). The host dies with the power. */
+  hostTracker: HostDirtyTracker | null = null;
+  /** Write-protect faults the host's dirty records cost over the run (every epoch, every boot). */
+  dirtyFaults = 0;
+
   /** DRAM lost power: contents become a new pseudo-random pattern. */
   losePower(): void {
+    this.hostTracker = null;
     this.powerCycles++;
     this.seed = hashString(`${this.baseSeed}/power-loss/${this.powerCycles}`);
     this.pages.clear();
@@ -73,6 +80,7 @@ export class Dimm {
       this.droppedBytes += data.length;
       return false;
     }
+    this.hostTracker?.beforeWrite(addr, data.length);
     this.hostWrites++;
     this.write(addr, data);
     for (let p = Math.floor(addr / this.pageBytes); p * this.pageBytes < addr + data.length; p++) this.dirty.add(p);

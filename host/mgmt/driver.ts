@@ -21,6 +21,10 @@ import {
   EVENT_BITS,
   ImageFlag,
   bitNames,
+  TRACK_STATE_NAMES,
+  TRACK_REFUSAL_BITS,
+  SAVE_KIND_NAMES,
+  GENERATION_ENTRY_BYTES,
 } from "../abi/registers.ts";
 
 export interface MgmtPort {
@@ -115,6 +119,18 @@ export interface ControllerStatus {
   events: string[];
   eventBits: number;
   ranges: { tenant: number; base: bigint; length: bigint }[];
+  /** The host's dirty record (DIRTY_TRACK) and the current image's chain of generations. */
+  generations: {
+    tracking: boolean;
+    trackRefusal: string[];
+    trackBitmapAddress: bigint;
+    trackGeneration: number;
+    deltaRoomBlocks: number;
+    baseGeneration: number;
+    /** The chain, the base first: 1 entry for a full image. */
+    chain: { generation: number; records: number }[];
+    lastSave: { kind: string; records: number; basedOn: number; dirtyRecords: number };
+  };
 }
 
 function u64le(v: number | bigint): Uint8Array {
@@ -206,6 +222,15 @@ export class HostDriver {
     const a = new Uint8Array(7);
     new DataView(a.buffer).setUint32(3, mask >>> 0, true);
     return this.command(Cmd.INJECT_ERROR, a);
+  }
+  /** DIRTY_TRACK: the host's bitmap of what it writes from now on (one bit per 4 KiB of the
+   * module, at `bitmap`, `bytes` long), relative to `generation`, the current image. */
+  dirtyTrack(bitmap: number, bytes: number, generation: number): boolean {
+    const a = new Uint8Array(23);
+    a.set(u64le(bitmap), 3);
+    a.set(u64le(bytes), 11);
+    new DataView(a.buffer).setUint32(19, generation >>> 0, true);
+    return this.command(Cmd.DIRTY_TRACK, a);
   }
   /** Writes configuration registers directly (offsets inside CONFIG_START..CONFIG_END). */
   writeConfig(offset: number, data: Uint8Array): boolean {
@@ -343,6 +368,24 @@ export class HostDriver {
       events: bitNames(u32(Reg.EVENT_STATUS), EVENT_BITS),
       eventBits: u32(Reg.EVENT_STATUS),
       ranges,
+      generations: {
+        tracking: TRACK_STATE_NAMES[u8(Reg.TRACK_STATE)] === "tracking",
+        trackRefusal: bitNames(u32(Reg.TRACK_REFUSAL), TRACK_REFUSAL_BITS),
+        trackBitmapAddress: u64(Reg.TRACK_BITMAP_ADDR),
+        trackGeneration: u32(Reg.TRACK_GENERATION),
+        deltaRoomBlocks: u32(Reg.DELTA_ROOM_BLOCKS),
+        baseGeneration: u32(Reg.IMAGE_BASE_GENERATION),
+        chain: Array.from({ length: u8(Reg.CHAIN_LENGTH) }, (_, k) => ({
+          generation: u32(Reg.GENERATIONS + k * GENERATION_ENTRY_BYTES),
+          records: u32(Reg.GENERATIONS + k * GENERATION_ENTRY_BYTES + 4),
+        })),
+        lastSave: {
+          kind: SAVE_KIND_NAMES[u8(Reg.LAST_SAVE_KIND)] ?? `kind-${u8(Reg.LAST_SAVE_KIND)}`,
+          records: u32(Reg.LAST_SAVE_RECORDS),
+          basedOn: u32(Reg.LAST_SAVE_BASED_ON),
+          dirtyRecords: u32(Reg.LAST_SAVE_DIRTY_RECORDS),
+        },
+      },
     };
   }
 }

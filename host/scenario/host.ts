@@ -29,6 +29,8 @@ export interface ManagementHost {
   erase(opts?: { discardHeld?: boolean }): boolean;
   abort(): boolean;
   factoryDefault(): boolean;
+  /** DIRTY_TRACK (absent: the controller has no delta saves). */
+  dirtyTrack?(bitmap: number, bytes: number, generation: number): boolean;
   /** The controller's register window, decoded; null when it does not answer (absent: the
    * controller has no such window). */
   status?(): ControllerStatus | null;
@@ -54,6 +56,7 @@ export function defaultHost(m: Machine): ManagementHost {
     erase: (o) => ok(driver.erase(o)),
     abort: () => ok(driver.abort()),
     factoryDefault: () => ok(driver.factoryDefault()),
+    dirtyTrack: (b, n, g) => ok(driver.dirtyTrack(b, n, g)),
     status: () => driver.status(),
     onAnswer: (listener) => watchAnswers(m, listener),
   };

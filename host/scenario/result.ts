@@ -3,6 +3,7 @@
 
 import type { BoardSpec } from "../board/types.ts";
 import type { CpuWork, Machine } from "../harness/machine.ts";
+import { FAULT_COST_NS } from "../dimm/dirty-tracker.ts";
 import { Trace, TRACE_NAMES } from "../abi/hal.ts";
 import { RESTORE_FAIL_BITS, SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
 import {
@@ -70,7 +71,14 @@ export interface SaveResult extends BoundFigures {
   started: boolean;
   completed: boolean;
   trigger: string | null;
+  /** "full": the whole protected size; "delta": only what the host's record named. */
+  kind: "full" | "delta" | null;
+  /** Bytes the save holds (a delta's records; the bounds are for these). */
   bytes: number;
+  /** Bytes under protection. */
+  protectedBytes: number;
+  /** A delta's parent generation (null for a full save). */
+  basedOn: number | null;
   startNs: number | null;
   endNs: number | null;
   timeUs: number | null;
@@ -113,7 +121,18 @@ export interface RunResult {
     refusals: { reasonBits: number; firstNs: number; lastNs: number; count: number }[];
   };
   holdup: { usableEnergyJ: number; remainingEnergyJ: number | null; marginPct: number | null };
-  host: { writes: number; droppedWrites: number; droppedBytes: number };
+  host: {
+    writes: number;
+    droppedWrites: number;
+    droppedBytes: number;
+    /** Write-protect faults the host driver's dirty record cost, and the host time they took at
+     * the stated cost each (host/dimm/dirty-tracker.ts). */
+    dirtyFaults: number;
+    dirtyFaultCostUs: number;
+  };
+  /** The current image's chain at the end of the run, the base first (empty: no image, or the
+   * controller did not answer). */
+  generations: { generation: number; kind: "full" | "delta"; records: number; bytes: number; base: number }[];
   deaths: { atNs: number; reason: string }[];
   boots: number;
   traps: { atNs: number; message: string }[];
@@ -165,7 +184,10 @@ export function collect(m: Machine, opts: Collected): RunResult {
     started: saveIdx >= 0,
     completed: false,
     trigger: null,
+    kind: null,
     bytes: 0,
+    protectedBytes: 0,
+    basedOn: null,
     startNs: null,
     endNs: null,
     timeUs: null,
@@ -181,6 +203,19 @@ export function collect(m: Machine, opts: Collected): RunResult {
     const start = tr[saveIdx]!;
     save.startNs = start.atNs;
     save.bytes = start.arg;
+    save.protectedBytes = start.arg;
+    save.kind = "full";
+    for (let k = saveIdx + 1; k < tr.length; k++) {
+      const id = tr[k]!.id;
+      if (id === Trace.SAVE_DELTA) {
+        // a delta of the image current when it started: the one found at boot or saved since
+        save.kind = "delta";
+        save.bytes = tr[k]!.arg;
+        for (let j = saveIdx - 1; j >= 0 && save.basedOn === null; j--)
+          if (tr[j]!.id === Trace.BOOT || tr[j]!.id === Trace.SAVE_DONE) save.basedOn = tr[j]!.arg;
+      }
+      if (id === Trace.SAVE_DONE || id === Trace.SAVE_FAIL || id === Trace.SAVE_START) break;
+    }
     const detect = [...tr.slice(0, saveIdx)].reverse().find((r) => r.id === Trace.DETECT);
     save.trigger = detect ? triggerName(detect.arg) : null;
     let endIdx = -1;
@@ -350,7 +385,14 @@ export function collect(m: Machine, opts: Collected): RunResult {
     restore,
     arm: { armed, refusalCount: refusalTraces.length, refusals },
     holdup,
-    host: { writes: m.dimm.hostWrites, droppedWrites: m.dimm.droppedWrites, droppedBytes: m.dimm.droppedBytes },
+    host: {
+      writes: m.dimm.hostWrites,
+      droppedWrites: m.dimm.droppedWrites,
+      droppedBytes: m.dimm.droppedBytes,
+      dirtyFaults: m.dimm.dirtyFaults,
+      dirtyFaultCostUs: (m.dimm.dirtyFaults * FAULT_COST_NS) / 1000,
+    },
+    generations: chainOf(statuses["end"], board.nand.pageBytes),
     deaths: m.deaths,
     boots: m.boots.length,
     traps: m.traps,
@@ -382,4 +424,19 @@ export function collect(m: Machine, opts: Collected): RunResult {
 /** The DETECT trace's argument is SAVE_TRIGGER less one (docs/hal.md, docs/register-map.md). */
 export function triggerName(code: number): string {
   return TRIGGER_NAMES[code + 1] ?? `trigger-${code + 1}`;
+}
+
+/** The chain a controller status lists (ControllerStatus.generations.chain), with what each is. */
+function chainOf(status: unknown, pageBytes: number): RunResult["generations"] {
+  const chain = (status as { generations?: { chain?: { generation: number; records: number }[] } } | null)?.generations
+    ?.chain;
+  if (!chain || chain.length === 0) return [];
+  const base = chain[0]!.generation;
+  return chain.map((g, k) => ({
+    generation: g.generation,
+    kind: k === 0 ? ("full" as const) : ("delta" as const),
+    records: g.records,
+    bytes: g.records * pageBytes,
+    base,
+  }));
 }

@@ -6,7 +6,16 @@ import { Trace } from "../../abi/hal.ts";
 import { Cmd, RESTORE_FAIL_BITS, bitNames } from "../../abi/registers.ts";
 import { restoreStatusText, withReasons } from "../answers.ts";
 import type { StepKind } from "./kind.ts";
-import type { AbortStep, EraseStep, FactoryDefaultStep, RestoreStep, SaveCommandStep } from "./types.ts";
+import type {
+  AbortStep,
+  DirtyTrackStep,
+  EraseStep,
+  FactoryDefaultStep,
+  RestoreStep,
+  SaveCommandStep,
+} from "./types.ts";
+import { InputError } from "../../errors.ts";
+import { HostDirtyTracker, DIRTY_GRANULE_BYTES, bitmapBytes, defaultBitmapAddress } from "../../dimm/dirty-tracker.ts";
 
 export const saveCommand: StepKind<SaveCommandStep> = {
   parse: (f, t) => ({ ...t, action: "save-command", timeoutNs: f.timeout() }),
@@ -96,6 +105,46 @@ export const erase: StepKind<EraseStep> = {
           if (link.answers) return t.answer && t.answer.result !== null ? t : null;
           return r.ctx.tracesSince(t.sentNs, [Trace.ERASE_DONE]) ? "ok" : null;
         }),
+    );
+  },
+};
+
+/** The host driver's dirty record: the tracker starts (bitmap zeroed, every page write-protected)
+ * before the command, so no write after it is missed; the controller's answer is the outcome. A
+ * refused record leaves the tracker running, as a driver would until it read the refusal, at no
+ * harm: the next save is then full. */
+export const dirtyTrack: StepKind<DirtyTrackStep> = {
+  parse: (f, t) => ({
+    ...t,
+    action: "dirty-track",
+    bitmap: f.has("bitmap") ? f.size("bitmap", null) : null,
+    generation: f.has("generation") ? f.number("generation", null) : null,
+    expect: f.text<DirtyTrackStep["expect"]>("expect", "any"),
+    timeoutNs: f.timeout(),
+  }),
+  prepare: (s, ctx) => {
+    const bytes = ctx.board.dimm.bytes;
+    if (s.bitmap === null) return;
+    const where = `${ctx.file}: steps[${s.index}].bitmap`;
+    if (s.bitmap % DIRTY_GRANULE_BYTES !== 0)
+      throw new InputError(where, `must be a multiple of ${DIRTY_GRANULE_BYTES}`);
+    if (s.bitmap + bitmapBytes(bytes) > bytes)
+      throw new InputError(where, `the ${bitmapBytes(bytes)}-byte bitmap must lie inside the ${bytes}-byte module`);
+  },
+  run: (s, r) => {
+    const { host, m } = r.ctx;
+    if (!host.dirtyTrack) return r.done("not supported by this controller");
+    const address = s.bitmap ?? defaultBitmapAddress(m.dimm.bytes);
+    const tracker = new HostDirtyTracker(m.dimm, address);
+    tracker.start();
+    m.dimm.hostTracker = tracker;
+    const gen = s.generation ?? host.status?.()?.image.generation ?? 0;
+    if (s.expect !== "any") r.ctx.requiredOutcomes.push({ index: r.index, expected: s.expect });
+    r.send(
+      Cmd.DIRTY_TRACK,
+      () => host.dirtyTrack!(address, tracker.bytes, gen),
+      s.timeoutNs,
+      (t) => r.done(t),
     );
   },
 };

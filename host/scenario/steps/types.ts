@@ -94,6 +94,17 @@ export interface AbortStep extends CommandTiming {
 export interface FactoryDefaultStep extends CommandTiming {
   action: "factory-default";
 }
+/** The host driver starts its dirty record (docs/register-map.md, "Delta saves"): zeroes the
+ * bitmap, write-protects, and sends DIRTY_TRACK for the current image. */
+export interface DirtyTrackStep extends CommandTiming {
+  action: "dirty-track";
+  /** The bitmap's DIMM address (null: the top of the module). */
+  bitmap: number | null;
+  /** The generation the record is relative to (null: the current image's). */
+  generation: number | null;
+  /** The result the run requires ("any": not checked). */
+  expect: "any" | "ok" | "refused";
+}
 
 /** The host writing: a write model (host/workload/models.ts) at a rate, for a while, optionally in
  * bursts (on for burstOnNs, off for burstOffNs, repeated). */
@@ -183,6 +194,7 @@ export type Step =
   | EraseStep
   | AbortStep
   | FactoryDefaultStep
+  | DirtyTrackStep
   | WorkloadStep
   | WaitStep
   | WaitForStep

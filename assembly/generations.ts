@@ -1,0 +1,289 @@
+// Delta generations (docs/image-format.md section 9, docs/generations.md): the host's dirty record,
+// the run table a delta holds, and where a chain's next region starts.
+//
+// Layer: planning, beside the slot policy and above the NAND driver and the commit record's
+// format; below the save and restore pipelines, which map a stream position to a record through
+// runRecord, and below the operations, which accept DIRTY_TRACK and start a delta save.
+//
+// Nothing here has static memory of its own beyond a few scalars: on the boards with 16 KiB pages
+// a few hundred bytes more would cost the restore a record buffer (docs/firmware.md, Memory map).
+// A delta save keeps its chain table and run table in IMG, whose parent commit record it no
+// longer needs once they are built (and reloads it from NAND if the save fails).
+
+import { dma_submit, dma_done, wait, DmaDir, Event } from "./hal";
+import {
+  C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT,
+  C_CHAIN_OFF, C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_BASE_GENERATION,
+  C_TRIGGER, CHAIN_ENTRY_BYTES, RUN_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2, C_HEADER_BYTES_V2, CR_BYTES, MAX_TENANTS,
+  CT_BYTES, COMMIT_MAX, C_SLOT,
+} from "./config";
+import { gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock } from "./layout";
+import { IMG, gPool, gDimmBytes, superGood } from "./state";
+import { rangeCount, recordInfo, RecordAt } from "./ranges";
+
+// ---- the chain and run tables in a commit record ---------------------------------------------------------
+
+// chain entry fields (CHAIN_ENTRY_BYTES each, the base first)
+export const CE_GENERATION: u32 = 0;
+export const CE_REGION_START: u32 = 4;
+export const CE_SAVE_ID: u32 = 8;
+export const CE_RECORDS: u32 = 16;
+export const CE_TRIGGER: u32 = 20;
+export const CE_HASH: u32 = 32;
+
+/** Where a delta save keeps its tables in IMG while it runs (the layout of its commit record). */
+export const WORK_CHAIN: u32 = C_HEADER_BYTES_V2;
+export const WORK_RUNS: u32 = C_HEADER_BYTES_V2 + MAX_CHAIN * CHAIN_ENTRY_BYTES;
+
+@inline export function isDelta(c: usize): bool {
+  return load<u16>(c + C_VERSION) == <u16>FORMAT_VERSION_DELTA && (load<u16>(c + C_FLAGS) & <u16>C_FLAG_DELTA) != 0;
+}
+
+/** Generations in the chain of the record at c: 1 for a full image. */
+export function chainLength(c: usize): u32 {
+  return isDelta(c) ? load<u32>(c + C_CHAIN_COUNT) + 1 : 1;
+}
+
+/** The region index where the record's generation starts (0 for a full image). */
+export function regionStart(c: usize): u32 {
+  return isDelta(c) ? load<u32>(c + C_REGION_START) : 0;
+}
+
+/**
+ * The first region index after everything the generation of the record at c occupies in its half:
+ * the blocks its die streams reached, the blocks its exception lists name, and its metadata blocks.
+ * The next delta of the chain starts there.
+ */
+export function regionEnd(c: usize): u32 {
+  const slot = <u32>load<u8>(c + C_SLOT);
+  const start = regionStart(c);
+  const ops = load<u32>(c + C_OP_COUNT);
+  const eo = load<u32>(c + C_EXC_OFF);
+  let p = eo + ((gDies * 2 + 3) & ~3);
+  let end = start;
+  const h0 = halfStart(slot);
+  for (let d: u32 = 0; d < gDies; d++) {
+    const n = <u32>load<u16>(c + eo + (d << 1));
+    const exc = c + p;
+    for (let i: u32 = 0; i < n; i++) {
+      const idx = excBlock(load<u32>(exc + (<usize>i << 2))) - h0 + 1;
+      if (idx > end) end = idx;
+    }
+    const pos = opsOnRank(ops, dieRank(d));
+    if (pos > 0) {
+      const loc = locate(slot, false, exc, n, pos - 1, start);
+      if (loc != 0xffffffff && (loc >>> 16) - h0 + 1 > end) end = (loc >>> 16) - h0 + 1;
+    }
+    // the metadata block: the die's first good superblock of the region
+    for (let i = start; i < gHalf; i++) {
+      if (!superGood(d, regionBlock(slot, i))) continue;
+      if (i + 1 > end) end = i + 1;
+      break;
+    }
+    p += n * 4;
+  }
+  return end;
+}
+
+// ---- stream position → record ----------------------------------------------------------------------------
+// A delta's i-th record (stream position order) is the i-th record its runs cover. The pipelines
+// walk mostly forward, with short steps back (a redo, the restore's read window), so a cursor that
+// moves both ways makes the lookup O(1) in the common case.
+
+let curTable: usize = 0;
+let curRun: u32 = 0;
+let curFirst: u32 = 0; // stream index of run curRun's first record
+
+/** Record index of stream position i in the run table at t (count runs); 0xffffffff past the end. */
+export function runRecord(t: usize, count: u32, i: u32): u32 {
+  if (t != curTable) { curTable = t; curRun = 0; curFirst = 0; }
+  while (i < curFirst && curRun > 0) { curRun--; curFirst -= load<u32>(t + curRun * RUN_BYTES + 4); }
+  while (curRun < count) {
+    const n = load<u32>(t + curRun * RUN_BYTES + 4);
+    if (i < curFirst + n) return load<u32>(t + curRun * RUN_BYTES) + (i - curFirst);
+    curFirst += n;
+    curRun++;
+  }
+  return 0xffffffff;
+}
+
+/** Forgets the cursor (a table was rewritten in place). */
+export function runCursorReset(): void { curTable = 0; curRun = 0; curFirst = 0; }
+
+// ---- the host's dirty record ---------------------------------------------------------------------------------
+
+/** What DIRTY_TRACK accepted: the bitmap in the DIMM, and the erased room after the chain. */
+export namespace Track {
+  export let active: bool = false;
+  export let bitmap: u64 = 0;
+  export let bytes: u64 = 0;
+  export let gen: u32 = 0;
+  export let start: u32 = 0; // region index where the delta goes
+  export let limit: u32 = 0; // region indices [start, limit) are erased
+  /** The current image's generation a complete restore brought back this boot (0: none). */
+  export let restoredGen: u32 = 0;
+}
+export function trackEnd(): void { Track.active = false; }
+export function trackStart(bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32): void {
+  Track.active = true; Track.bitmap = bitmap; Track.bytes = bytes; Track.gen = gen; Track.start = start; Track.limit = limit;
+}
+export function setRestoredGen(g: u32): void { Track.restoredGen = g; }
+
+/** Bitmap bytes the host's record has for this module: one bit per 4 KiB granule. */
+export function bitmapBytes(): u64 {
+  const granules = (gDimmBytes + (1 << DIRTY_GRANULE_LOG2) - 1) >> DIRTY_GRANULE_LOG2;
+  return (granules + 7) >> 3;
+}
+
+// the bitmap window in the pool (the op buffers are free before a save's pipeline starts)
+const WIN_BYTES: u32 = 4096;
+let winBase: u64 = 0xffffffffffffffff;
+let dmaFail: bool = false;
+
+function loadWindow(byteOff: u64): void {
+  winBase = byteOff & ~(<u64>WIN_BYTES - 1);
+  let n = Track.bytes - winBase;
+  if (n > <u64>WIN_BYTES) n = WIN_BYTES;
+  const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>gPool, <u32>n);
+  if (t < 0) { dmaFail = true; memory.fill(gPool, 0xff, WIN_BYTES); return; }
+  while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
+}
+
+/** True when the host's record marks granule g, or g holds the bitmap itself (always saved). */
+function granuleDirty(g: u64): bool {
+  const a = g << DIRTY_GRANULE_LOG2;
+  if (a + (1 << DIRTY_GRANULE_LOG2) > Track.bitmap && a < Track.bitmap + Track.bytes) return true;
+  const byte = g >> 3;
+  if (byte >= Track.bytes) return true;
+  if (byte < winBase || byte >= winBase + WIN_BYTES) loadWindow(byte);
+  return (load<u8>(gPool + <usize>(byte - winBase)) & (1 << <u32>(g & 7))) != 0;
+}
+
+/** True when record seq holds a granule the host's record marks. */
+function recordDirty(seq: u32): bool {
+  recordInfo(seq);
+  const first = RecordAt.addr >> DIRTY_GRANULE_LOG2;
+  const last = (RecordAt.addr + RecordAt.valid - 1) >> DIRTY_GRANULE_LOG2;
+  for (let g = first; g <= last; g++) if (granuleDirty(g)) return true;
+  return false;
+}
+
+/** What planDelta found. */
+export namespace DeltaPlan {
+  export let runs: u32 = 0;
+  export let records: u32 = 0; // records the runs cover (merged gaps included)
+  export let dirty: u32 = 0; // records the host's record marks
+  export let ok: bool = false; // false: the bitmap could not be read
+}
+
+/**
+ * Runs the commit record of a delta may list: what COMMIT_MAX leaves after the header, the chain,
+ * the ranges, the tenants, the exception lists (at most `exc` entries) and the MACs and hash.
+ */
+export function runBudget(chain: u32, exc: u32): u32 {
+  const fixed = C_HEADER_BYTES_V2 + chain * CHAIN_ENTRY_BYTES + rangeCount() * CR_BYTES + MAX_TENANTS * (CT_BYTES + 32) + ((gDies * 2 + 3) & ~3) + exc * 4 + 32;
+  const roomInIMG: u32 = (COMMIT_MAX - WORK_RUNS) / RUN_BYTES;
+  const room: u32 = fixed >= COMMIT_MAX ? 0 : (COMMIT_MAX - fixed) / RUN_BYTES;
+  return room < roomInIMG ? room : roomInIMG;
+}
+
+/**
+ * Streams the host's bitmap twice (the DIMM is isolated): first a histogram of the gaps between
+ * dirty records, then the runs into IMG at WORK_RUNS, merging every gap shorter than the smallest
+ * power of two that makes them fit `budget` runs. A merged gap costs clean records saved again,
+ * never a dirty record missed.
+ */
+export function planDelta(total: u32, budget: u32): void {
+  winBase = 0xffffffffffffffff;
+  dmaFail = false;
+  DeltaPlan.ok = false;
+  // pass 1: runs before merging, and the gaps between them by floor(log2(gap))
+  const hist = IMG + WORK_RUNS; // 32 counters, overwritten by pass 2's runs only after use
+  for (let b: u32 = 0; b < 32; b++) store<u32>(hist + (b << 2), 0);
+  let runs: u32 = 0;
+  let dirty: u32 = 0;
+  let lastDirty: u32 = 0xffffffff;
+  for (let s: u32 = 0; s < total; s++) {
+    if (!recordDirty(s)) continue;
+    dirty++;
+    if (lastDirty == 0xffffffff || s != lastDirty + 1) {
+      if (lastDirty != 0xffffffff) {
+        const gap = s - lastDirty - 1;
+        const b = 31 - clz<u32>(gap);
+        store<u32>(hist + (b << 2), load<u32>(hist + (b << 2)) + 1);
+      }
+      runs++;
+    }
+    lastDirty = s;
+  }
+  if (dmaFail) return;
+  // merging every gap below 2^m leaves runs − (gaps below 2^m)
+  let m: u32 = 0;
+  let left = runs;
+  while (left > budget && m < 32) { left -= load<u32>(hist + (m << 2)); m++; }
+  const mergeBelow: u64 = <u64>1 << m;
+  // pass 2: the runs
+  const t = IMG + WORK_RUNS;
+  let n: u32 = 0;
+  let covered: u32 = 0;
+  lastDirty = 0xffffffff;
+  for (let s: u32 = 0; s < total; s++) {
+    if (!recordDirty(s)) continue;
+    if (n > 0 && <u64>(s - lastDirty - 1) < mergeBelow) {
+      const e = t + (n - 1) * RUN_BYTES;
+      covered += s - lastDirty;
+      store<u32>(e + 4, s - load<u32>(e) + 1);
+    } else {
+      store<u32>(t + n * RUN_BYTES, s);
+      store<u32>(t + n * RUN_BYTES + 4, 1);
+      covered++;
+      n++;
+    }
+    lastDirty = s;
+  }
+  runCursorReset();
+  DeltaPlan.runs = n;
+  DeltaPlan.records = covered;
+  DeltaPlan.dirty = dirty;
+  DeltaPlan.ok = !dmaFail && n <= budget;
+}
+
+/**
+ * Turns the parent's commit record in IMG into the delta's chain table at WORK_CHAIN: the parent's
+ * ancestors, then the parent itself. Returns the new chain count (ancestors of the delta).
+ */
+export function buildChain(): u32 {
+  const parentDelta = isDelta(IMG);
+  const count = parentDelta ? load<u32>(IMG + C_CHAIN_COUNT) : 0;
+  const gen = load<u32>(IMG + C_GENERATION);
+  const id = load<u64>(IMG + C_SAVE_ID);
+  const recs = load<u32>(IMG + C_PAGE_COUNT);
+  const trig = <u32>load<u8>(IMG + C_TRIGGER);
+  const start = regionStart(IMG);
+  const total = load<u32>(IMG + C_TOTAL);
+  if (parentDelta) memory.copy(IMG + WORK_CHAIN, IMG + load<u32>(IMG + C_CHAIN_OFF), count * CHAIN_ENTRY_BYTES);
+  const e = IMG + WORK_CHAIN + count * CHAIN_ENTRY_BYTES;
+  // the hash lies after every table of the parent, beyond this entry's first 32 bytes
+  memory.copy(e + CE_HASH, IMG + total - 32, 32);
+  memory.fill(e, 0, CE_HASH);
+  store<u32>(e + CE_GENERATION, gen);
+  store<u32>(e + CE_REGION_START, start);
+  store<u64>(e + CE_SAVE_ID, id);
+  store<u32>(e + CE_RECORDS, recs);
+  store<u8>(e + CE_TRIGGER, <u8>trig);
+  return count + 1;
+}
+
+/** The base generation of the chain whose table is at WORK_CHAIN. */
+@inline export function chainBase(): u32 {
+  return load<u32>(IMG + WORK_CHAIN + CE_GENERATION);
+}
+
+/** The base generation a commit record names (0 for a full image). */
+@inline export function baseGeneration(c: usize): u32 {
+  return load<u32>(c + C_BASE_GENERATION);
+}
+
+/** Offset and count of a delta's runs in the record at c. */
+@inline export function runTable(c: usize): usize { return c + load<u32>(c + C_RUN_OFF); }
+@inline export function runCount(c: usize): u32 { return load<u32>(c + C_RUN_COUNT); }
