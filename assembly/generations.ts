@@ -18,7 +18,8 @@ import {
   CT_BYTES, COMMIT_MAX, C_SLOT,
 } from "./config";
 import { gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock } from "./layout";
-import { IMG, gPool, gDimmBytes, superGood } from "./state";
+import { IMG, gPool, gDimmBytes, superGood, w8, w32, w64 } from "./state";
+import { R_TRACK_STATE, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, TrackState } from "./mgmt/regs";
 import { rangeCount, recordInfo, RecordAt } from "./ranges";
 
 // ---- the chain and run tables in a commit record ---------------------------------------------------------
@@ -123,7 +124,15 @@ export namespace Track {
   /** The current image's generation a complete restore brought back this boot (0: none). */
   export let restoredGen: u32 = 0;
 }
-export function trackEnd(): void { Track.active = false; }
+/** Ends the host's record, and says so in the window at once (the commands that end it do not
+ * all publish the image). */
+export function trackEnd(): void {
+  Track.active = false;
+  w8(R_TRACK_STATE, TrackState.OFF);
+  w64(R_TRACK_BITMAP_ADDR, 0);
+  w32(R_TRACK_GENERATION, 0);
+  w32(R_DELTA_ROOM_BLOCKS, 0);
+}
 export function trackStart(bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32): void {
   Track.active = true; Track.bitmap = bitmap; Track.bytes = bytes; Track.gen = gen; Track.start = start; Track.limit = limit;
 }

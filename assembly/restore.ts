@@ -14,7 +14,7 @@ import {
   HDR_OFF, TAG_OFF, TAG_BYTES, PAGE_TYPE_DATA, MAX_TENANTS, C_SLOT, C_FLAGS, C_FLAG_WIDE, C_GENERATION, C_SAVE_ID,
   C_PAGE_COUNT, C_RANGE_OFF, C_RANGE_COUNT, C_TENANT_OFF, C_TENANT_COUNT, C_EXC_OFF, CR_BYTES, CR_TENANT,
   CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_CHAIN, C_BASE_GENERATION, H_FLAG_DELTA,
-  C_CHAIN_OFF, C_CHAIN_COUNT, C_TOTAL, CHAIN_ENTRY_BYTES,
+  C_CHAIN_OFF, C_CHAIN_COUNT, C_TOTAL, CHAIN_ENTRY_BYTES, COMMIT_MAX,
 } from "./config";
 import {
   gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
@@ -294,7 +294,8 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   setupDies();
   const ops = iRecords;
   // with the engine the derived data at the top of memory may serve as buffer space (state.ts)
-  const bufs = useEngine ? gResRecs : gResRecsSw;
+  let bufs = useEngine ? gResRecs : gResRecsSw;
+  if (bufs > bufCap) bufs = bufCap;
   // k of the channel pattern: how many record times fit in tR (see read order)
   const per = gCryptoNsPerPage > 0 ? gCryptoNsPerPage : 1;
   patK = <u32>(gReadFixedNs / per);
@@ -440,6 +441,10 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
 }
 
 
+/** Record buffers a restore may use (fewer while a chain restore keeps the current image's commit
+ * record at the top of the pool). */
+let bufCap: u32 = 0xffffffff;
+
 /**
  * Restores the current image (in IMG) when it is a delta: every generation of its chain in turn,
  * the base first, each record taken from the newest generation that holds it because a later
@@ -450,18 +455,25 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
 export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   if (!isDelta(IMG)) return runRestore(mask, base, len, deadline);
   const slot = <u32>load<u8>(IMG + C_SLOT);
-  const headGen = load<u32>(IMG + C_GENERATION);
-  const headStart = regionStart(IMG);
   const count = load<u32>(IMG + C_CHAIN_COUNT);
+  // The current image's record stays in memory, above the buffers the passes may use: read again
+  // from NAND it might not read back (a commit page cut in the middle of its program can read
+  // intact once and not the next time), and then a chain already half written could not finish.
+  const stashRecs = (COMMIT_MAX + gRecBytes - 1) / gRecBytes;
+  // an ancestor is assembled at gPool + gRecBytes (loadSlotCommit): below the stash
+  if (gResRecsSw < 2 * stashRecs + 2) return RestoreFail.COMMIT_INVALID;
+  bufCap = gResRecsSw - stashRecs;
+  const stash = gPool + <usize>(bufCap * gRecBytes);
+  memory.copy(stash, IMG, load<u32>(IMG + C_TOTAL));
   let verified: u64 = 0;
   let failed: u32 = 0;
   let firstBad: u64 = 0xffffffffffffffff;
   let bits: u32 = 0;
   for (let k: u32 = 0; k <= count && bits == 0; k++) {
-    if (k > 0 && !loadSlotCommit(slot, headGen, IMG, headStart)) { bits = RestoreFail.COMMIT_INVALID; break; }
-    if (k < count) {
+    if (k == count) memory.copy(IMG, stash, load<u32>(stash + C_TOTAL));
+    else {
       // the ancestor the chain table names, checked against its entry
-      const e = IMG + load<u32>(IMG + C_CHAIN_OFF) + k * CHAIN_ENTRY_BYTES;
+      const e = stash + load<u32>(stash + C_CHAIN_OFF) + k * CHAIN_ENTRY_BYTES;
       const gen = load<u32>(e + CE_GENERATION);
       const start = load<u32>(e + CE_REGION_START);
       const id = load<u64>(e + CE_SAVE_ID);
@@ -475,7 +487,8 @@ export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64): 
     failed += Restored.failedPages;
     if (Restored.firstBad < firstBad) firstBad = Restored.firstBad;
   }
-  if (load<u32>(IMG + C_GENERATION) != headGen && !loadSlotCommit(slot, headGen, IMG, headStart)) bits |= RestoreFail.COMMIT_INVALID;
+  memory.copy(IMG, stash, load<u32>(stash + C_TOTAL));
+  bufCap = 0xffffffff;
   Restored.verifiedBytes = verified;
   Restored.failedPages = failed;
   Restored.firstBad = firstBad;

@@ -1,5 +1,6 @@
 // The controller's answer to a command in words: CMD_RESULT, and for a refusal or a failure the
-// reasons the operation's own register gives (ARM_REFUSAL, SAVE/RESTORE/ERASE_FAIL_INFO), with
+// reasons the operation's own register gives (ARM_REFUSAL, SAVE/RESTORE/ERASE_FAIL_INFO,
+// TRACK_REFUSAL), with
 // the names of docs/register-map.md as host/abi/registers.ts lists them.
 
 import {
@@ -10,6 +11,7 @@ import {
   SAVE_FAIL_BITS,
   RESTORE_FAIL_BITS,
   ERASE_FAIL_BITS,
+  TRACK_REFUSAL_BITS,
   bitNames,
 } from "../abi/registers.ts";
 import type { ControllerStatus } from "../mgmt/driver.ts";
@@ -30,6 +32,7 @@ const REASONS: Record<number, { reg: number; names: readonly string[] }> = {
   [Cmd.SAVE]: { reg: Reg.SAVE_FAIL_INFO, names: SAVE_FAIL_BITS },
   [Cmd.RESTORE]: { reg: Reg.RESTORE_FAIL_INFO, names: RESTORE_FAIL_BITS },
   [Cmd.ERASE]: { reg: Reg.ERASE_FAIL_INFO, names: ERASE_FAIL_BITS },
+  [Cmd.DIRTY_TRACK]: { reg: Reg.TRACK_REFUSAL, names: TRACK_REFUSAL_BITS },
 };
 
 /** "ok", "busy", "refused: no key, no ranges", "partial: key missing", "failed: no image", …

@@ -138,13 +138,18 @@ export const dirtyTrack: StepKind<DirtyTrackStep> = {
     const tracker = new HostDirtyTracker(m.dimm, address);
     tracker.start();
     m.dimm.hostTracker = tracker;
-    const gen = s.generation ?? host.status?.()?.image.generation ?? 0;
     if (s.expect !== "any") r.ctx.requiredOutcomes.push({ index: r.index, expected: s.expect });
     r.send(
       Cmd.DIRTY_TRACK,
-      () => host.dirtyTrack!(address, tracker.bytes, gen),
+      () => {
+        // the driver names the image the controller reports, so it waits until it has booted
+        const st = host.status?.() ?? null;
+        if (s.generation === null && (st === null || st.state === "boot")) return false;
+        return host.dirtyTrack!(address, tracker.bytes, s.generation ?? st?.image.generation ?? 0);
+      },
       s.timeoutNs,
-      (t) => r.done(t),
+      // the controller erases the room for the delta first: the timeline waits for its answer
+      (t) => r.poll(s.timeoutNs, () => (t.answer && t.answer.result !== null ? t : null)),
     );
   },
 };
