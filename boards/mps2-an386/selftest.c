@@ -3,8 +3,11 @@
  * DIMM region from the seed, boots the firmware, provisions a key, arms and saves through the
  * management mailbox, then resets — unwinding the firmware with longjmp, as a power loss does in
  * the harness — boots a fresh instance on the same NAND with a cleared DIMM, provisions the key,
- * restores, and checks the region against the fill. It prints the digests that
- * host/mcu/selftest.ts computes for the same seed on the TypeScript functional board.
+ * restores, and checks the region against the fill. Then, as a host driver with a dirty record
+ * would, it zeroes a bitmap at the top of the region, sends DIRTY_TRACK, writes a few pages
+ * (marking each in the bitmap first), arms and saves again — a delta — resets, restores the chain
+ * and checks the region against what it wrote. It prints the digests that host/mcu/selftest.ts
+ * computes for the same seed on the TypeScript functional board.
  *
  * The host acts only at the firmware's wait() calls and only on what the register window shows,
  * so its actions fall at the same HAL call on both sides.
@@ -38,14 +41,23 @@ static void put_le64(uint8_t* p, uint64_t v) {
 }
 
 /* ---- state ------------------------------------------------------------------------------------------ */
-enum { S_BOOT1, S_KEY1, S_ARM, S_SAVE, S_BOOT2, S_KEY2, S_RESTORE };
+enum { S_BOOT1, S_KEY1, S_ARM, S_SAVE, S_BOOT2, S_KEY2, S_RESTORE, S_TRACK, S_ARM2, S_SAVE2, S_BOOT3, S_KEY3, S_RESTORE2 };
+
+/* The host's dirty record: one bit per 4 KiB of the region, at the top of it (docs/register-map.md). */
+#define DIRTY_GRANULE 4096u
+#define BITMAP_BYTES ((LG_DIMM_BYTES / DIRTY_GRANULE + 7) / 8)
+#define BITMAP_ADDR ((LG_DIMM_BYTES - BITMAP_BYTES) / DIRTY_GRANULE * DIRTY_GRANULE)
+/* What the host writes between the restore and the delta save: this many 64-byte writes. */
+#define DELTA_WRITES 4u
 static int step = S_BOOT1;
 static uint16_t expect_seq;
 static bool boot_seen;
 static uint32_t boots;
 static uint8_t key[64];
 static uint8_t fill_digest[32];
+static uint8_t delta_fill_digest[32];
 static uint8_t nand_after_save[32];
+static uint8_t nand_after_delta[32];
 /* timer ticks from the first boot, and those the host's own digests took in between */
 static uint32_t ticks_at_boot, ticks_host;
 static jmp_buf reset_point;
@@ -115,6 +127,7 @@ static void finish(const uint8_t* w) {
   con_line_u64("restore-bytes", win64(w, LG_R_RESTORE_VERIFIED_BYTES));
   con_line_u64("restore-us", win32(w, LG_R_LAST_RESTORE_US));
   con_line_hex("nand-sha256", nand_after_save, 32);
+  con_line_hex("nand-delta-sha256", nand_after_delta, 32);
   con_line_hex("dimm-sha256", dimm_digest, 32);
   con_line_hex("nand-final-sha256", nand_final, 32);
   con_line_u64("programmed-pages", bsp_programmed_pages());
@@ -126,8 +139,8 @@ static void finish(const uint8_t* w) {
   con_line_u64("timer-ticks", timer_ticks());
   con_line_u64("firmware-ticks", firmware_ticks);
   con_line_u64("timer-hz", TIMER_HZ);
-  bool same = memcmp(dimm_digest, fill_digest, 32) == 0;
-  con_line("verify", same ? "ok" : "the restored region differs from the fill");
+  bool same = memcmp(dimm_digest, delta_fill_digest, 32) == 0;
+  con_line("verify", same ? "ok" : "the restored chain differs from what the host wrote");
   con_line("result", same ? "pass" : "fail");
   lg_exit(same ? LG_EXIT_PASS : LG_EXIT_FAIL);
 }
@@ -145,9 +158,9 @@ void selftest_host_step(void) {
   uint32_t wlen;
   const uint8_t* w = bsp_window(&wlen);
   if (!w || wlen < LG_WINDOW_BYTES) return;
-  if (step == S_BOOT1 || step == S_BOOT2) {
+  if (step == S_BOOT1 || step == S_BOOT2 || step == S_BOOT3) {
     if (!boot_seen || win8(w, LG_R_STATE) != LG_STATE_DISARMED) return;
-    if (step == S_BOOT2 && !(win8(w, LG_R_IMAGE_FLAGS) & LG_IMAGE_VALID)) selftest_fail("no valid image after the reset");
+    if (step != S_BOOT1 && !(win8(w, LG_R_IMAGE_FLAGS) & LG_IMAGE_VALID)) selftest_fail("no valid image after the reset");
     provision_key(w);
     step++;
     return;
@@ -184,7 +197,8 @@ void selftest_host_step(void) {
       }
       step = S_BOOT2;
       longjmp(reset_point, 1);
-    case S_KEY2: {
+    case S_KEY2:
+    case S_KEY3: {
       check_result(w, LG_CMD_PROVISION_KEY, "provision key refused", 0);
       if (win8(w, LG_R_KEY_STATE) != LG_KEY_MATCHES_IMAGE) fail_with("key does not match the image", win8(w, LG_R_KEY_STATE));
       uint8_t c[20];
@@ -192,11 +206,69 @@ void selftest_host_step(void) {
       c[0] = LG_CMD_RESTORE;
       c[1] = 0xff; /* every tenant with a key; base 0 and length 0: the whole image */
       command(w, c, sizeof c);
-      step = S_RESTORE;
+      step = step == S_KEY2 ? S_RESTORE : S_RESTORE2;
       break;
     }
-    case S_RESTORE:
+    case S_RESTORE: {
       check_result(w, LG_CMD_RESTORE, "restore failed", LG_R_RESTORE_FAIL_INFO);
+      uint32_t t = timer_ticks();
+      uint8_t d[32];
+      digest_dimm(d);
+      if (memcmp(d, fill_digest, 32) != 0) selftest_fail("the restored region differs from the fill");
+      /* the driver's record: the bitmap zeroed before the first write, then DIRTY_TRACK */
+      memset(bsp_dimm() + BITMAP_ADDR, 0, BITMAP_BYTES);
+      ticks_host += timer_ticks() - t;
+      uint8_t c[24];
+      memset(c, 0, sizeof c);
+      c[0] = LG_CMD_DIRTY_TRACK;
+      put_le64(c + 4, BITMAP_ADDR);
+      put_le64(c + 12, BITMAP_BYTES);
+      uint32_t gen = win32(w, LG_R_IMAGE_GENERATION);
+      for (int i = 0; i < 4; i++) c[20 + i] = (uint8_t)(gen >> (8 * i));
+      command(w, c, sizeof c);
+      step = S_TRACK;
+      break;
+    }
+    case S_TRACK: {
+      check_result(w, LG_CMD_DIRTY_TRACK, "dirty track refused", LG_R_TRACK_REFUSAL);
+      uint32_t t = timer_ticks();
+      uint8_t* d = bsp_dimm();
+      for (uint32_t i = 0; i < DELTA_WRITES; i++) {
+        uint32_t page = (uint32_t)(splitmix64() % (BITMAP_ADDR / DIRTY_GRANULE));
+        uint32_t at = page * DIRTY_GRANULE + (uint32_t)(splitmix64() % (DIRTY_GRANULE / 64)) * 64;
+        d[BITMAP_ADDR + page / 8] |= (uint8_t)(1u << (page % 8)); /* the bit before the write */
+        for (uint32_t j = 0; j < 64; j += 8) put_le64(d + at + j, splitmix64());
+      }
+      digest_dimm(delta_fill_digest);
+      ticks_host += timer_ticks() - t;
+      con_line_hex("delta-fill-sha256", delta_fill_digest, 32);
+      const uint8_t c[1] = {LG_CMD_ARM};
+      command(w, c, 1);
+      step = S_ARM2;
+      break;
+    }
+    case S_ARM2: {
+      check_result(w, LG_CMD_ARM, "arm refused", LG_R_ARM_REFUSAL);
+      const uint8_t c[1] = {LG_CMD_SAVE};
+      command(w, c, 1);
+      step = S_SAVE2;
+      break;
+    }
+    case S_SAVE2:
+      check_result(w, LG_CMD_SAVE, "delta save failed", LG_R_SAVE_FAIL_INFO);
+      if (win8(w, LG_R_LAST_SAVE_KIND) != LG_SAVE_KIND_DELTA) fail_with("the second save is not a delta", win8(w, LG_R_LAST_SAVE_KIND));
+      con_line_u64("delta-generation", win32(w, LG_R_IMAGE_GENERATION));
+      con_line_u64("delta-records", win32(w, LG_R_LAST_SAVE_RECORDS));
+      con_line_u64("delta-save-us", win32(w, LG_R_LAST_SAVE_US));
+      {
+        uint32_t t = timer_ticks();
+        bsp_nand_digest(nand_after_delta);
+        ticks_host += timer_ticks() - t;
+      }
+      step = S_BOOT3;
+      longjmp(reset_point, 1);
+    case S_RESTORE2:
+      check_result(w, LG_CMD_RESTORE, "chain restore failed", LG_R_RESTORE_FAIL_INFO);
       finish(w);
   }
 }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { SelfTestReport } from "./selftest.ts";
 
 /** The digests that must agree (docs/mcu.md, "Digests"). */
-export const COMPARED = ["nandSha256", "dimmSha256", "nandFinalSha256"] as const;
+export const COMPARED = ["nandSha256", "nandDeltaSha256", "dimmSha256", "nandFinalSha256"] as const;
 
 export interface Mismatch {
   field: (typeof COMPARED)[number];
@@ -56,7 +56,7 @@ export function compareSelfTests(mcu: SelfTestReport, host: SelfTestReport): Com
 
 function divergences(mcu: SelfTestReport, host: SelfTestReport): string[] {
   const out: string[] = [];
-  for (const f of ["halCalls", "virtualNs", "saveUs", "restoreUs"] as const)
+  for (const f of ["halCalls", "virtualNs", "saveUs", "deltaSaveUs", "restoreUs"] as const)
     if (mcu[f] !== undefined && host[f] !== undefined && mcu[f] !== host[f])
       out.push(`${f}: MCU ${mcu[f]}, host ${host[f]}`);
   const n = Math.max(mcu.traces.length, host.traces.length);

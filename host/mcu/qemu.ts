@@ -71,6 +71,9 @@ const NUMBER_FIELDS = new Set([
   "saveUs",
   "restoreBytes",
   "restoreUs",
+  "deltaGeneration",
+  "deltaRecords",
+  "deltaSaveUs",
   "programmedPages",
   "boots",
   "virtualNs",
@@ -80,7 +83,14 @@ const NUMBER_FIELDS = new Set([
   "timerHz",
   "firmwareTicks",
 ]);
-const STRING_FIELDS = new Set(["fillSha256", "nandSha256", "dimmSha256", "nandFinalSha256"]);
+const STRING_FIELDS = new Set([
+  "fillSha256",
+  "nandSha256",
+  "deltaFillSha256",
+  "nandDeltaSha256",
+  "dimmSha256",
+  "nandFinalSha256",
+]);
 
 /** Parses the console output of the ELF into a self-test report. */
 export function parseSelfTestOutput(text: string, board: string, seed: number, status: number | null): McuReport {

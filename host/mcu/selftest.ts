@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { FunctionalBoard, SelfTestFailure } from "./functional-board.ts";
 import { type BoardConstants } from "./board-constants.ts";
 import { TRACE_NAMES } from "../abi/hal.ts";
-import { Reg, Cmd, CmdResult, ImageFlag } from "../abi/registers.ts";
+import { Reg, Cmd, CmdResult, ImageFlag, SaveKind } from "../abi/registers.ts";
 import { Wasm, isMemory, isRuntimeError, type WasmInstance } from "../firmware/wasm-api.ts";
 
 const STATE_DISARMED = 1;
@@ -33,9 +33,16 @@ export interface SelfTestReport {
   saveUs?: number;
   /** The NAND array right after the save (docs/mcu.md, digests). */
   nandSha256?: string;
+  /** The region after the host's writes that the delta save holds (what the chain must restore). */
+  deltaFillSha256?: string;
+  deltaGeneration?: number;
+  deltaRecords?: number;
+  deltaSaveUs?: number;
+  /** The NAND array right after the delta save. */
+  nandDeltaSha256?: string;
   restoreBytes?: number;
   restoreUs?: number;
-  /** The DIMM region after the restore. */
+  /** The DIMM region after the last restore (of the chain). */
   dimmSha256?: string;
   /** The NAND array at the end (after the restore and the erase that follows it). */
   nandFinalSha256?: string;
@@ -72,7 +79,29 @@ class Reset {}
 class Done {}
 
 /** The script's steps, as in selftest.c. */
-const Step = { BOOT1: 0, KEY1: 1, ARM: 2, SAVE: 3, BOOT2: 4, KEY2: 5, RESTORE: 6 } as const;
+const Step = {
+  BOOT1: 0,
+  KEY1: 1,
+  ARM: 2,
+  SAVE: 3,
+  BOOT2: 4,
+  KEY2: 5,
+  RESTORE: 6,
+  TRACK: 7,
+  ARM2: 8,
+  SAVE2: 9,
+  BOOT3: 10,
+  KEY3: 11,
+  RESTORE2: 12,
+} as const;
+
+/** The host's dirty record, as in selftest.c: one bit per 4 KiB, at the top of the region. */
+const DIRTY_GRANULE = 4096;
+const bitmapBytes = (dimmBytes: number): number => Math.ceil(dimmBytes / DIRTY_GRANULE / 8);
+const bitmapAddr = (dimmBytes: number): number =>
+  Math.floor((dimmBytes - bitmapBytes(dimmBytes)) / DIRTY_GRANULE) * DIRTY_GRANULE;
+/** The 64-byte writes the host makes between the restore and the delta save. */
+const DELTA_WRITES = 4;
 
 /** The host's side of the self-test, driven from the board's wait(). */
 class HostScript {
@@ -83,6 +112,7 @@ class HostScript {
     private readonly board: () => FunctionalBoard,
     private readonly key: Uint8Array,
     private readonly report: SelfTestReport,
+    private readonly rng: SplitMix64,
   ) {}
 
   private w(): DataView | null {
@@ -119,9 +149,9 @@ class HostScript {
     const w = this.w();
     if (!w) return;
     const r = this.report;
-    if (this.step === Step.BOOT1 || this.step === Step.BOOT2) {
+    if (this.step === Step.BOOT1 || this.step === Step.BOOT2 || this.step === Step.BOOT3) {
       if (!this.bootSeen || w.getUint8(Reg.STATE) !== STATE_DISARMED) return;
-      if (this.step === Step.BOOT2 && !(w.getUint8(Reg.IMAGE_FLAGS) & ImageFlag.VALID))
+      if (this.step !== Step.BOOT1 && !(w.getUint8(Reg.IMAGE_FLAGS) & ImageFlag.VALID))
         throw new SelfTestFailure("no valid image after the reset");
       this.provisionKey(w);
       this.step++;
@@ -151,7 +181,8 @@ class HostScript {
         r.nandSha256 = this.board().nandDigest();
         this.step = Step.BOOT2;
         throw new Reset();
-      case Step.KEY2: {
+      case Step.KEY2:
+      case Step.KEY3: {
         this.checkResult(w, Cmd.PROVISION_KEY, "provision key refused", null);
         const ks = w.getUint8(Reg.KEY_STATE);
         if (ks !== KEY_MATCHES_IMAGE)
@@ -160,11 +191,61 @@ class HostScript {
         c[0] = Cmd.RESTORE;
         c[1] = 0xff; // every tenant with a key; base 0 and length 0: the whole image
         this.command(w, c);
-        this.step = Step.RESTORE;
+        this.step = this.step === Step.KEY2 ? Step.RESTORE : Step.RESTORE2;
         break;
       }
-      case Step.RESTORE:
+      case Step.RESTORE: {
         this.checkResult(w, Cmd.RESTORE, "restore failed", Reg.RESTORE_FAIL_INFO);
+        const dimm = this.board().dimm;
+        if (sha256(dimm) !== r.fillSha256) throw new SelfTestFailure("the restored region differs from the fill");
+        // the driver's record: the bitmap zeroed before the first write, then DIRTY_TRACK
+        const at = bitmapAddr(dimm.length);
+        dimm.fill(0, at, at + bitmapBytes(dimm.length));
+        const c = new Uint8Array(24);
+        const cv = new DataView(c.buffer);
+        c[0] = Cmd.DIRTY_TRACK;
+        cv.setBigUint64(4, BigInt(at), true);
+        cv.setBigUint64(12, BigInt(bitmapBytes(dimm.length)), true);
+        cv.setUint32(20, w.getUint32(Reg.IMAGE_GENERATION, true), true);
+        this.command(w, c);
+        this.step = Step.TRACK;
+        break;
+      }
+      case Step.TRACK: {
+        this.checkResult(w, Cmd.DIRTY_TRACK, "dirty track refused", Reg.TRACK_REFUSAL);
+        const dimm = this.board().dimm;
+        const at = bitmapAddr(dimm.length);
+        const dv = new DataView(dimm.buffer, dimm.byteOffset, dimm.byteLength);
+        for (let i = 0; i < DELTA_WRITES; i++) {
+          const page = Number(this.rng.next() % BigInt(at / DIRTY_GRANULE));
+          const off = page * DIRTY_GRANULE + Number(this.rng.next() % BigInt(DIRTY_GRANULE / 64)) * 64;
+          dimm[at + (page >> 3)]! |= 1 << (page & 7); // the bit before the write
+          for (let j = 0; j < 64; j += 8) dv.setBigUint64(off + j, this.rng.next(), true);
+        }
+        r.deltaFillSha256 = sha256(dimm);
+        this.command(w, Uint8Array.of(Cmd.ARM));
+        this.step = Step.ARM2;
+        break;
+      }
+      case Step.ARM2:
+        this.checkResult(w, Cmd.ARM, "arm refused", Reg.ARM_REFUSAL);
+        this.command(w, Uint8Array.of(Cmd.SAVE));
+        this.step = Step.SAVE2;
+        break;
+      case Step.SAVE2: {
+        this.checkResult(w, Cmd.SAVE, "delta save failed", Reg.SAVE_FAIL_INFO);
+        const kind = w.getUint8(Reg.LAST_SAVE_KIND);
+        if (kind !== SaveKind.DELTA)
+          throw new SelfTestFailure(`the second save is not a delta 0x${kind.toString(16).padStart(8, "0")}`);
+        r.deltaGeneration = w.getUint32(Reg.IMAGE_GENERATION, true);
+        r.deltaRecords = w.getUint32(Reg.LAST_SAVE_RECORDS, true);
+        r.deltaSaveUs = w.getUint32(Reg.LAST_SAVE_US, true);
+        r.nandDeltaSha256 = this.board().nandDigest();
+        this.step = Step.BOOT3;
+        throw new Reset();
+      }
+      case Step.RESTORE2:
+        this.checkResult(w, Cmd.RESTORE, "chain restore failed", Reg.RESTORE_FAIL_INFO);
         r.restoreBytes = Number(w.getBigUint64(Reg.RESTORE_VERIFIED_BYTES, true));
         r.restoreUs = w.getUint32(Reg.LAST_RESTORE_US, true);
         throw new Done();
@@ -201,7 +282,7 @@ export function runHostSelfTest(
   for (let i = 0; i < 8; i++) kv.setBigUint64(8 * i, rng.next(), true);
 
   let board: FunctionalBoard | null = null;
-  const script = new HostScript(() => board!, key, report);
+  const script = new HostScript(() => board!, key, report, rng);
   board = new FunctionalBoard(k, {
     step: () => script.run(),
     trace: (id, arg) => script.trace(id, arg),
@@ -266,8 +347,8 @@ export function runHostSelfTest(
       collect();
       report.dimmSha256 = sha256(board.dimm);
       report.nandFinalSha256 = board.nandDigest();
-      report.passed = report.dimmSha256 === report.fillSha256;
-      if (!report.passed) report.failure = "the restored region differs from the fill";
+      report.passed = report.dimmSha256 === report.deltaFillSha256;
+      if (!report.passed) report.failure = "the restored chain differs from what the host wrote";
     } else if (e instanceof SelfTestFailure) report.failure = e.reason;
     else if (isRuntimeError(e)) report.failure = `trap: ${e.message}`;
     else throw e;
