@@ -6,7 +6,10 @@
 // command dispatcher. This is where the host's requests become plans and pipeline runs, so it is
 // the one module that may call all of them; nothing below calls back up.
 
-import { gpio_write, gpio_read, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
+import {
+  gpio_write, gpio_read, now_ns, adc_read, board_param, trace, dma_submit, dma_done, wait, Pin, Adc, Param, Trace, DmaDir,
+  Event,
+} from "./hal";
 import {
   MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
   C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_RANGE_OFF, C_RANGE_COUNT, CR_TENANT,
@@ -29,6 +32,7 @@ import {
   R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_REFUSAL, R_TRACK_BITMAP_ADDR,
   R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON,
   R_LAST_SAVE_DIRTY_RECORDS, R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, TrackRefusal, SaveKind,
+  R_LAST_CHECKPOINT_PAUSE_US, Trigger,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, RecordAt } from "./ranges";
@@ -42,7 +46,7 @@ import {
   chainLength, regionEnd, CE_GENERATION, CE_RECORDS,
 } from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
-import { gDimmBytes } from "./state";
+import { gDimmBytes, gPool } from "./state";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
 import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, planRecord } from "./plan";
@@ -344,7 +348,8 @@ export function save(trigger: u8): bool {
   w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
   gpio_write(Pin.NAND_WP_N, 0);
   gpio_write(Pin.LED_STATUS, 0);
-  setErased(-1, false, 0);
+  // a delta wrote into the image's half: the other half ARM erased is still erased
+  if (r != 0 || !Plan.delta) setErased(-1, false, 0);
   if (r == 0) {
     inc32(R_SAVE_OK);
     w8(R_SAVE_STATUS, OpStatus.SUCCESS);
@@ -457,6 +462,54 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
   if (why == 0) trackStart(bitmap, bytes, gen, start, limit);
   publishImage();
   return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
+}
+
+/**
+ * CHECKPOINT: the host has paused its writes. The DIMM is isolated and saved (a delta when the
+ * host's record allows one), handed back, and the controller arms again. The saved generation is
+ * exactly the DIMM, so the host's record goes on from it: the controller zeroes the bitmap before
+ * the host has the DIMM back and keeps tracking into the room left after the new generation. The
+ * pause, isolation to hand-back, is LAST_CHECKPOINT_PAUSE_US. A power failure during it is covered
+ * by its own save: the controller then stays isolated, as after any power-fail save.
+ */
+export function checkpoint(): u8 {
+  if (!gArmed) {
+    or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
+    return CmdResult.REFUSED;
+  }
+  const t0 = now_ns();
+  const bitmap = Track.bitmap;
+  const bytes = Track.bytes;
+  const limit = Track.limit;
+  const tracked = Track.active;
+  gpio_write(Pin.DIMM_ISOLATE, 1);
+  if (!save(Trigger.CHECKPOINT)) return CmdResult.FAILED;
+  if (gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
+  setRestoredGen(Image.gen);
+  if (tracked && Plan.delta) {
+    const start = regionEnd(IMG);
+    if (start + 2 < limit && zeroBitmap(bitmap, bytes)) trackStart(bitmap, bytes, Image.gen, start, limit);
+  }
+  gpio_write(Pin.DIMM_ISOLATE, 0);
+  w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
+  setState(State.DISARMED);
+  publishImage();
+  arm();
+  return CmdResult.OK;
+}
+
+/** Zeroes the host's bitmap in the DIMM by DMA from a zeroed buffer (the pool is free after a save). */
+function zeroBitmap(at: u64, bytes: u64): bool {
+  const chunk: u64 = 4096;
+  memory.fill(gPool, 0, <usize>chunk);
+  let t: i32 = -1;
+  for (let off: u64 = 0; off < bytes; off += chunk) {
+    const n = bytes - off < chunk ? bytes - off : chunk;
+    do { t = dma_submit(DmaDir.BUF_TO_DIMM, <i64>(at + off), <u32>gPool, <u32>n); if (t == -2) wait(Event.DMA, i64.MAX_VALUE); } while (t == -2);
+    if (t < 0) return false;
+  }
+  while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
+  return true;
 }
 
 // ---- restore ------------------------------------------------------------------------------------------------

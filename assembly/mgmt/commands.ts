@@ -8,7 +8,7 @@
 import { RX } from "../state";
 import { Cmd, CmdResult } from "./regs";
 import { RX_CAP, DISPATCH, applyLocal, finish, take } from "./mailbox";
-import { arm, disarm, save, restore, erase, energyTest, dirtyTrack } from "../ops";
+import { arm, disarm, save, restore, erase, energyTest, dirtyTrack, checkpoint } from "../ops";
 import { factoryDefault, provisionKey, clearKey, registerRange, unregisterRange, clearRanges } from "../setup";
 
 /** Applies one transaction (idle: no long operation runs). */
@@ -33,6 +33,7 @@ function apply(n: i32): void {
   else if (code == Cmd.UNREGISTER_RANGE) res = len >= 20 ? unregisterRange(tenant, base, length) : CmdResult.BAD_ARGUMENT;
   else if (code == Cmd.CLEAR_RANGES) res = clearRanges();
   else if (code == Cmd.ENERGY_TEST) res = energyTest();
+  else if (code == Cmd.CHECKPOINT) res = checkpoint();
   else if (code == Cmd.DIRTY_TRACK) res = len >= 24 ? dirtyTrack(base, length, load<u32>(d + 20)) : CmdResult.BAD_ARGUMENT;
   else res = CmdResult.BAD_COMMAND;
   finish(code, res);

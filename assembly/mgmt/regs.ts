@@ -139,6 +139,7 @@ export const R_IMAGE_BASE_GENERATION: u32 = 0x3a8; // u32 the current image's ba
 export const R_LAST_SAVE_RECORDS: u32 = 0x3ac; // u32 records the last successful save wrote
 export const R_LAST_SAVE_BASED_ON: u32 = 0x3b0; // u32 its parent generation (0 = a full save)
 export const R_LAST_SAVE_DIRTY_RECORDS: u32 = 0x3b4; // u32 records the host's record marked (a delta)
+export const R_LAST_CHECKPOINT_PAUSE_US: u32 = 0x3b8; // u32 the DIMM was isolated this long by the last CHECKPOINT
 export const R_GENERATIONS: u32 = 0x3c0; // MAX_CHAIN x GENERATION_ENTRY_BYTES, the base first
 export const GENERATION_ENTRY_BYTES: u32 = 8; // generation u32, records u32
 
@@ -160,6 +161,7 @@ export namespace Cmd {
   export const CLEAR_EVENTS: u8 = 0x0e; // mask u32 @4
   export const INJECT_ERROR: u8 = 0x0f; // mask u32 @4 (replaces the active set)
   export const DIRTY_TRACK: u8 = 0x10; // bitmap address u64 @4, bitmap bytes u64 @12, generation u32 @20
+  export const CHECKPOINT: u8 = 0x11; // the host has paused its writes: save now, hand the DIMM back, arm again
 }
 
 export namespace CmdResult {
@@ -284,6 +286,7 @@ export namespace Trigger {
   export const SAVE_N: u8 = 2;
   export const HOST_CMD: u8 = 3;
   export const RAIL_ADC: u8 = 4;
+  export const CHECKPOINT: u8 = 5;
 }
 
 export namespace ImageFlag {

@@ -141,6 +141,7 @@ export const REGISTERS = [
   ["LAST_SAVE_RECORDS", 0x3ac, 4],
   ["LAST_SAVE_BASED_ON", 0x3b0, 4],
   ["LAST_SAVE_DIRTY_RECORDS", 0x3b4, 4],
+  ["LAST_CHECKPOINT_PAUSE_US", 0x3b8, 4],
   ["GENERATIONS", 0x3c0, MAX_CHAIN * GENERATION_ENTRY_BYTES],
 ] as const satisfies readonly (readonly [string, number, number])[];
 
@@ -176,6 +177,7 @@ const COMMANDS = [
   ["CLEAR_EVENTS", 0x0e],
   ["INJECT_ERROR", 0x0f],
   ["DIRTY_TRACK", 0x10],
+  ["CHECKPOINT", 0x11],
 ] as const;
 export const Cmd = Object.fromEntries(COMMANDS) as { readonly [K in (typeof COMMANDS)[number][0]]: number };
 export const COMMAND_NAMES: Readonly<Record<number, string>> = Object.fromEntries(COMMANDS.map(([n, c]) => [c, n]));
@@ -225,6 +227,7 @@ const TRIGGERS = [
   ["SAVE_N", "save-pin"],
   ["HOST_CMD", "host-command"],
   ["RAIL_ADC", "rail-adc"],
+  ["CHECKPOINT", "checkpoint"],
 ] as const satisfies readonly Entry[];
 export const Trigger = codes(TRIGGERS);
 export const TRIGGER_NAMES = labels(TRIGGERS);

@@ -50,6 +50,12 @@ export class HostDirtyTracker {
     this.writingBitmap = false;
   }
 
+  /** The controller zeroed the bitmap at a checkpoint and tracks on: every page is write-protected
+   * again, so each first write faults anew. */
+  newEpoch(): void {
+    this.marked.clear();
+  }
+
   /** Called before a host write of [addr, addr + len) reaches DRAM: marks what it will dirty. */
   beforeWrite(addr: number, len: number): void {
     if (this.writingBitmap || len <= 0) return;

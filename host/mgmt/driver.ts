@@ -129,6 +129,7 @@ export interface ControllerStatus {
     baseGeneration: number;
     /** The chain, the base first: 1 entry for a full image. */
     chain: { generation: number; records: number }[];
+    lastCheckpointPauseUs: number;
     lastSave: { kind: string; records: number; basedOn: number; dirtyRecords: number };
   };
 }
@@ -231,6 +232,10 @@ export class HostDriver {
     a.set(u64le(bytes), 11);
     new DataView(a.buffer).setUint32(19, generation >>> 0, true);
     return this.command(Cmd.DIRTY_TRACK, a);
+  }
+  /** CHECKPOINT: the host has paused its writes; the controller saves now and hands the DIMM back. */
+  checkpoint(): boolean {
+    return this.command(Cmd.CHECKPOINT);
   }
   /** Writes configuration registers directly (offsets inside CONFIG_START..CONFIG_END). */
   writeConfig(offset: number, data: Uint8Array): boolean {
@@ -379,6 +384,7 @@ export class HostDriver {
           generation: u32(Reg.GENERATIONS + k * GENERATION_ENTRY_BYTES),
           records: u32(Reg.GENERATIONS + k * GENERATION_ENTRY_BYTES + 4),
         })),
+        lastCheckpointPauseUs: u32(Reg.LAST_CHECKPOINT_PAUSE_US),
         lastSave: {
           kind: SAVE_KIND_NAMES[u8(Reg.LAST_SAVE_KIND)] ?? `kind-${u8(Reg.LAST_SAVE_KIND)}`,
           records: u32(Reg.LAST_SAVE_RECORDS),

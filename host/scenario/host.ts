@@ -31,6 +31,8 @@ export interface ManagementHost {
   factoryDefault(): boolean;
   /** DIRTY_TRACK (absent: the controller has no delta saves). */
   dirtyTrack?(bitmap: number, bytes: number, generation: number): boolean;
+  /** CHECKPOINT (absent: the controller has no checkpoints). */
+  checkpoint?(): boolean;
   /** The controller's register window, decoded; null when it does not answer (absent: the
    * controller has no such window). */
   status?(): ControllerStatus | null;
@@ -57,6 +59,7 @@ export function defaultHost(m: Machine): ManagementHost {
     abort: () => ok(driver.abort()),
     factoryDefault: () => ok(driver.factoryDefault()),
     dirtyTrack: (b, n, g) => ok(driver.dirtyTrack(b, n, g)),
+    checkpoint: () => ok(driver.checkpoint()),
     status: () => driver.status(),
     onAnswer: (listener) => watchAnswers(m, listener),
   };

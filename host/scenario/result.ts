@@ -5,7 +5,7 @@ import type { BoardSpec } from "../board/types.ts";
 import type { CpuWork, Machine } from "../harness/machine.ts";
 import { FAULT_COST_NS } from "../dimm/dirty-tracker.ts";
 import { Trace, TRACE_NAMES } from "../abi/hal.ts";
-import { RESTORE_FAIL_BITS, SAVE_FAIL_BITS, TRIGGER_NAMES, bitNames } from "../abi/registers.ts";
+import { RESTORE_FAIL_BITS, SAVE_FAIL_BITS, TRIGGER_NAMES, Trigger, bitNames } from "../abi/registers.ts";
 import {
   saveLowerBound,
   restoreLowerBound,
@@ -133,6 +133,16 @@ export interface RunResult {
   /** The current image's chain at the end of the run, the base first (empty: no image, or the
    * controller did not answer). */
   generations: { generation: number; kind: "full" | "delta"; records: number; bytes: number; base: number }[];
+  /** Every CHECKPOINT the controller ran: when, what it saved, and how long the host was cut off
+   * (the DIMM isolated), like a live migration's downtime. */
+  checkpoints: {
+    atNs: number;
+    completed: boolean;
+    generation: number | null;
+    kind: "full" | "delta";
+    bytes: number;
+    pauseUs: number | null;
+  }[];
   deaths: { atNs: number; reason: string }[];
   boots: number;
   traps: { atNs: number; message: string }[];
@@ -393,6 +403,7 @@ export function collect(m: Machine, opts: Collected): RunResult {
       dirtyFaultCostUs: (m.dimm.dirtyFaults * FAULT_COST_NS) / 1000,
     },
     generations: chainOf(statuses["end"], board.nand.pageBytes),
+    checkpoints: checkpointsOf(m),
     deaths: m.deaths,
     boots: m.boots.length,
     traps: m.traps,
@@ -439,4 +450,40 @@ function chainOf(status: unknown, pageBytes: number): RunResult["generations"] {
     bytes: g.records * pageBytes,
     base,
   }));
+}
+
+/** The checkpoints in the traces: a DETECT by the CHECKPOINT trigger, its save, and the isolation
+ * around it. */
+function checkpointsOf(m: Machine): RunResult["checkpoints"] {
+  const tr = m.traces;
+  const out: RunResult["checkpoints"] = [];
+  for (let k = 0; k < tr.length; k++) {
+    if (tr[k]!.id !== Trace.DETECT || tr[k]!.arg !== Trigger.CHECKPOINT - 1) continue;
+    const at = tr[k]!.atNs;
+    const c: RunResult["checkpoints"][number] = {
+      atNs: at,
+      completed: false,
+      generation: null,
+      kind: "full",
+      bytes: 0,
+      pauseUs: null,
+    };
+    for (let j = k + 1; j < tr.length; j++) {
+      const { id, arg } = tr[j]!;
+      if (id === Trace.SAVE_START) c.bytes = arg;
+      else if (id === Trace.SAVE_DELTA) {
+        c.kind = "delta";
+        c.bytes = arg;
+      } else if (id === Trace.SAVE_DONE || id === Trace.SAVE_FAIL) {
+        c.completed = id === Trace.SAVE_DONE;
+        if (c.completed) c.generation = arg;
+        break;
+      }
+    }
+    const on = m.isolations.find((x) => x.on && x.atNs >= at - 1e6 && x.atNs <= at + 1e3);
+    const off = on ? m.isolations.find((x) => !x.on && x.atNs > on.atNs) : undefined;
+    if (on && off) c.pauseUs = (off.atNs - on.atNs) / 1000;
+    out.push(c);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { restoreStatusText, withReasons } from "../answers.ts";
 import type { StepKind } from "./kind.ts";
 import type {
   AbortStep,
+  CheckpointStep,
   DirtyTrackStep,
   EraseStep,
   FactoryDefaultStep,
@@ -150,6 +151,34 @@ export const dirtyTrack: StepKind<DirtyTrackStep> = {
       s.timeoutNs,
       // the controller erases the room for the delta first: the timeline waits for its answer
       (t) => r.poll(s.timeoutNs, () => (t.answer && t.answer.result !== null ? t : null)),
+    );
+  },
+};
+
+/** A checkpoint: the host has paused its writes (a workload still running loses what it writes
+ * while the DIMM is isolated, counted as dropped). When the controller tracks on, the driver's
+ * record starts a new epoch. */
+export const checkpoint: StepKind<CheckpointStep> = {
+  parse: (f, t) => ({
+    ...t,
+    action: "checkpoint",
+    expect: f.text<CheckpointStep["expect"]>("expect", "any"),
+    timeoutNs: f.timeout(),
+  }),
+  run: (s, r) => {
+    const { host, m } = r.ctx;
+    if (!host.checkpoint) return r.done("not supported by this controller");
+    if (s.expect !== "any") r.ctx.requiredOutcomes.push({ index: r.index, expected: s.expect });
+    r.send(
+      Cmd.CHECKPOINT,
+      () => host.checkpoint!(),
+      s.timeoutNs,
+      (t) =>
+        r.poll(s.timeoutNs, () => {
+          if (!t.answer || t.answer.result === null) return null;
+          if (host.status?.()?.generations.tracking) m.dimm.hostTracker?.newEpoch();
+          return t;
+        }),
     );
   },
 };

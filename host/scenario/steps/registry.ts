@@ -9,7 +9,7 @@ import type { Action, Step, StepOf } from "./types.ts";
 import { acFail, acRestore, brownout, glitch, powerCut, powerOn, saveNow } from "./power.ts";
 import { provisionKey, registerRange, unregisterRange } from "./keys-ranges.ts";
 import { arm } from "./arm.ts";
-import { abort, dirtyTrack, erase, factoryDefault, restore, saveCommand } from "./operations.ts";
+import { abort, checkpoint, dirtyTrack, erase, factoryDefault, restore, saveCommand } from "./operations.ts";
 import { workload } from "./workload.ts";
 import { wait, waitFor } from "./waits.ts";
 import { readStatus, verify } from "./observe.ts";
@@ -33,6 +33,7 @@ export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   abort,
   "factory-default": factoryDefault,
   "dirty-track": dirtyTrack,
+  checkpoint,
   workload,
   wait,
   "wait-for": waitFor,

@@ -96,6 +96,13 @@ export interface FactoryDefaultStep extends CommandTiming {
 }
 /** The host driver starts its dirty record (docs/register-map.md, "Delta saves"): zeroes the
  * bitmap, write-protects, and sends DIRTY_TRACK for the current image. */
+/** The host pauses its writes and asks for a checkpoint (CHECKPOINT); the step ends with the
+ * controller's answer, the DIMM handed back. */
+export interface CheckpointStep extends CommandTiming {
+  action: "checkpoint";
+  /** The result the run requires ("any": not checked). */
+  expect: "any" | "ok" | "refused" | "failed";
+}
 export interface DirtyTrackStep extends CommandTiming {
   action: "dirty-track";
   /** The bitmap's DIMM address (null: the top of the module). */
@@ -195,6 +202,7 @@ export type Step =
   | AbortStep
   | FactoryDefaultStep
   | DirtyTrackStep
+  | CheckpointStep
   | WorkloadStep
   | WaitStep
   | WaitForStep
