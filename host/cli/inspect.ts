@@ -75,15 +75,20 @@ function render(r: InspectReport): string {
 
 function renderImage(img: ImageReport): string[] {
   if (img.state === "erased") return [`  slot ${img.slot}: erased`];
+  const found = img.state === "complete" || img.state === "broken";
   const head =
     `  generation ${img.generation}: ${img.state}${img.current ? " (current)" : ""}${img.stale ? " (stale)" : ""}` +
-    `${img.superseded ? " (superseded)" : ""}, slot ${img.slot}` +
-    `${img.wide ? " (wide)" : ""}, ${kib(img.bytes)}` +
-    (img.state === "complete"
-      ? `, ${img.records} pages, commit copies ${img.commitCopies!.map((c) => `die ${c.die} block ${c.block}`).join("; ")}` +
+    `${img.superseded ? " (superseded)" : ""}` +
+    (img.kind === "delta" ? `, delta${img.parent ? ` of ${img.parent}` : ""} (base ${img.base})` : "") +
+    `, slot ${img.slot}${img.wide ? " (wide)" : ""}, ${kib(img.bytes)}` +
+    (found
+      ? `, ${img.records} pages${img.runs !== undefined ? ` in ${img.runs} run(s)` : ""}, commit copies ` +
+        img.commitCopies!.map((c) => `die ${c.die} block ${c.block}`).join("; ") +
         (img.damagedCommitCopies!.length ? `, ${img.damagedCommitCopies!.length} damaged` : "")
       : `, ${img.dataPages} data pages found, no intact commit record`);
   const out = [head];
+  if (img.chain) out.push(`    chain: generation ${[...img.chain, img.generation].join(" → ")}`);
+  if (img.brokenReason) out.push(`    broken: ${img.brokenReason}; never restored`);
   if (img.holds)
     out.push(
       `    keeps generation ${img.holds.generation} (slot ${img.holds.slot}) for sealed tenants ${img.holds.tenants.join(", ")}`,

@@ -1,7 +1,8 @@
 // `lastgasp restore <dump> --key … --out F [--range base:len] [--tenant T] [--generation G]`:
 // decrypt and verify an image offline, with the host's own reader of docs/image-format.md. The
 // output is a DIMM image (file offset = DIMM address; with --range, offset 0 = the range's base),
-// written only when every page verified.
+// written only when every page verified. A delta generation is restored with its chain (the base,
+// then each delta, then itself), every generation verified.
 
 import { realpathSync, existsSync } from "node:fs";
 import type { Command } from "commander";
@@ -142,6 +143,11 @@ function summary(dump: string, out: string, r: RestoreResult): string {
     `restored image generation ${r.generation} (slot ${r.slot}) of ${dump}: ${r.bytes} bytes verified → ${out}` +
       (r.outputBase ? ` (offset 0 = DIMM address 0x${r.outputBase.toString(16)})` : " (offset = DIMM address)"),
   ];
+  if (r.kind === "delta")
+    lines.push(
+      `  a delta of base ${r.base}, restored with its chain: ` +
+        r.generations.map((g) => `generation ${g.generation} (${g.kind}, ${g.verifiedPages} pages)`).join(" → "),
+    );
   for (const t of r.tenants)
     lines.push(
       `  tenant ${t.tenant}  ${t.verifiedPages} pages, ${t.bytes} bytes, chain ${t.chain}  ` +

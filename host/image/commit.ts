@@ -1,14 +1,19 @@
-// Commit records (docs/image-format.md, section 4): reading one from its metadata block, checking
-// that it is intact (page headers, page checksums, the trailing hash, geometry) and that its
-// tables are consistent, and decoding it. A record that is not intact is a normal sight (a save
-// cut during its commit), so the result says why rather than throwing.
+// Commit records (docs/image-format.md, section 4; version 2, a delta generation: 9.3): reading
+// one from its metadata block, checking that it is intact (page headers, page checksums, the
+// trailing hash, geometry) and that its tables are consistent, and decoding it. A record that is
+// not intact is a normal sight (a save cut during its commit), so the result says why rather than
+// throwing. A version-1 record (a full image) reads exactly as before version 2 existed.
 
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import type { NandDump } from "./container.ts";
 import { readPage } from "./media.ts";
+import { DELTA_HEADER_BYTES, decodeDeltaFields, type DeltaFields } from "./delta-commit.ts";
+import { runRecords, runRecordsCount } from "./runs.ts";
 import {
   COMMIT_MAGIC,
   COMMIT_MAX_BYTES,
+  COMMIT_VERSION_DELTA,
+  COMMIT_VERSION_FULL,
   FORMAT_VERSION,
   MAX_TENANTS,
   PAGE_MAGIC,
@@ -30,6 +35,7 @@ const RANGE_ENTRY = 32;
 const TENANT_ENTRY = 64;
 const MAC_ENTRY = 32;
 const FLAG_WIDE = 1;
+const FLAG_DELTA = 2;
 
 export interface RangeEntry {
   tenant: number;
@@ -41,6 +47,7 @@ export interface RangeEntry {
 
 export interface TenantEntry {
   tenant: number;
+  /** Records of this tenant in this generation (a delta: its own records only, 9.3). */
   records: number;
   kcv: Buffer;
   chain: Buffer;
@@ -52,11 +59,18 @@ export interface CommitRecord {
   die: number;
   block: number;
   bytes: Buffer;
+  /** 1: a full image; 2: a delta generation (section 9). */
+  version: number;
   wide: boolean;
   slot: number;
   slotCount: number;
   generation: number;
+  /** The chain's base for a delta; 0 for a full image. */
+  baseGeneration: number;
+  /** First region index the image's streams walk: 0 for a full image (9.1). */
+  regionStart: number;
   saveId: bigint;
+  /** Data records the image holds (a delta: the records its runs cover). */
   records: number;
   ops: number;
   serial: bigint;
@@ -81,6 +95,10 @@ export interface CommitRecord {
   retainedGenerations: number;
   /** The other slot's image this one keeps for tenants a restore left sealed (section 4.1). */
   held: { tenants: number[]; slot: number; generation: number } | null;
+  /** What a version-2 record adds (parent, chain table, run table); null for a full image. */
+  delta: DeltaFields | null;
+  /** The trailing hash (the record's last 32 bytes), by which a delta's chain table names it. */
+  hash: Buffer;
 }
 
 export type CommitRead = { ok: true; commit: CommitRecord } | { ok: false; reason: string };
@@ -159,15 +177,24 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const u32 = (o: number): number => c.readUInt32LE(o);
   const u64 = (o: number): bigint => c.readBigUInt64LE(o);
   if (u32(0) !== COMMIT_MAGIC) return "commit magic is not LGC1";
-  if (u16(4) !== FORMAT_VERSION) return `commit version ${u16(4)} (this reader knows 1)`;
+  const version = u16(4);
+  if (version !== COMMIT_VERSION_FULL && version !== COMMIT_VERSION_DELTA)
+    return `commit version ${version} (this reader knows 1 and 2)`;
+  const isDelta = version === COMMIT_VERSION_DELTA;
   const flags = u16(6);
-  if (flags & ~FLAG_WIDE) return `unknown commit flags 0x${flags.toString(16)} (delta images are not version 1)`;
+  if (!isDelta && flags & ~FLAG_WIDE)
+    return `unknown commit flags 0x${flags.toString(16)} (delta images are not version 1)`;
+  if (isDelta && flags !== FLAG_DELTA)
+    return `commit flags 0x${flags.toString(16)} (a version-2 record has the delta bit alone)`;
   const wide = (flags & FLAG_WIDE) !== 0;
   const slot = u8(12);
   if (slot > 1) return `slot ${slot} (version 1 has slots A and B)`;
-  if (u32(20) !== 0) return "base generation is not 0 (delta images are not version 1)";
   const generation = u32(16);
   if (generation < 1) return "generation 0";
+  const baseGeneration = u32(20);
+  if (!isDelta && baseGeneration !== 0) return "base generation is not 0 (delta images are not version 1)";
+  if (isDelta && (baseGeneration < 1 || baseGeneration >= generation))
+    return `base generation ${baseGeneration} of generation ${generation}`;
   const geo: [string, number, number][] = [
     ["channels", u8(48), g.channels],
     ["dies per channel", u8(49), g.diesPerChannel],
@@ -188,15 +215,24 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const macOff = u32(80);
   if (rc < 1) return "no ranges";
   if (tc < 1 || tc > MAX_TENANTS) return `${tc} tenant entries`;
-  // The tables follow the header in order and leave no gaps the MACs would not cover.
+  const H = halfBlocks(g.blocksPerPlane);
+  let delta: DeltaFields | null = null;
+  // The tables follow the header in order (version 2: chain table, range table, tenant table, run
+  // table, exception table; 9.3) and end where the next one starts at the latest.
+  let rangeMin = COMMIT_HEADER_BYTES;
+  let excMin = tenantOff + tc * TENANT_ENTRY;
+  if (isDelta) {
+    const d = decodeDeltaFields(c, generation, baseGeneration, H);
+    if (typeof d === "string") return d;
+    delta = d.fields;
+    if (d.tables.chainOff < DELTA_HEADER_BYTES) return "table offsets overlap";
+    rangeMin = d.tables.chainEnd;
+    if (d.tables.runOff < excMin) return "table offsets overlap";
+    excMin = d.tables.runEnd;
+  }
   const D = g.dies;
   const excHead = Math.ceil((2 * D) / 4) * 4;
-  if (
-    rangeOff < COMMIT_HEADER_BYTES ||
-    tenantOff < rangeOff + rc * RANGE_ENTRY ||
-    excOff < tenantOff + tc * TENANT_ENTRY
-  )
-    return "table offsets overlap";
+  if (rangeOff < rangeMin || tenantOff < rangeOff + rc * RANGE_ENTRY || excOff < excMin) return "table offsets overlap";
   if (macOff !== excOff + excHead + 4 * excTotal) return "exception table size disagrees with its counts";
   if (macOff + tc * MAC_ENTRY + 32 !== total) return "MAC table and trailing hash do not end the record";
 
@@ -227,7 +263,14 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const sorted = [...ranges].sort((a, b) => a.base - b.base);
   for (let i = 1; i < sorted.length; i++)
     if (sorted[i]!.base < sorted[i - 1]!.base + sorted[i - 1]!.length) return "ranges overlap";
-  if (records !== seq) return `records ${records}, the ranges hold ${seq}`;
+  if (delta) {
+    const last = delta.runs[delta.runs.length - 1]!;
+    if (last.first + last.count > seq)
+      return `the runs name record ${last.first + last.count - 1}, the ranges hold ${seq}`;
+    if (records !== runRecords(delta.runs)) return `records ${records}, the runs cover ${runRecords(delta.runs)}`;
+    if (u8(117) !== 1 || u8(118) !== 0 || u8(119) !== 0 || u32(120) !== 0)
+      return "a delta names retained generations or a held image (a delta never holds one)";
+  } else if (records !== seq) return `records ${records}, the ranges hold ${seq}`;
   if (ops !== Math.ceil(records / g.planes)) return `ops ${ops}, expected ${Math.ceil(records / g.planes)}`;
 
   const tenants: TenantEntry[] = [];
@@ -235,12 +278,16 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
     const e = tenantOff + i * TENANT_ENTRY;
     const tenant = u8(e);
     if (i > 0 && tenant <= tenants[i - 1]!.tenant) return "tenant table is not in increasing tenant order";
-    const owned = ranges.filter((r) => r.tenant === tenant).reduce((n, r) => n + r.pages, 0);
-    if (owned === 0) return `tenant ${tenant} owns no range`;
-    if (u32(e + 4) !== owned) return `tenant ${tenant}: ${u32(e + 4)} records, its ranges hold ${owned}`;
+    const mine = ranges.filter((r) => r.tenant === tenant);
+    if (mine.length === 0) return `tenant ${tenant} owns no range`;
+    const held = delta
+      ? mine.reduce((n, r) => n + runRecordsCount(delta.runs, r.firstSeq, r.firstSeq + r.pages), 0)
+      : mine.reduce((n, r) => n + r.pages, 0);
+    if (u32(e + 4) !== held)
+      return `tenant ${tenant}: ${u32(e + 4)} records, ${delta ? "the runs name" : "its ranges hold"} ${held}`;
     tenants.push({
       tenant,
-      records: owned,
+      records: held,
       kcv: Buffer.from(c.subarray(e + 8, e + 24)),
       chain: Buffer.from(c.subarray(e + 24, e + 56)),
       mac: Buffer.from(c.subarray(macOff + i * MAC_ENTRY, macOff + (i + 1) * MAC_ENTRY)),
@@ -252,7 +299,8 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   let p = excOff + excHead;
   let count = 0;
   const region = new Set<number>();
-  for (let i = 0; i < regionLength(wide, g.blocksPerPlane); i++)
+  const regionStart = delta ? delta.regionStart : 0;
+  for (let i = regionStart; i < regionLength(wide, g.blocksPerPlane); i++)
     region.add(regionBlock(slot, wide, i, g.blocksPerPlane));
   for (let d = 0; d < D; d++) {
     const n = u16(excOff + 2 * d);
@@ -270,16 +318,19 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
     exceptions.push(m);
   }
   if (count !== excTotal) return `exception count ${excTotal}, the lists hold ${count}`;
-  if (halfBlocks(g.blocksPerPlane) < 1) return "the NAND has no room for halves";
+  if (H < 1) return "the NAND has no room for halves";
 
   return {
     die,
     block,
     bytes: c,
+    version,
     wide,
     slot,
     slotCount: u8(13),
     generation,
+    baseGeneration,
+    regionStart,
     saveId: u64(24),
     records,
     ops,
@@ -306,6 +357,8 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
       u8(118) === 0
         ? null
         : { tenants: [0, 1, 2, 3, 4, 5, 6, 7].filter((t) => u8(118) & (1 << t)), slot: u8(119), generation: u32(120) },
+    delta,
+    hash: Buffer.from(c.subarray(total - 32)),
   };
 }
 

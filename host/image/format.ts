@@ -8,7 +8,13 @@ export { SPARE_USED, HEADER_AT, HEADER_BYTES, TAG_AT, TAG_BYTES } from "../abi/r
 
 export const PAGE_MAGIC = 0x3150474c; // "LGP1"
 export const COMMIT_MAGIC = 0x3143474c; // "LGC1"
+/** The page header's format version: 1 in images of both versions (section 6, step 1). */
 export const FORMAT_VERSION = 1;
+/** The commit record's version (4.1, 9.3): 1 = full image, 2 = delta generation. */
+export const COMMIT_VERSION_FULL = 1;
+export const COMMIT_VERSION_DELTA = 2;
+/** Page header flags bit 0: a data record of a delta (9.4). */
+export const PAGE_FLAG_DELTA = 1;
 export const PAGE_TYPE_DATA = 1;
 export const PAGE_TYPE_COMMIT = 2;
 export const TENANT_NONE = 0xff;
@@ -111,6 +117,7 @@ export function regionBlock(slot: number, wide: boolean, i: number, blocksPerPla
   throw new RangeError(`region index ${i} outside the region`);
 }
 
+/** Region indices [0, regionLength) of an image; a delta uses [regionStart, H) of them (9.1). */
 export function regionLength(wide: boolean, blocksPerPlane: number): number {
   return (wide ? 2 : 1) * halfBlocks(blocksPerPlane);
 }

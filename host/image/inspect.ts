@@ -1,6 +1,7 @@
-// `lastgasp inspect`: the structure of a dump (images, generations, slots, states, ranges,
-// tenants, bytes) without a key; with keys, each complete image's tenants verified too (key check
-// value, commit MAC, every page's header and tag, the chain digest).
+// `lastgasp inspect`: the structure of a dump (images, generations, full or delta, chains, slots,
+// states, ranges, tenants, bytes) without a key; with keys, each complete image's tenants verified
+// too (key check value, commit MAC, every page's header and tag, the chain digest), a delta with
+// its whole chain (9.6): the base, each delta, then itself.
 
 import { InputError } from "../errors.ts";
 import { TRIGGER_NAMES } from "../abi/registers.ts";
@@ -8,15 +9,20 @@ import type { NandDump } from "./container.ts";
 import { wipeTenantKeys } from "./derive.ts";
 import { slotName } from "./format.ts";
 import { matchKeys, type GivenKey } from "./keyring.ts";
-import { ImageLayout } from "./locate.ts";
 import { survey, type CompleteImage, type IncompleteImage } from "./survey.ts";
-import { checkTenant, commitMacOk } from "./verify.ts";
+import { commitMacOk } from "./verify.ts";
+import { tenantRecords } from "./records.ts";
+import { checkChain, tenantOverChain } from "./chain-check.ts";
+import type { CommitRecord } from "./commit.ts";
 
 export interface TenantReport {
   tenant: number;
+  /** Records of the tenant in this generation (a delta: its own). */
   records: number;
+  /** Bytes those records hold. */
   bytes: number;
-  /** With keys: "verified", "failed", "no key", or "not checked (stale)". */
+  /** With keys: "verified", "failed", "no key", or "not checked" (stale or superseded). A delta is
+   * verified with its chain: the pages and chain digests of every generation of it. */
   verification?: {
     state: "verified" | "failed" | "no key" | "not checked";
     mac?: "ok" | "mismatch";
@@ -30,14 +36,28 @@ export interface TenantReport {
 
 export interface ImageReport {
   generation: number | null;
-  state: "complete" | "incomplete" | "erased";
+  /** "broken": a delta whose ancestors are not all found intact (9.5); never restored. */
+  state: "complete" | "incomplete" | "erased" | "broken";
+  /** "full" (version 1) or "delta" (version 2; an incomplete image: what its data pages say). */
+  kind?: "full" | "delta";
+  /** The chain's base generation (a full image: 0, as its commit record says). */
+  base?: number;
+  /** A delta's parent generation (a full image: 0). */
+  parent?: number;
+  /** A delta: the generations of its chain table, base first, parent last. */
+  chain?: number[];
+  /** A delta: entries of its run table. */
+  runs?: number;
+  /** A broken delta: which ancestor is missing or differs. */
+  brokenReason?: string;
   slot: string;
   current?: boolean;
   stale?: boolean;
   wide?: boolean;
   saveId?: string;
   records?: number;
-  /** Protected bytes (complete), or bytes of the data pages found (incomplete). */
+  /** Bytes the image's data records hold (a full image: the protected bytes; a delta: what it
+   * saved), or bytes of the data pages found (incomplete). */
   bytes: number;
   ranges: { tenant: number; base: number; length: number; pages?: number }[];
   tenants: TenantReport[];
@@ -75,12 +95,13 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
   const matchedAnywhere = new Set<GivenKey>();
   let allOk = true;
 
+  const P = dump.geometry.pageBytes;
   const complete = (img: CompleteImage): ImageReport => {
     const c = img.commit;
     const tenants: TenantReport[] = c.tenants.map((t) => ({
       tenant: t.tenant,
       records: t.records,
-      bytes: c.ranges.filter((r) => r.tenant === t.tenant).reduce((n, r) => n + r.length, 0),
+      bytes: recordBytes(c, t.tenant, P),
     }));
     if (withKeys) {
       const m = matchKeys(c, keys);
@@ -88,25 +109,31 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
       // A key given for a tenant must fit it in the current image; elsewhere keys may have changed.
       const labeledWrong = m.wrong.find((w) => w.given.tenant !== null);
       if (img.current && labeledWrong) throw new InputError(labeledWrong.given.where, labeledWrong.problem);
-      const layout = new ImageLayout(dump.geometry, c);
+      const chain = [...img.ancestors.map((a) => a.commit), c];
       for (const tr of tenants) {
         const k = m.keys.get(tr.tenant);
         if (!k) tr.verification = { state: "no key" };
-        else if (img.stale) tr.verification = { state: "not checked" };
-        else if (!commitMacOk(c, k)) {
+        else if (img.stale || img.superseded) tr.verification = { state: "not checked" };
+        else if (img.broken) {
+          tr.verification = { state: "failed", problem: `the chain is broken: ${img.broken}` };
+          allOk = false;
+        } else if (!commitMacOk(c, k)) {
           tr.verification = { state: "failed", mac: "mismatch" };
           allOk = false;
         } else {
-          const r = checkTenant(dump, c, layout, k, null, null);
-          const ok = r.failedPages === 0 && r.chain === "ok";
+          const walk = checkChain(dump, chain, [k], null, null);
+          const r = tenantOverChain(walk, tr.tenant, tr.bytes);
+          const ok = !walk.failed;
           if (!ok) allOk = false;
+          const where =
+            walk.failed && walk.failed.generation !== c.generation ? `generation ${walk.failed.generation}: ` : "";
           tr.verification = {
             state: ok ? "verified" : "failed",
             mac: "ok",
             verifiedPages: r.verifiedPages,
             failedPages: r.failedPages,
             firstBadAddress: r.firstBadAddress,
-            problem: r.firstProblem ?? (r.chain === "mismatch" ? "chain digest does not match" : null),
+            problem: ok ? null : where + (r.firstProblem ?? "chain digest does not match"),
             chain: r.chain,
           };
         }
@@ -115,14 +142,25 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
     }
     return {
       generation: c.generation,
-      state: "complete",
+      state: img.broken ? "broken" : "complete",
+      kind: c.delta ? "delta" : "full",
+      base: c.baseGeneration,
+      parent: c.delta ? c.delta.parent : 0,
+      ...(c.delta
+        ? {
+            chain: c.delta.chain.map((e) => e.generation),
+            runs: c.delta.runs.length,
+            ...(img.broken ? { brokenReason: img.broken } : {}),
+          }
+        : {}),
       slot: slotName(c.slot),
       current: img.current,
       stale: img.stale,
+      ...(c.delta ? { superseded: img.superseded } : {}),
       wide: c.wide,
       saveId: `0x${c.saveId.toString(16)}`,
       records: c.records,
-      bytes: c.ranges.reduce((n, r) => n + r.length, 0),
+      bytes: tenants.reduce((n, t) => n + t.bytes, 0),
       ranges: c.ranges.map((r) => ({ tenant: r.tenant, base: r.base, length: r.length, pages: r.pages })),
       tenants,
       commitCopies: img.copies,
@@ -139,6 +177,8 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
   const incomplete = (img: IncompleteImage): ImageReport => ({
     generation: img.generation,
     state: "incomplete",
+    kind: img.base !== null ? "delta" : "full",
+    ...(img.base !== null ? { base: img.base } : {}),
     slot: slotName(img.slot),
     saveId: `0x${img.saveId.toString(16)}`,
     bytes: img.bytes,
@@ -163,7 +203,11 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
   const held = s.current?.commit.held;
   if (held)
     for (const r of images)
-      if (r.state === "complete" && r.generation === held.generation && r.slot === slotName(held.slot))
+      if (
+        (r.state === "complete" || r.state === "broken") &&
+        r.generation === held.generation &&
+        r.slot === slotName(held.slot)
+      )
         r.heldFor = held.tenants;
   if (withKeys) {
     const unmatched = keys.find((g) => !matchedAnywhere.has(g));
@@ -191,4 +235,12 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
     images,
     verified: withKeys ? allOk : null,
   };
+}
+
+/** Bytes a generation's records of `tenant` hold (a full image: the tenant's ranges). */
+function recordBytes(c: CommitRecord, tenant: number, pageBytes: number): number {
+  if (!c.delta) return c.ranges.filter((r) => r.tenant === tenant).reduce((n, r) => n + r.length, 0);
+  let n = 0;
+  for (const r of tenantRecords(c, tenant, null, pageBytes)) n += r.valid;
+  return n;
 }

@@ -1,7 +1,9 @@
 // Section 5 of docs/image-format.md: where each record of an image is. Records form ops of PL
 // (one per plane); op k goes to die dieOrder(k mod D) at stream position floor(k / D); a die's
 // stream walks the image's region block by block, using as many pages of each block as its
-// exception list says (all N when the block has no entry).
+// exception list says (all N when the block has no entry). A delta's region starts at its
+// regionStart (9.1), and its records count in run-table order (9.2): `place` takes a record's
+// index in that order, which for a full image is its record number.
 
 import type { NandGeometry } from "./container.ts";
 import type { CommitRecord } from "./commit.ts";
@@ -29,7 +31,7 @@ export class ImageLayout {
       const blocks: number[] = [];
       const starts: number[] = [];
       let q = 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = commit.regionStart; i < n; i++) {
         const b = regionBlock(commit.slot, commit.wide, i, g.blocksPerPlane);
         const used = commit.exceptions[d]!.get(b) ?? g.pagesPerBlock;
         if (used === 0) continue;
@@ -57,11 +59,15 @@ export class ImageLayout {
     return { block: this.blocks[die]![lo]!, page: q - starts[lo]! };
   }
 
-  /** Where record `seq` is, or null when the image's layout has no place for it. */
-  place(seq: number): RecordPlace | null {
+  /**
+   * Where the image's `index`-th record is (a full image: record number `index`; a delta: the
+   * `index`-th its runs cover), or null when the image's layout has no place for it.
+   */
+  place(index: number): RecordPlace | null {
     const g = this.g;
-    const k = Math.floor(seq / g.planes);
-    const plane = seq % g.planes;
+    if (index < 0 || index >= this.commit.records) return null;
+    const k = Math.floor(index / g.planes);
+    const plane = index % g.planes;
     const die = dieOrder(k % g.dies, g.channels, g.diesPerChannel);
     const at = this.locate(die, Math.floor(k / g.dies));
     return at ? { die, plane, ...at } : null;

@@ -1,16 +1,18 @@
 // Offline restore: pick the image (the current one, or a chosen generation), match the keys to
-// its tenants, check each tenant's commit MAC, then verify and decrypt every record wanted. The
-// plaintext goes to an output that is only kept when everything verified: a caller gets either a
-// complete, verified result or an error, never part of one.
+// its tenants, check each tenant's commit MAC, then verify and decrypt every record wanted. A
+// delta is restored with its chain (9.6): the base, then each delta, then the generation itself,
+// each over the one before; its ancestors are bound to it by the hashes in its MAC-covered chain
+// table. The plaintext goes to an output that is only kept when everything verified: a caller
+// gets either a complete, verified result or an error, never part of one.
 
 import { InputError } from "../errors.ts";
 import { ImageError } from "./errors.ts";
 import type { NandDump } from "./container.ts";
 import { wipeTenantKeys, type TenantKeys } from "./derive.ts";
 import { matchKeys, requireMatch, type GivenKey } from "./keyring.ts";
-import { ImageLayout } from "./locate.ts";
 import { survey, type CompleteImage, type Survey } from "./survey.ts";
-import { checkTenant, commitMacOk, tenantRanges, type TenantCheck, type Window } from "./verify.ts";
+import { commitMacOk, tenantRanges, type TenantCheck, type Window } from "./verify.ts";
+import { checkChain, tenantOverChain, type GenerationCheck } from "./chain-check.ts";
 import { slotName } from "./format.ts";
 
 export interface RestoreRequest {
@@ -33,12 +35,20 @@ export interface RestoreOutput {
 
 export interface RestoreResult {
   generation: number;
+  /** "full", or "delta": restored with its chain. */
+  kind: "full" | "delta";
+  /** The chain's base (a full image: 0, the commit field). */
+  base: number;
+  /** A delta's parent (a full image: 0). */
+  parent: number;
+  /** Each generation restored, base first, the one asked for last. */
+  generations: { generation: number; kind: "full" | "delta"; verifiedPages: number }[];
   slot: string;
   saveId: string;
   /** DIMM address of output offset 0. */
   outputBase: number;
   outputBytes: number;
-  /** Plaintext bytes verified and written. */
+  /** Plaintext bytes of the result, verified and written. */
   bytes: number;
   verified: true;
   tenants: (TenantCheck & { ranges: { base: number; length: number }[] })[];
@@ -61,6 +71,7 @@ export function chooseImage(dump: NandDump, s: Survey, generation: number | unde
     }
     if (s.conflicts.includes(generation))
       throw new ImageError(dump.name, `two different commit records claim generation ${generation}`);
+    if (img.broken) throw brokenChain(dump, img, completes);
     return img;
   }
   if (!s.current) {
@@ -86,7 +97,30 @@ export function chooseImage(dump: NandDump, s: Survey, generation: number | unde
         `(${newer.dataPages} data pages, no intact commit record); the newest complete image is generation ` +
         `${cur.generation}: restore it with --generation ${cur.generation}`,
     );
+  if (s.current.broken) throw brokenChain(dump, s.current, completes);
   return s.current;
+}
+
+/** 9.5: a delta without its ancestors is never restored; name a generation that can be. */
+function brokenChain(dump: NandDump, img: CompleteImage, completes: CompleteImage[]): ImageError {
+  const c = img.commit;
+  const older = completes.find((i) => !i.broken && i.commit.generation < c.generation);
+  return new ImageError(
+    dump.name,
+    `image generation ${c.generation} is a delta whose chain is broken: ${img.broken}; it is never restored, nothing written` +
+      (older
+        ? ` (an older complete image is generation ${older.commit.generation}: --generation ${older.commit.generation})`
+        : ""),
+  );
+}
+
+/** How a restore's messages name a generation of the chain (the one asked for, or an ancestor). */
+function generationName(target: CompleteImage, g: GenerationCheck): string {
+  const c = target.commit;
+  if (!c.delta) return `image generation ${c.generation}`;
+  const own = `image generation ${c.generation} (a delta of base ${c.baseGeneration})`;
+  if (g.generation === c.generation) return own;
+  return `${own}: its ${g.kind === "full" ? "base" : "ancestor"} generation ${g.generation}`;
 }
 
 export function restoreImage(dump: NandDump, req: RestoreRequest, output: RestoreOutput): RestoreResult {
@@ -120,46 +154,62 @@ export function restoreImage(dump: NandDump, req: RestoreRequest, output: Restor
           `${gen}: the commit record fails tenant ${t}'s MAC although the key check value matches: the record was changed`,
         );
 
-    const layout = new ImageLayout(dump.geometry, c);
+    const chain = [...img.ancestors.map((a) => a.commit), c];
     const mine = c.ranges.filter((r) => selected.includes(r.tenant));
     const outputBase = w ? w.base : 0;
     const outputBytes = w ? w.length : Math.max(...mine.map((r) => r.base + r.length));
     output.open(outputBytes);
     let kept = false;
     try {
-      const checks = selected.map((t) =>
-        checkTenant(dump, c, layout, keys.get(t)! as TenantKeys, w, (address, bytes) =>
-          output.write(address - outputBase, bytes),
-        ),
+      const walk = checkChain(
+        dump,
+        chain,
+        selected.map((t) => keys.get(t)! as TenantKeys),
+        w,
+        (address, bytes) => output.write(address - outputBase, bytes),
       );
-      const bad = checks.filter((k) => k.failedPages > 0);
-      if (bad.length) {
-        const failed = bad.reduce((n, k) => n + k.failedPages, 0);
-        const total = checks.reduce((n, k) => n + k.records, 0);
-        const first = bad.reduce((a, b) => (a.firstBadAddress! <= b.firstBadAddress! ? a : b));
+      const f = walk.failed;
+      if (f) {
+        const name = generationName(img, f);
+        const bad = f.tenants.filter((k) => k.failedPages > 0);
+        if (bad.length) {
+          const failed = bad.reduce((n, k) => n + k.failedPages, 0);
+          const total = f.tenants.reduce((n, k) => n + k.records, 0);
+          const first = bad.reduce((a, b) => (a.firstBadAddress! <= b.firstBadAddress! ? a : b));
+          throw new ImageError(
+            dump.name,
+            `${name}: ${failed} of ${total} pages failed verification, first at DIMM address ${hex(first.firstBadAddress!)} ` +
+              `(tenant ${first.tenant}: ${first.firstProblem}); nothing written`,
+          );
+        }
+        const chainBad = f.tenants.find((k) => k.chain === "mismatch")!;
         throw new ImageError(
           dump.name,
-          `${gen}: ${failed} of ${total} pages failed verification, first at DIMM address ${hex(first.firstBadAddress!)} ` +
-            `(tenant ${first.tenant}: ${first.firstProblem}); nothing written`,
+          `${name}: tenant ${chainBad.tenant}'s chain digest does not match its pages' tags; nothing written`,
         );
       }
-      const chainBad = checks.find((k) => k.chain === "mismatch");
-      if (chainBad)
-        throw new ImageError(
-          dump.name,
-          `${gen}: tenant ${chainBad.tenant}'s chain digest does not match its pages' tags; nothing written`,
-        );
+      // The base, a full image, covers every byte of the ranges: its bytes are the result's.
+      const resultBytes = (t: number): number => walk.generations[0]!.tenants.find((k) => k.tenant === t)!.bytes;
+      const tenants = selected.map((t) => tenantOverChain(walk, t, resultBytes(t)));
       output.commit();
       kept = true;
       return {
         generation: c.generation,
+        kind: c.delta ? "delta" : "full",
+        base: c.baseGeneration,
+        parent: c.delta ? c.delta.parent : 0,
+        generations: walk.generations.map((g) => ({
+          generation: g.generation,
+          kind: g.kind,
+          verifiedPages: g.tenants.reduce((n, k) => n + k.verifiedPages, 0),
+        })),
         slot: slotName(c.slot),
         saveId: `0x${c.saveId.toString(16)}`,
         outputBase,
         outputBytes,
-        bytes: checks.reduce((n, k) => n + k.bytes, 0),
+        bytes: tenants.reduce((n, k) => n + k.bytes, 0),
         verified: true,
-        tenants: checks.map((k) => ({
+        tenants: tenants.map((k) => ({
           ...k,
           ranges: tenantRanges(c, k.tenant, w).map((r) => ({ base: r.base, length: r.length })),
         })),

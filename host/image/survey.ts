@@ -2,13 +2,16 @@
 // plane 0 of every block of both halves; intact ones are complete images (the newest is the
 // current image, others with the same record are copies); data pages whose (slot, generation,
 // save id) match no intact record are the remains of a save that did not finish. A half with no
-// programmed page at all is reported as erased. Needs no key.
+// programmed page at all is reported as erased. A delta's ancestors are found as 9.5 says
+// (chain.ts); one without them is broken. Needs no key.
 
 import { BlockFlag, type NandDump } from "./container.ts";
 import { isCommitCandidate, readCommit, type CommitRecord } from "./commit.ts";
+import { findAncestors, namesAsAncestor } from "./chain.ts";
 import { entryReadable, readPage } from "./media.ts";
 import {
   FORMAT_VERSION,
+  PAGE_FLAG_DELTA,
   PAGE_MAGIC,
   PAGE_TYPE_COMMIT,
   PAGE_TYPE_DATA,
@@ -26,8 +29,15 @@ export interface CompleteImage {
   /** Candidates of the same image whose record is damaged. */
   damagedCopies: { die: number; block: number; reason: string }[];
   current: boolean;
-  /** A newer image uses a half this one's region lies in: its data may be gone. */
+  /** A newer image, not of this image's chain, uses a half this one's region lies in: its data
+   * may be gone. (A delta is superseded instead.) */
   stale: boolean;
+  /** A delta's ancestors, base first, parent last (9.5); none for a full image. */
+  ancestors: CompleteImage[];
+  /** A delta whose ancestors are not all found intact (9.5): why. Never restored. */
+  broken: string | null;
+  /** A delta whose chain's half a newer image (not of its chain) reuses (9.5). */
+  superseded: boolean;
   /** Data pages on the NAND that name this image (any position). */
   dataPages: number;
   halves: number[];
@@ -46,6 +56,8 @@ export interface IncompleteImage {
   ranges: { tenant: number; base: number; length: number }[];
   /** Commit pages of this save that did not make an intact record. */
   tornCommits: { die: number; block: number; reason: string }[];
+  /** The chain base its data pages name when they are a delta's (9.4), else null. */
+  base: number | null;
   halves: number[];
   /** Older than the current image: leftovers of a save that a later one replaced (their blocks
    * were not all erased), not a save that is still waiting to be finished. */
@@ -107,6 +119,9 @@ export function survey(dump: NandDump): Survey {
           damagedCopies: [],
           current: false,
           stale: false,
+          ancestors: [],
+          broken: null,
+          superseded: false,
           dataPages: 0,
           halves: c.wide ? [0, 1] : [c.slot],
         });
@@ -137,6 +152,7 @@ export function survey(dump: NandDump): Survey {
         tenants: [],
         ranges: [],
         tornCommits: [],
+        base: null,
         halves: [],
         superseded: false,
       };
@@ -173,6 +189,7 @@ export function survey(dump: NandDump): Survey {
     const img = incompleteFor(h.slot, h.generation, h.saveId);
     img.dataPages++;
     img.bytes += Math.min(h.validBytes, P);
+    if (img.base === null && h.flags & PAGE_FLAG_DELTA) img.base = h.baseGeneration;
     if (!img.tenants.includes(h.tenant)) img.tenants.push(h.tenant);
     if (half !== null && !img.halves.includes(half)) img.halves.push(half);
     if (h.address <= BigInt(Number.MAX_SAFE_INTEGER))
@@ -197,8 +214,17 @@ export function survey(dump: NandDump): Survey {
     img.ranges = mergeRanges(addresses.get(key)!);
   }
 
-  // Newest first; the first complete one is current; an older image is stale when a newer save
-  // (finished or not) was written into a half its region lies in.
+  // Section 9.5: each delta's ancestors among the intact records.
+  const intact = [...complete.values()];
+  for (const img of intact) {
+    const found = findAncestors(img.commit, intact, (i) => i.commit);
+    if (found.ok) img.ancestors = found.ancestors;
+    else img.broken = found.reason;
+  }
+
+  // Newest first; the first complete one is current; an older image is stale (a delta:
+  // superseded) when a newer save (finished or not) that does not continue its chain was written
+  // into a half its region lies in.
   const ordered: (CompleteImage | IncompleteImage)[] = [...complete.values(), ...incomplete.values()].sort(
     (a, b) => generationOf(b) - generationOf(a),
   );
@@ -207,7 +233,9 @@ export function survey(dump: NandDump): Survey {
   ordered.forEach((img, i) => {
     if (img.state !== "complete") return;
     const newer = ordered.slice(0, i).filter((o) => generationOf(o) > img.commit.generation);
-    img.stale = newer.some((o) => o.halves.some((h) => img.halves.includes(h)));
+    const reused = newer.some((o) => o.halves.some((h) => img.halves.includes(h)) && !continuesChain(o, img));
+    if (img.commit.delta) img.superseded = reused;
+    else img.stale = reused;
     const twin = ordered.find(
       (o) => o !== img && o.state === "complete" && o.commit.generation === img.commit.generation,
     );
@@ -219,8 +247,17 @@ export function survey(dump: NandDump): Survey {
   });
 
   const cur = current as CompleteImage | null;
+  // An incomplete image older than the current one is superseded (6.3), unless a delta still in
+  // use names it as an ancestor: then it is that delta's missing ancestor.
+  const live = ordered.filter((o): o is CompleteImage => o.state === "complete" && !!o.commit.delta && !o.superseded);
   for (const img of ordered)
-    if (img.state === "incomplete" && cur && img.generation < cur.commit.generation) img.superseded = true;
+    if (
+      img.state === "incomplete" &&
+      cur &&
+      img.generation < cur.commit.generation &&
+      !live.some((d) => namesAsAncestor(d.commit, img.slot, img.generation, img.saveId))
+    )
+      img.superseded = true;
   const images: SurveyedImage[] = [...ordered];
   for (const slot of [0, 1]) if (programmedInHalf[slot] === 0) images.push({ state: "erased", slot });
 
@@ -248,6 +285,21 @@ export function survey(dump: NandDump): Survey {
 
 const generationOf = (img: CompleteImage | IncompleteImage): number =>
   img.state === "complete" ? img.commit.generation : img.generation;
+
+/** The chain base of a complete image: its own generation for a full image. */
+const chainBase = (c: CommitRecord): number => (c.delta ? c.baseGeneration : c.generation);
+
+/**
+ * Does the newer image `o` continue the chain `img` belongs to (so that being in the same half
+ * is where it belongs, not a reuse)? A complete delta that names `img` as an ancestor, or the
+ * data pages of a delta save of the same chain that did not finish (a delta save never erases).
+ */
+function continuesChain(o: CompleteImage | IncompleteImage, img: CompleteImage): boolean {
+  const c = img.commit;
+  if (c.wide) return false;
+  if (o.state === "complete") return namesAsAncestor(o.commit, c.slot, c.generation, c.saveId);
+  return o.slot === c.slot && o.base !== null && o.base === chainBase(c);
+}
 
 function mergeRanges(
   pieces: { tenant: number; base: number; length: number }[],

@@ -2,32 +2,22 @@
 // check value, then the tenant's MAC), then every record of the tenant's ranges: it must sit where
 // section 5 puts it, carry exactly the header expected there, and carry a tag that verifies under
 // the tenant's MAC key. Only then is it decrypted (Node's AES-256-XTS) and handed on. A full pass
-// also recomputes the chain digest over the stored tags.
+// also recomputes the chain digest over the stored tags. For a delta, the records are those its
+// runs name and the header is 9.4's; one generation at a time (chain-check.ts walks a chain).
 
 import { createDecipheriv, timingSafeEqual } from "node:crypto";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { NandDump } from "./container.ts";
-import type { CommitRecord, RangeEntry, TenantEntry } from "./commit.ts";
+import type { CommitRecord, TenantEntry } from "./commit.ts";
 import type { TenantKeys } from "./derive.ts";
 import type { ImageLayout } from "./locate.ts";
 import { readPage } from "./media.ts";
-import {
-  FORMAT_VERSION,
-  PAGE_MAGIC,
-  PAGE_TYPE_DATA,
-  TAG_AT,
-  TAG_BYTES,
-  encodeHeader,
-  headerBytes,
-  tagBytes,
-  xtsTweak,
-} from "./format.ts";
+import { TAG_AT, TAG_BYTES, headerBytes, tagBytes, xtsTweak } from "./format.ts";
+import { expectedHeader, tenantRecords, type Window } from "./records.ts";
 
-export interface Window {
-  base: number;
-  length: number;
-}
+export type { Window } from "./records.ts";
+export { tenantRanges } from "./records.ts";
 
 /** Receives verified plaintext: `bytes` belong at DIMM address `address`. */
 export type PlaintextSink = (address: number, bytes: Uint8Array) => void;
@@ -63,14 +53,6 @@ export function commitMacOk(commit: CommitRecord, keys: TenantKeys): boolean {
   return equal(hmac(sha256, keys.mac, commit.bytes.subarray(0, commit.macOff)), e.mac);
 }
 
-/** The ranges of `tenant`, clipped to the window (all of them without one). */
-export function tenantRanges(commit: CommitRecord, tenant: number, window: Window | null): RangeEntry[] {
-  return commit.ranges.filter(
-    (r) =>
-      r.tenant === tenant && (!window || (r.base < window.base + window.length && window.base < r.base + r.length)),
-  );
-}
-
 /**
  * Walk the tenant's records (those overlapping `window`, or all), verifying each; plaintext of the
  * verified ones goes to `sink` when one is given. Never throws for bad pages: it counts them.
@@ -102,63 +84,44 @@ export function checkTenant(
       out.firstProblem = problem;
     }
   };
-  for (const r of tenantRanges(commit, keys.tenant, window)) {
-    for (let i = 0; i < r.pages; i++) {
-      const seq = r.firstSeq + i;
-      const address = r.base + i * P;
-      const valid = Math.min(P, r.base + r.length - address);
-      if (window && (address >= window.base + window.length || address + valid <= window.base)) continue;
-      out.records++;
-      const at = layout.place(seq);
-      if (!at) {
-        if (chain) chain.update(new Uint8Array(TAG_BYTES)); // keeps the count honest; the page fails anyway
-        fail(address, `record ${seq} has no place in the image's layout`);
-        continue;
-      }
-      const read = readPage(dump, at.die, at.plane, at.block, at.page);
-      if (read.kind !== "data") {
-        if (chain) chain.update(new Uint8Array(TAG_BYTES));
-        fail(
-          address,
-          `record ${seq} (die ${at.die} block ${at.block} page ${at.page}) is ${read.kind === "erased" ? "erased" : read.reason}`,
-        );
-        continue;
-      }
-      const rec = read.bytes;
-      if (chain) chain.update(tagBytes(rec, P));
-      const expected = encodeHeader({
-        magic: PAGE_MAGIC,
-        version: FORMAT_VERSION,
-        type: PAGE_TYPE_DATA,
-        tenant: keys.tenant,
-        slot: commit.slot,
-        generation: commit.generation,
-        seq,
-        address: BigInt(address),
-        validBytes: valid,
-        baseGeneration: 0,
-        flags: 0,
-        saveId: commit.saveId,
-      });
-      if (!equal(headerBytes(rec, P), expected)) {
-        fail(address, `record ${seq} carries another page's header (moved, replayed or changed)`);
-        continue;
-      }
-      const tag = hmac(sha256, keys.mac, rec.subarray(0, P + TAG_AT)).subarray(0, TAG_BYTES);
-      if (!equal(tag, tagBytes(rec, P))) {
-        fail(address, `record ${seq} fails its tag (its contents were changed)`);
-        continue;
-      }
-      out.verifiedPages++;
-      const lo = window ? Math.max(address, window.base) : address;
-      const hi = window ? Math.min(address + valid, window.base + window.length) : address + valid;
-      out.bytes += hi - lo;
-      if (sink) {
-        const d = createDecipheriv("aes-256-xts", keys.xts, xtsTweak(BigInt(address), commit.generation, keys.tenant));
-        const plain = Buffer.concat([d.update(rec.subarray(0, P)), d.final()]);
-        sink(lo, plain.subarray(lo - address, hi - address));
-        plain.fill(0);
-      }
+  for (const r of tenantRecords(commit, keys.tenant, window, P)) {
+    const { seq, address, valid } = r;
+    out.records++;
+    const at = layout.place(r.index);
+    if (!at) {
+      if (chain) chain.update(new Uint8Array(TAG_BYTES)); // keeps the count honest; the page fails anyway
+      fail(address, `record ${seq} has no place in the image's layout`);
+      continue;
+    }
+    const read = readPage(dump, at.die, at.plane, at.block, at.page);
+    if (read.kind !== "data") {
+      if (chain) chain.update(new Uint8Array(TAG_BYTES));
+      fail(
+        address,
+        `record ${seq} (die ${at.die} block ${at.block} page ${at.page}) is ${read.kind === "erased" ? "erased" : read.reason}`,
+      );
+      continue;
+    }
+    const rec = read.bytes;
+    if (chain) chain.update(tagBytes(rec, P));
+    if (!equal(headerBytes(rec, P), expectedHeader(commit, r))) {
+      fail(address, `record ${seq} carries another page's header (moved, replayed or changed)`);
+      continue;
+    }
+    const tag = hmac(sha256, keys.mac, rec.subarray(0, P + TAG_AT)).subarray(0, TAG_BYTES);
+    if (!equal(tag, tagBytes(rec, P))) {
+      fail(address, `record ${seq} fails its tag (its contents were changed)`);
+      continue;
+    }
+    out.verifiedPages++;
+    const lo = window ? Math.max(address, window.base) : address;
+    const hi = window ? Math.min(address + valid, window.base + window.length) : address + valid;
+    out.bytes += hi - lo;
+    if (sink) {
+      const d = createDecipheriv("aes-256-xts", keys.xts, xtsTweak(BigInt(address), commit.generation, keys.tenant));
+      const plain = Buffer.concat([d.update(rec.subarray(0, P)), d.final()]);
+      sink(lo, plain.subarray(lo - address, hi - address));
+      plain.fill(0);
     }
   }
   if (chain) {

@@ -1,0 +1,114 @@
+// What a version-2 commit record adds to version 1 (docs/image-format.md, section 9.3): 32 more
+// header bytes (parent, regionStart, where the run and chain tables are), the chain table (the
+// ancestors, base first, parent last) and the run table (which record numbers the delta holds).
+// Decoding only: the chain table names the ancestors, finding them is chain.ts.
+
+export const DELTA_HEADER_BYTES = 160;
+const CHAIN_ENTRY = 64;
+const RUN_ENTRY = 8;
+/** A chain has at most 8 generations: the base and 7 deltas (section 9). */
+export const MAX_ANCESTORS = 7;
+
+/** One ancestor of a delta, as its chain table names it. */
+export interface ChainEntry {
+  generation: number;
+  regionStart: number;
+  saveId: bigint;
+  records: number;
+  trigger: number;
+  /** The last 32 bytes of its commit record (its trailing hash). */
+  hash: Buffer;
+}
+
+/** Record numbers [first, first + count) of the range table's numbering (4.2). */
+export interface Run {
+  first: number;
+  count: number;
+}
+
+export interface DeltaFields {
+  parent: number;
+  regionStart: number;
+  /** Base first, parent last. */
+  chain: ChainEntry[];
+  runs: Run[];
+  /** Records the host's record named, before gaps were merged (informational). */
+  namedRecords: number;
+}
+
+/** Where the version-2 tables are, for the offset checks of the whole record. */
+export interface DeltaTables {
+  chainOff: number;
+  chainEnd: number;
+  runOff: number;
+  runEnd: number;
+}
+
+/**
+ * Decode the version-2 fields of an intact record `c` whose generation and base generation are
+ * known; `halfBlocks` is H. A string says what is wrong (9.3's intactness rules and the table
+ * rules of 9.2).
+ */
+export function decodeDeltaFields(
+  c: Buffer,
+  generation: number,
+  baseGeneration: number,
+  halfBlocks: number,
+): { fields: DeltaFields; tables: DeltaTables } | string {
+  const total = c.length;
+  if (total < DELTA_HEADER_BYTES + 32) return `total size ${total} is smaller than a version-2 header`;
+  const u32 = (o: number): number => c.readUInt32LE(o);
+  const parent = u32(128);
+  const regionStart = u32(132);
+  const runOff = u32(136);
+  const R = u32(140);
+  const chainOff = u32(144);
+  const A = u32(148);
+  if (regionStart >= halfBlocks) return `regionStart ${regionStart} is not below the half's ${halfBlocks} blocks`;
+  if (A < 1 || A > MAX_ANCESTORS) return `${A} chain entries (1 to ${MAX_ANCESTORS})`;
+  if (R < 1) return "no runs";
+  const chainEnd = chainOff + A * CHAIN_ENTRY;
+  const runEnd = runOff + R * RUN_ENTRY;
+  if (chainOff < DELTA_HEADER_BYTES || chainEnd > total) return "the chain table does not lie inside the record";
+  if (runOff < DELTA_HEADER_BYTES || runEnd > total) return "the run table does not lie inside the record";
+
+  const chain: ChainEntry[] = [];
+  for (let i = 0; i < A; i++) {
+    const e = chainOff + i * CHAIN_ENTRY;
+    chain.push({
+      generation: u32(e),
+      regionStart: u32(e + 4),
+      saveId: c.readBigUInt64LE(e + 8),
+      records: u32(e + 16),
+      trigger: c.readUInt8(e + 20),
+      hash: Buffer.from(c.subarray(e + 32, e + 64)),
+    });
+  }
+  const base = chain[0]!;
+  if (base.generation !== baseGeneration)
+    return `the chain table starts with generation ${base.generation}, the base generation is ${baseGeneration}`;
+  if (base.regionStart !== 0) return `the base's regionStart is ${base.regionStart}, not 0`;
+  if (chain[A - 1]!.generation !== parent)
+    return `the chain table ends with generation ${chain[A - 1]!.generation}, the parent is ${parent}`;
+  for (let i = 1; i < A; i++)
+    if (chain[i]!.generation <= chain[i - 1]!.generation)
+      return "the chain table is not in increasing generation order";
+  if (parent >= generation) return `parent generation ${parent} is not older than generation ${generation}`;
+  for (const e of chain)
+    if (e.regionStart >= halfBlocks) return `ancestor ${e.generation}: regionStart ${e.regionStart} outside the half`;
+
+  const runs: Run[] = [];
+  for (let i = 0; i < R; i++) {
+    const e = runOff + i * RUN_ENTRY;
+    const run = { first: u32(e), count: u32(e + 4) };
+    if (run.count < 1) return `run ${i}: count 0`;
+    const prev = runs[i - 1];
+    if (prev && run.first <= prev.first + prev.count)
+      return `run ${i}: starts at record ${run.first}, not after run ${i - 1} (${prev.first}+${prev.count}) with a gap`;
+    runs.push(run);
+  }
+  return {
+    fields: { parent, regionStart, chain, runs, namedRecords: u32(152) },
+    tables: { chainOff, chainEnd, runOff, runEnd },
+  };
+}
