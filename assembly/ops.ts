@@ -398,6 +398,15 @@ function planDeltaSave(): void {
   setDeltaPlan(Image.slot, Track.start, Track.limit, DeltaPlan.records, Image.gen, chainBase(), chain, DeltaPlan.runs, DeltaPlan.dirty);
 }
 
+/** Index of generation `gen` in the current image's chain table (0 = the base), or 0xffffffff. */
+function chainIndex(gen: u32): u32 {
+  const n = chainLength(IMG);
+  if (n < 2) return 0xffffffff;
+  const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
+  for (let k: u32 = 0; k + 1 < n; k++) if (load<u32>(co + k * CHAIN_ENTRY_BYTES + CE_GENERATION) == gen) return k;
+  return 0xffffffff;
+}
+
 /** Bytes of the DIMM the planned delta holds: its records' valid bytes. */
 function deltaBytes(): u64 {
   let b: u64 = 0;
@@ -540,7 +549,9 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   // a restore writes the DIMM: whatever the host's record said about it no longer holds
   trackEnd();
   setRestoredGen(0);
-  const fromHeld = gen != 0 && Image.valid && gen != Image.gen;
+  // an older generation: one of the current chain's, or the held image
+  const inChain = gen != 0 && Image.valid && gen != Image.gen ? chainIndex(gen) : 0xffffffff;
+  const fromHeld = gen != 0 && Image.valid && gen != Image.gen && inChain == 0xffffffff;
   if (!Image.valid) why = RestoreFail.NO_IMAGE;
   else if (fromHeld && (Held.mask == 0 || gen != Held.gen || !loadSlotCommit(Held.slot, Held.gen, IMG))) {
     why = RestoreFail.NO_SUCH_GENERATION;
@@ -564,7 +575,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
-      const r = runRestoreChain(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE);
+      const r = runRestoreChain(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, inChain);
       why |= r;
       if (r == 0) restored = mask;
       if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
@@ -582,7 +593,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     else if (Image.valid && why != RestoreFail.NO_IMAGE) setSealed((Image.sealed & ~restored) | sealed);
   }
   // the DIMM now holds the current image, every tenant and every range: a delta may follow it
-  if (why == 0 && len == 0 && !fromHeld && Image.valid && (restored & imageTenantMask()) == imageTenantMask()) setRestoredGen(Image.gen);
+  if (why == 0 && len == 0 && !fromHeld && inChain == 0xffffffff && Image.valid && (restored & imageTenantMask()) == imageTenantMask()) setRestoredGen(Image.gen);
   const partial = why == RestoreFail.KEY_MISSING && restored != 0;
   w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
   w32(R_RESTORE_FAIL_INFO, why);
@@ -602,7 +613,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   // complete restore of the current image. Not when the held image's last sealed tenant came
   // back: until a save holds that tenant's data again the held image is its only copy outside
   // DRAM, so it is released in RAM only (a reboot brings the hold back) and erased by the next ARM.
-  if (why == 0 && len == 0 && !Image.wide && Held.mask == 0 && !fromHeld && tenant == 0xff && Image.sealed == 0)
+  if (why == 0 && len == 0 && !Image.wide && Held.mask == 0 && !fromHeld && inChain == 0xffffffff && tenant == 0xff && Image.sealed == 0)
     erase(false);
   return why == 0 ? CmdResult.OK : partial ? CmdResult.PARTIAL : CmdResult.FAILED;
 }

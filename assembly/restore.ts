@@ -450,9 +450,10 @@ let bufCap: u32 = 0xffffffff;
  * the base first, each record taken from the newest generation that holds it because a later
  * generation's records overwrite an earlier one's. Each ancestor's commit record must be the one
  * the chain table names (its generation, save id and closing hash), or the restore refuses.
- * Ends with the current image's record back in IMG.
+ * With `upTo` below the chain's length, stops after that ancestor: the DIMM at that older
+ * generation. Ends with the current image's record back in IMG.
  */
-export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64): u32 {
+export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64, upTo: u32 = 0xffffffff): u32 {
   if (!isDelta(IMG)) return runRestore(mask, base, len, deadline);
   const slot = <u32>load<u8>(IMG + C_SLOT);
   const count = load<u32>(IMG + C_CHAIN_COUNT);
@@ -469,7 +470,8 @@ export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64): 
   let failed: u32 = 0;
   let firstBad: u64 = 0xffffffffffffffff;
   let bits: u32 = 0;
-  for (let k: u32 = 0; k <= count && bits == 0; k++) {
+  const last = upTo < count ? upTo : count;
+  for (let k: u32 = 0; k <= last && bits == 0; k++) {
     if (k == count) memory.copy(IMG, stash, load<u32>(stash + C_TOTAL));
     else {
       // the ancestor the chain table names, checked against its entry

@@ -6,7 +6,7 @@
 
 import { crypto_key } from "./hal";
 import { MAX_TENANTS, MAX_RANGES, RANGE_ALIGN_LOG2 } from "./config";
-import { REGS, r8, w8, w16, w32, gDimmBytes, setKeyOk, gHasEngine } from "./state";
+import { REGS, r8, w8, w16, w32, gDimmBytes, setKeyOk, gHasEngine, Image } from "./state";
 import {
   R_KEY_STATE, KeyState, R_RANGE_COUNT, R_RANGES, RANGE_ENTRY_BYTES, CmdResult, R_FACTORY_STATUS, OpStatus, R_INJECT,
   R_EVENT_STATUS, R_EVENT_MASK, R_CONFIG_START, R_CONFIG_END, State,
@@ -14,6 +14,7 @@ import {
 import { deriveTenant, clearTenant, tenantBase, K_XTS, K_MAC } from "./keys";
 import { gArmed, arm, disarm, verifyKey, publishImage, state } from "./ops";
 import { trackEnd } from "./generations";
+import { imageTenantMask } from "./commit";
 
 // ---- keys -------------------------------------------------------------------------------------------
 
@@ -28,6 +29,8 @@ export function provisionKey(t: u32, key: usize): u8 {
     crypto_key(t * 2 + 1, <u32>(b + K_MAC), 32);
   }
   verifyKey(t);
+  // a delta is sealed with the keys of its chain: a key that is not the image's ends the record
+  if ((imageTenantMask() & (1 << t)) != 0 && (Image.keyOk & (1 << t)) == 0) trackEnd();
   publishImage();
   if (wasArmed) arm();
   return CmdResult.OK;
@@ -39,6 +42,7 @@ export function clearKey(t: u32): u8 {
   if (gArmed) disarm();
   clearTenant(t);
   verifyKey(t);
+  trackEnd();
   publishImage();
   if (wasArmed) arm();
   return CmdResult.OK;

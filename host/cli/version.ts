@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_FIRMWARE } from "../firmware/file.ts";
 import { HAL_VERSION } from "../abi/hal.ts";
-import { FORMAT_VERSION } from "../image/format.ts";
+import { COMMIT_VERSION_DELTA } from "../image/format.ts";
 import { REGMAP_VERSION } from "../abi/registers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -47,7 +47,7 @@ export function versionInfo(): VersionInfo {
     package: pkg.version,
     firmware,
     hal: `${HAL_VERSION.major}.${HAL_VERSION.minor}`,
-    imageFormat: FORMAT_VERSION,
+    imageFormat: COMMIT_VERSION_DELTA,
     registerMap: REGMAP_VERSION,
   };
 }
@@ -56,5 +56,5 @@ export function versionText(v: VersionInfo = versionInfo()): string {
   const fw = v.firmware
     ? `firmware ${v.firmware.path}: ${v.firmware.ident ?? "no identity string"}, sha256 ${v.firmware.sha256.slice(0, 16)}`
     : "firmware build/firmware.wasm: not built yet (run `npm run build`)";
-  return `lastgasp ${v.package}\n${fw}\nHAL ${v.hal}, image format ${v.imageFormat}, register map ${v.registerMap}\n`;
+  return `lastgasp ${v.package}\n${fw}\nHAL ${v.hal}, image formats 1–${v.imageFormat}, register map ${v.registerMap}\n`;
 }

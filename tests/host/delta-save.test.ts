@@ -87,8 +87,23 @@ test("delta-save: the second power failure saves only the 256 KiB hot set and th
   assert.ok((r.save.efficiency ?? 0) > 0.8, String(r.save.efficiency));
 });
 
-test("a chain of three generations restores exactly, and its registers list it", () => {
-  const r = run([...firstImage, ...deltaCycle(256), ...deltaCycle(64), { action: "verify" }]);
+test("a chain of three generations restores exactly, each older generation too, and its registers list it", () => {
+  const r = run([
+    ...firstImage,
+    ...deltaCycle(256),
+    ...deltaCycle(64),
+    { action: "verify" },
+    // RESTORE of an older generation of the chain: the DIMM at that point in time
+    { action: "restore", generation: 2, timeout: "600 s", expect: "ok" },
+    { action: "verify", generation: 2 },
+    { action: "dirty-track" },
+    { action: "restore", generation: 1, timeout: "600 s", expect: "ok" },
+    { action: "verify", generation: 1 },
+  ]);
+  const verifies = r.steps.filter((s) => s.action === "verify").map((s) => s.outcome);
+  assert.deepEqual(verifies, ["verified", "verified", "verified"]);
+  // a delta follows only the current image
+  assert.equal(r.steps.filter((s) => s.action === "dirty-track").at(-1)?.outcome, "refused: not restored this boot");
   assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.ok)));
   assert.deepEqual(
     r.generations.map((g) => [g.generation, g.kind, g.base]),
