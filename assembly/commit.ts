@@ -14,7 +14,7 @@ import {
   C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF, C_EXC_OFF, C_EXC_COUNT,
   C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES, C_ERASE_COUNT_A, C_ERASE_COUNT_B,
   C_SAVE_US, C_TRIGGER, C_RETAINED, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION, C_PROGRAM_FAILS, C_HEADER_BYTES,
-  C_FLAG_WIDE, C_FLAG_DELTA, FORMAT_VERSION_DELTA, C_PARENT_GENERATION, C_REGION_START, C_DIRTY_RECORDS,
+  C_FLAG_WIDE, C_FLAG_DELTA, FORMAT_VERSION_DELTA, C_PARENT_GENERATION, C_REGION_START, C_DIRTY_RECORDS, C_LOST_RECORDS, C_FLAG_PARTIAL,
   C_HEADER_BYTES_V2, C_CHAIN_OFF, C_CHAIN_COUNT, C_RUN_OFF, C_RUN_COUNT, CHAIN_ENTRY_BYTES, RUN_BYTES, CR_BYTES, CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV,
   CT_CHAIN, COMMIT_MAX, H_TYPE, H_SEQ, H_VALID_BYTES, MAX_CHAIN,
 } from "./config";
@@ -85,7 +85,7 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   memory.fill(c, 0, COMMIT_MAX);
   store<u32>(c + C_MAGIC, COMMIT_MAGIC);
   store<u16>(c + C_VERSION, Plan.delta ? <u16>FORMAT_VERSION_DELTA : <u16>FORMAT_VERSION);
-  store<u16>(c + C_FLAGS, Plan.wide ? <u16>C_FLAG_WIDE : Plan.delta ? <u16>C_FLAG_DELTA : 0);
+  store<u16>(c + C_FLAGS, Plan.wide ? <u16>C_FLAG_WIDE : Plan.delta ? <u16>(C_FLAG_DELTA | (Plan.lost > 0 ? C_FLAG_PARTIAL : 0)) : 0);
   store<u8>(c + C_SLOT, <u8>Plan.slot);
   store<u8>(c + C_SLOT_COUNT, 2);
   store<u32>(c + C_GENERATION, Plan.gen);
@@ -120,6 +120,7 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
     store<u32>(c + C_PARENT_GENERATION, Plan.parentGen);
     store<u32>(c + C_REGION_START, Plan.start);
     store<u32>(c + C_DIRTY_RECORDS, Plan.dirty);
+    store<u32>(c + C_LOST_RECORDS, Plan.lost);
     p = C_HEADER_BYTES_V2;
     store<u32>(c + C_CHAIN_OFF, p);
     store<u32>(c + C_CHAIN_COUNT, Plan.chainCount);
@@ -283,7 +284,7 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
   if (load<u32>(dst + C_PAGES_PER_BLOCK) != gPagesPerBlock || load<u32>(dst + C_BLOCKS_PER_PLANE) != gBlocksPerPlane) return 0;
   if (load<u16>(dst + C_VERSION) == <u16>FORMAT_VERSION_DELTA) {
     // a delta: its tables inside the record, its chain short enough, never wide
-    if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>C_FLAG_DELTA) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
+    if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>(C_FLAG_DELTA | C_FLAG_PARTIAL)) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
     if (<u64>load<u32>(dst + C_RUN_OFF) + <u64>load<u32>(dst + C_RUN_COUNT) * RUN_BYTES > <u64>total) return 0;
     if (<u64>load<u32>(dst + C_CHAIN_OFF) + <u64>load<u32>(dst + C_CHAIN_COUNT) * CHAIN_ENTRY_BYTES > <u64>total) return 0;
     if (load<u32>(dst + C_REGION_START) >= gHalf) return 0;

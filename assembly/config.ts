@@ -97,6 +97,7 @@ export const C_PROGRAM_FAILS: u32 = 124; // blocks retired during saves, over th
 export const C_HEADER_BYTES: u32 = 128;
 export const C_FLAG_WIDE: u32 = 1;
 export const C_FLAG_DELTA: u32 = 2;
+export const C_FLAG_PARTIAL: u32 = 4; // a delta that holds only part of what the host's record named
 
 // version 2 (a delta generation): the header goes on for 32 bytes more
 export const C_PARENT_GENERATION: u32 = 128;
@@ -106,6 +107,7 @@ export const C_RUN_COUNT: u32 = 140;
 export const C_CHAIN_OFF: u32 = 144;
 export const C_CHAIN_COUNT: u32 = 148; // ancestors listed, the base first
 export const C_DIRTY_RECORDS: u32 = 152; // records the host's record named (before runs were merged)
+export const C_LOST_RECORDS: u32 = 156; // of those, records a partial save left out (flag bit 2)
 export const C_HEADER_BYTES_V2: u32 = 160;
 /** A run of records a delta holds: first record u32, count u32. */
 export const RUN_BYTES: u32 = 8;

@@ -30,6 +30,7 @@ export const CE_REGION_START: u32 = 4;
 export const CE_SAVE_ID: u32 = 8;
 export const CE_RECORDS: u32 = 16;
 export const CE_TRIGGER: u32 = 20;
+export const CE_FLAGS: u32 = 21; // the low byte of its commit flags (bit 2: a partial save)
 export const CE_HASH: u32 = 32;
 
 /** Where a delta save keeps its tables in IMG while it runs (the layout of its commit record). */
@@ -123,7 +124,10 @@ export namespace Track {
   export let limit: u32 = 0; // region indices [start, limit) are erased
   /** The current image's generation a complete restore brought back this boot (0: none). */
   export let restoredGen: u32 = 0;
+  /** Records the bank covers for a delta, from ARM (under the host contract; else every record). */
+  export let cap: u32 = 0xffffffff;
 }
+export function setTrackCap(c: u32): void { Track.cap = c; }
 /** Ends the host's record, and says so in the window at once (the commands that end it do not
  * all publish the image). */
 export function trackEnd(): void {
@@ -268,6 +272,7 @@ export function buildChain(): u32 {
   const id = load<u64>(IMG + C_SAVE_ID);
   const recs = load<u32>(IMG + C_PAGE_COUNT);
   const trig = <u32>load<u8>(IMG + C_TRIGGER);
+  const flags = <u32>load<u16>(IMG + C_FLAGS);
   const start = regionStart(IMG);
   const total = load<u32>(IMG + C_TOTAL);
   if (parentDelta) memory.copy(IMG + WORK_CHAIN, IMG + load<u32>(IMG + C_CHAIN_OFF), count * CHAIN_ENTRY_BYTES);
@@ -280,7 +285,27 @@ export function buildChain(): u32 {
   store<u64>(e + CE_SAVE_ID, id);
   store<u32>(e + CE_RECORDS, recs);
   store<u8>(e + CE_TRIGGER, <u8>trig);
+  store<u8>(e + CE_FLAGS, <u8>flags);
   return count + 1;
+}
+
+/**
+ * Cuts the runs at WORK_RUNS so that they cover only the first `keep` records, in record order:
+ * the order a partial save keeps (docs/image-format.md section 9.3). Returns the runs left.
+ */
+export function trimRuns(runs: u32, keep: u32): u32 {
+  const t = IMG + WORK_RUNS;
+  let left = keep;
+  for (let i: u32 = 0; i < runs; i++) {
+    const n = load<u32>(t + i * RUN_BYTES + 4);
+    if (n >= left) {
+      store<u32>(t + i * RUN_BYTES + 4, left);
+      runCursorReset();
+      return left > 0 ? i + 1 : i;
+    }
+    left -= n;
+  }
+  return runs;
 }
 
 /** The base generation of the chain whose table is at WORK_CHAIN. */

@@ -158,6 +158,7 @@ export namespace Trace {
   export const PHASE: u32 = 12; // arg: phase id (free-form for reports; Phase codes)
   export const BOOT: u32 = 13; // arg: firmware version in docs/hal.md; this firmware passes the generation of the image found (0 = none)
   export const SAVE_DELTA: u32 = 14; // the save is a delta (arg: bytes it saves); after SAVE_START
+  export const SAVE_PARTIAL: u32 = 15; // the delta leaves out what the bank cannot cover (arg: records left out)
 }
 
 // ---- imports ----------------------------------------------------------------------------------------

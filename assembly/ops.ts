@@ -14,6 +14,7 @@ import {
   MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
   C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_RANGE_OFF, C_RANGE_COUNT, CR_TENANT,
   CR_BASE, CR_LENGTH, C_CHAIN_OFF, C_GENERATION, C_PAGE_COUNT, CHAIN_ENTRY_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2,
+  C_FLAGS, C_FLAG_PARTIAL,
 } from "./config";
 import { opCount } from "./layout";
 import {
@@ -32,7 +33,7 @@ import {
   R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_REFUSAL, R_TRACK_BITMAP_ADDR,
   R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON,
   R_LAST_SAVE_DIRTY_RECORDS, R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, TrackRefusal, SaveKind,
-  R_LAST_CHECKPOINT_PAUSE_US, Trigger,
+  R_LAST_CHECKPOINT_PAUSE_US, Trigger, R_PROTECTION, Protection, R_DELTA_CAP_RECORDS,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, RecordAt } from "./ranges";
@@ -43,15 +44,15 @@ import {
 import { gHalf } from "./layout";
 import {
   Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, planDelta, DeltaPlan, runBudget, buildChain, chainBase,
-  chainLength, regionEnd, CE_GENERATION, CE_RECORDS,
+  chainLength, regionEnd, CE_GENERATION, CE_RECORDS, CE_FLAGS, setTrackCap, trimRuns,
 } from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 import { gDimmBytes, gPool } from "./state";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
-import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, planRecord } from "./plan";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, planRecord, setLost } from "./plan";
 import { runRestoreChain, Restored } from "./restore";
-import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0 } from "./power";
+import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords } from "./power";
 import { ct_equal } from "./crypto/index";
 
 const MAC: usize = memory.data(32, 16);
@@ -107,6 +108,7 @@ export function publishImage(): void {
     tm = imageTenantMask();
     if ((Image.keyOk & tm) == tm) flags |= ImageFlag.VERIFIED;
     if (Image.wide) flags |= ImageFlag.WIDE;
+    if ((load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_PARTIAL) != 0) flags |= ImageFlag.PARTIAL;
     w32(R_IMAGE_GENERATION, Image.gen);
     w32(R_IMAGE_PAGES, load<u32>(IMG + 32));
     let bytes: u64 = 0;
@@ -185,13 +187,19 @@ function publishNvm(): void {
 export function disarm(): void {
   if (!gArmed) return;
   gArmed = false;
+  w8(R_PROTECTION, Protection.NONE);
   gpio_write(Pin.NAND_WP_N, 0);
   gpio_write(Pin.LED_STATUS, 0);
   if (state() == State.ARMED) setState(State.DISARMED);
   raiseEvent(Evt.ARM_CHANGED);
 }
 
-export function arm(): u8 {
+/**
+ * ARM. With `onMains` (a CHECKPOINT asked for while disarmed) only the plan and the erased target
+ * are needed: that save runs on mains power, so the bank's charge and energy do not decide, and
+ * the plan it arms is not a protection (PROTECTION stays none).
+ */
+export function arm(onMains: bool = false): u8 {
   const t0 = now_ns();
   if (gArmed) return CmdResult.OK;
   if (state() != State.DISARMED) return CmdResult.BUSY;
@@ -230,6 +238,10 @@ export function arm(): u8 {
   // a bank still charging is the common refusal while the host boots: answer it without a test
   const vchg = <f64>board_param(Param.CAP_CHARGED_MV);
   const vcell = readCellMv();
+  if (onMains) {
+    if (why != 0) return refuse(why, t0);
+    return armed(slot, wide, records, Protection.NONE, records, t0);
+  }
   if (vcell < 0.95 * vchg) {
     why |= ArmRefusal.CAP_NOT_CHARGED;
     // a bank that does not charge within the charge timeout after power-up is faulty
@@ -253,8 +265,26 @@ export function arm(): u8 {
   if (Bank.v0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
   estimateSave(records);
   const margin = energyMargin();
-  if (measured && margin < <i32>(<i16>r16(R_ENERGY_MARGIN_MIN_PCT))) why |= ArmRefusal.ENERGY_SHORT;
+  const minPct = <i32>(<i16>r16(R_ENERGY_MARGIN_MIN_PCT));
+  // A bank short of the full save still protects a host that keeps its dirty set under what the
+  // bank covers, when a dirty record makes the next save a delta: the host contract
+  // (docs/generations.md section 5), a protection of its own, never reported as plain armed.
+  let protection = Protection.FULL;
+  let cap = records;
+  if (measured && margin < minPct && Track.active) {
+    cap = coveredRecords(records, minPct);
+    if (cap > 0) protection = Protection.HOST_CONTRACT;
+  }
+  if (measured && margin < minPct && protection == Protection.FULL) why |= ArmRefusal.ENERGY_SHORT;
   if (why != 0) return refuse(why, t0);
+  return armed(slot, wide, records, protection, cap, t0);
+}
+
+/** Arms the plan ARM has checked, with the protection its energy check found. */
+function armed(slot: u32, wide: bool, records: u32, protection: u8, cap: u32, t0: i64): u8 {
+  setTrackCap(protection == Protection.HOST_CONTRACT ? cap : 0xffffffff);
+  w8(R_PROTECTION, protection);
+  w32(R_DELTA_CAP_RECORDS, cap);
   w32(R_ARM_REFUSAL, 0);
   w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
   const gen = (Image.maxGenSeen > Image.gen ? Image.maxGenSeen : Image.gen) + 1;
@@ -332,11 +362,13 @@ export function save(trigger: u8): bool {
   w8(R_SAVE_STATUS, OpStatus.IN_PROGRESS);
   w32(R_SAVE_FAIL_INFO, 0);
   gArmed = false;
+  w8(R_PROTECTION, Protection.NONE);
   // a delta of the current image when the host's record allows one and it fits; the full save
   // ARM planned otherwise
   const imgTouched = Track.active;
   if (Track.active) planDeltaSave();
   if (Plan.delta) trace(Trace.SAVE_DELTA, <i64>deltaBytes());
+  if (Plan.lost > 0) trace(Trace.SAVE_PARTIAL, <i64>Plan.lost);
   trackEnd();
   setRestoredGen(0);
   // the image this save moves past keeps the tenants a restore left sealed: it becomes held
@@ -352,7 +384,9 @@ export function save(trigger: u8): bool {
   if (r != 0 || !Plan.delta) setErased(-1, false, 0);
   if (r == 0) {
     inc32(R_SAVE_OK);
-    w8(R_SAVE_STATUS, OpStatus.SUCCESS);
+    // a partial save is committed and restorable, and says what it left out
+    w8(R_SAVE_STATUS, Plan.lost > 0 ? OpStatus.PARTIAL : OpStatus.SUCCESS);
+    if (Plan.lost > 0) w32(R_SAVE_FAIL_INFO, SaveFail.PARTIAL_DATA_SAVED);
     setImage(true, Plan.slot, Plan.wide, Plan.gen, Plan.start);
     w8(R_LAST_SAVE_KIND, Plan.delta ? SaveKind.DELTA : SaveKind.FULL);
     w32(R_LAST_SAVE_RECORDS, Plan.records);
@@ -395,7 +429,19 @@ function planDeltaSave(): void {
   if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
   const need = regionNeed(Image.slot, false, opCount(DeltaPlan.records), Track.start);
   if (need == NO_ROOM || need > Track.limit) return;
-  setDeltaPlan(Image.slot, Track.start, Track.limit, DeltaPlan.records, Image.gen, chainBase(), chain, DeltaPlan.runs, DeltaPlan.dirty);
+  // Under the host contract the bank covers Track.cap records. A host that dirtied more broke the
+  // contract: the save keeps the first records in record order, as many as the bank covers, and
+  // says so (a partial save), rather than die half-way through a save that cannot finish.
+  let records = DeltaPlan.records;
+  let runs = DeltaPlan.runs;
+  let lost: u32 = 0;
+  if (records > Track.cap) {
+    lost = records - Track.cap;
+    runs = trimRuns(runs, Track.cap);
+    records = Track.cap;
+  }
+  setDeltaPlan(Image.slot, Track.start, Track.limit, records, Image.gen, chainBase(), chain, runs, DeltaPlan.dirty);
+  setLost(lost);
 }
 
 /** Index of generation `gen` in the current image's chain table (0 = the base), or 0xffffffff. */
@@ -405,6 +451,14 @@ function chainIndex(gen: u32): u32 {
   const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
   for (let k: u32 = 0; k + 1 < n; k++) if (load<u32>(co + k * CHAIN_ENTRY_BYTES + CE_GENERATION) == gen) return k;
   return 0xffffffff;
+}
+
+/** True when the generation a restore targets (chain entry k, or the current image for
+ * 0xffffffff) is a partial save. */
+function generationPartial(k: u32): bool {
+  if (k == 0xffffffff) return (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_PARTIAL) != 0;
+  const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
+  return (<u32>load<u8>(co + k * CHAIN_ENTRY_BYTES + CE_FLAGS) & C_FLAG_PARTIAL) != 0;
 }
 
 /** Bytes of the DIMM the planned delta holds: its records' valid bytes. */
@@ -479,10 +533,14 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
  * exactly the DIMM, so the host's record goes on from it: the controller zeroes the bitmap before
  * the host has the DIMM back and keeps tracking into the room left after the new generation. The
  * pause, isolation to hand-back, is LAST_CHECKPOINT_PAUSE_US. A power failure during it is covered
- * by its own save: the controller then stays isolated, as after any power-fail save.
+ * by its own save: the controller then stays isolated, as after any power-fail save. Disarmed, it
+ * first plans the save as ARM does, without the energy check (the save runs on mains).
  */
 export function checkpoint(): u8 {
-  if (!gArmed) {
+  // disarmed (a bank that does not cover the full save, or no ARM yet): the checkpoint runs on
+  // mains power, so it only needs ARM's plan and erased target — how a first base is made when
+  // the bank covers only deltas (docs/generations.md section 5)
+  if (!gArmed && arm(true) != CmdResult.OK) {
     or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
     return CmdResult.REFUSED;
   }
@@ -577,6 +635,8 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
       const r = runRestoreChain(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, inChain);
       why |= r;
+      // a partial save gives back what it holds: the DIMM the host had, not the one at isolation
+      if (r == 0 && generationPartial(inChain)) why |= RestoreFail.IMAGE_PARTIAL;
       if (r == 0) restored = mask;
       if (gpio_read(Pin.DIMM_ISOLATE) != 0) gpio_write(Pin.DIMM_ISOLATE, 0);
       w64(R_RESTORE_VERIFIED_BYTES, Restored.verifiedBytes);
@@ -593,8 +653,9 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
     else if (Image.valid && why != RestoreFail.NO_IMAGE) setSealed((Image.sealed & ~restored) | sealed);
   }
   // the DIMM now holds the current image, every tenant and every range: a delta may follow it
-  if (why == 0 && len == 0 && !fromHeld && inChain == 0xffffffff && Image.valid && (restored & imageTenantMask()) == imageTenantMask()) setRestoredGen(Image.gen);
-  const partial = why == RestoreFail.KEY_MISSING && restored != 0;
+  const done = (why & ~RestoreFail.IMAGE_PARTIAL) == 0;
+  if (done && len == 0 && !fromHeld && inChain == 0xffffffff && Image.valid && (restored & imageTenantMask()) == imageTenantMask()) setRestoredGen(Image.gen);
+  const partial = (why == RestoreFail.KEY_MISSING && restored != 0) || why == RestoreFail.IMAGE_PARTIAL;
   w32(R_LAST_RESTORE_US, <u32>((now_ns() - t0) / 1000));
   w32(R_RESTORE_FAIL_INFO, why);
   if (why == 0 || partial) {
@@ -613,7 +674,7 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
   // complete restore of the current image. Not when the held image's last sealed tenant came
   // back: until a save holds that tenant's data again the held image is its only copy outside
   // DRAM, so it is released in RAM only (a reboot brings the hold back) and erased by the next ARM.
-  if (why == 0 && len == 0 && !Image.wide && Held.mask == 0 && !fromHeld && inChain == 0xffffffff && tenant == 0xff && Image.sealed == 0)
+  if (done && len == 0 && !Image.wide && Held.mask == 0 && !fromHeld && inChain == 0xffffffff && tenant == 0xff && Image.sealed == 0)
     erase(false);
   return why == 0 ? CmdResult.OK : partial ? CmdResult.PARTIAL : CmdResult.FAILED;
 }

@@ -35,12 +35,14 @@ export namespace Plan {
   export let chainCount: u32 = 0; // its ancestors, in IMG at WORK_CHAIN
   export let runs: u32 = 0; // its runs, in IMG at WORK_RUNS
   export let dirty: u32 = 0; // records the host's record marked
+  export let lost: u32 = 0; // records a partial save leaves out (the host broke its contract)
 }
 
 export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
   Plan.slot = slot; Plan.wide = wide; Plan.gen = gen; Plan.saveId = saveId; Plan.records = records;
   Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = false; Plan.start = 0; Plan.parentGen = 0; Plan.baseGen = 0; Plan.chainCount = 0; Plan.runs = 0; Plan.dirty = 0;
+  Plan.lost = 0;
 }
 
 /** Turns the armed plan into a delta of the current image: same generation and save id, in the
@@ -48,8 +50,10 @@ export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u
 export function setDeltaPlan(slot: u32, start: u32, limit: u32, records: u32, parentGen: u32, baseGen: u32, chainCount: u32, runs: u32, dirty: u32): void {
   Plan.slot = slot; Plan.wide = false; Plan.records = records; Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = true; Plan.start = start; Plan.parentGen = parentGen; Plan.baseGen = baseGen; Plan.chainCount = chainCount;
-  Plan.runs = runs; Plan.dirty = dirty;
+  Plan.runs = runs; Plan.dirty = dirty; Plan.lost = 0;
 }
+/** A partial save: `lost` records of the host's record left out. */
+export function setLost(lost: u32): void { Plan.lost = lost; }
 export function setEraseCounts(a: u32, b: u32): void { Plan.eraseA = a; Plan.eraseB = b; }
 export function setTrigger(t: u32): void { Plan.trigger = t; }
 export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { Plan.heldMask = mask; Plan.heldSlot = slot; Plan.heldGen = gen; }

@@ -196,6 +196,24 @@ export function usableEnergyJ(): f64 {
   return 0.5 * c * (v0 * v0 - vcMin * vcMin) * eta;
 }
 
+/**
+ * The largest save, in records, whose estimate leaves at least `minPct` of margin on the measured
+ * bank (0: none does). Leaves the estimate of `records` published, as it found it.
+ */
+export function coveredRecords(records: u32, minPct: i32): u32 {
+  let lo: u32 = 0;
+  let hi: u32 = records;
+  while (lo < hi) {
+    const mid = lo + (hi - lo + 1) / 2;
+    estimateSave(mid);
+    const need = Estimate.energyJ;
+    const margin = need > 0 ? (usableEnergyJ() - need) / need * 100 : 100;
+    if (margin >= <f64>minPct) lo = mid; else hi = mid - 1;
+  }
+  estimateSave(records);
+  return lo;
+}
+
 /** Publishes the energy figures; returns the margin in percent (negative = short). */
 export function energyMargin(): i32 {
   const avail = usableEnergyJ();

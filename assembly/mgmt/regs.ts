@@ -131,6 +131,7 @@ export const RANGE_ENTRY_BYTES: u32 = 24; // tenant u8, flags u8, pad[6], base u
 export const R_TRACK_STATE: u32 = 0x390; // u8 TrackState
 export const R_LAST_SAVE_KIND: u32 = 0x391; // u8 SaveKind
 export const R_CHAIN_LENGTH: u32 = 0x392; // u8 generations in the current image's chain (1 = a full image, 0 = none)
+export const R_PROTECTION: u32 = 0x393; // u8 Protection: what ARM's energy check promised
 export const R_TRACK_REFUSAL: u32 = 0x394; // u32 TrackRefusal bits of the last DIRTY_TRACK
 export const R_TRACK_BITMAP_ADDR: u32 = 0x398; // u64 DIMM address of the accepted bitmap
 export const R_TRACK_GENERATION: u32 = 0x3a0; // u32 the generation the record is relative to
@@ -140,6 +141,7 @@ export const R_LAST_SAVE_RECORDS: u32 = 0x3ac; // u32 records the last successfu
 export const R_LAST_SAVE_BASED_ON: u32 = 0x3b0; // u32 its parent generation (0 = a full save)
 export const R_LAST_SAVE_DIRTY_RECORDS: u32 = 0x3b4; // u32 records the host's record marked (a delta)
 export const R_LAST_CHECKPOINT_PAUSE_US: u32 = 0x3b8; // u32 the DIMM was isolated this long by the last CHECKPOINT
+export const R_DELTA_CAP_RECORDS: u32 = 0x3bc; // u32 the largest delta the bank covers (under the host contract)
 export const R_GENERATIONS: u32 = 0x3c0; // MAX_CHAIN x GENERATION_ENTRY_BYTES, the base first
 export const GENERATION_ENTRY_BYTES: u32 = 8; // generation u32, records u32
 
@@ -248,11 +250,18 @@ export namespace RestoreFail {
   export const TIMEOUT: u32 = 1 << 9;
   export const BUSY: u32 = 1 << 10;
   export const NO_SUCH_GENERATION: u32 = 1 << 11;
+  export const IMAGE_PARTIAL: u32 = 1 << 12; // the generation restored is a partial save: not the DIMM at its isolation
 }
 
 export namespace TrackState {
   export const OFF: u8 = 0;
   export const TRACKING: u8 = 1; // the next save is a delta of TRACK_GENERATION if it fits
+}
+
+export namespace Protection {
+  export const NONE: u8 = 0; // not armed
+  export const FULL: u8 = 1; // armed: the bank covers the full save (JESD245's armed)
+  export const HOST_CONTRACT: u8 = 2; // armed for deltas up to DELTA_CAP_RECORDS: protected if the host keeps under it
 }
 
 export namespace SaveKind {
@@ -295,6 +304,7 @@ export namespace ImageFlag {
   export const AB_PROTECTED: u8 = 1 << 2; // saving into the target leaves the image intact
   export const INCOMPLETE_FOUND: u8 = 1 << 3; // a save that did not finish left pages behind
   export const WIDE: u8 = 1 << 4; // the image (or the next save) spans both halves of the NAND
+  export const PARTIAL: u8 = 1 << 5; // the current image is a partial save (the host broke its contract)
 }
 
 export namespace KeyState {

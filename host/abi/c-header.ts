@@ -35,6 +35,7 @@ const PREFIX: Record<keyof typeof HAL_GROUPS | keyof typeof REGISTER_GROUPS, str
   EraseFail: "LG_ERASE_FAIL_",
   TrackState: "LG_TRACK_",
   SaveKind: "LG_SAVE_KIND_",
+  Protection: "LG_PROTECTION_",
   TrackRefusal: "LG_TRACK_REFUSAL_",
   Trigger: "LG_TRIGGER_",
   ImageFlag: "LG_IMAGE_",

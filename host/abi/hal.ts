@@ -138,6 +138,7 @@ export const Trace = {
   PHASE: 12,
   BOOT: 13,
   SAVE_DELTA: 14,
+  SAVE_PARTIAL: 15,
 } as const;
 export const TRACE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(Trace).map(([k, v]) => [v, k]),

@@ -133,6 +133,7 @@ export const REGISTERS = [
   ["TRACK_STATE", 0x390, 1],
   ["LAST_SAVE_KIND", 0x391, 1],
   ["CHAIN_LENGTH", 0x392, 1],
+  ["PROTECTION", 0x393, 1],
   ["TRACK_REFUSAL", 0x394, 4],
   ["TRACK_BITMAP_ADDR", 0x398, 8],
   ["TRACK_GENERATION", 0x3a0, 4],
@@ -142,6 +143,7 @@ export const REGISTERS = [
   ["LAST_SAVE_BASED_ON", 0x3b0, 4],
   ["LAST_SAVE_DIRTY_RECORDS", 0x3b4, 4],
   ["LAST_CHECKPOINT_PAUSE_US", 0x3b8, 4],
+  ["DELTA_CAP_RECORDS", 0x3bc, 4],
   ["GENERATIONS", 0x3c0, MAX_CHAIN * GENERATION_ENTRY_BYTES],
 ] as const satisfies readonly (readonly [string, number, number])[];
 
@@ -266,6 +268,14 @@ const TRACK_STATES = [
 export const TrackState = codes(TRACK_STATES);
 export const TRACK_STATE_NAMES = labels(TRACK_STATES);
 
+const PROTECTIONS = [
+  ["NONE", "none"],
+  ["FULL", "full"],
+  ["HOST_CONTRACT", "host-contract"],
+] as const satisfies readonly Entry[];
+export const Protection = codes(PROTECTIONS);
+export const PROTECTION_NAMES = labels(PROTECTIONS);
+
 const SAVE_KINDS = [
   ["NONE", "none"],
   ["FULL", "full"],
@@ -328,6 +338,7 @@ const RESTORE_FAILS = [
   ["TIMEOUT", "timeout"],
   ["BUSY", "busy"],
   ["NO_SUCH_GENERATION", "no such generation"],
+  ["IMAGE_PARTIAL", "image partial"],
 ] as const satisfies readonly Entry[];
 export const RestoreFail = bits(RESTORE_FAILS);
 export const RESTORE_FAIL_BITS = labels(RESTORE_FAILS);
@@ -390,6 +401,7 @@ const IMAGE_FLAGS = [
   ["AB_PROTECTED", "A/B-protected"],
   ["INCOMPLETE_FOUND", "unfinished save found"],
   ["WIDE", "wide"],
+  ["PARTIAL", "partial save"],
 ] as const satisfies readonly Entry[];
 export const ImageFlag = bits(IMAGE_FLAGS);
 export const IMAGE_FLAG_BITS = labels(IMAGE_FLAGS);
@@ -419,6 +431,7 @@ export const REGISTER_GROUPS = {
   EraseFail: { values: EraseFail, labels: ERASE_FAIL_BITS },
   TrackState: { values: TrackState, labels: TRACK_STATE_NAMES },
   SaveKind: { values: SaveKind, labels: SAVE_KIND_NAMES },
+  Protection: { values: Protection, labels: PROTECTION_NAMES },
   TrackRefusal: { values: TrackRefusal, labels: TRACK_REFUSAL_BITS },
   Trigger: { values: Trigger, labels: TRIGGER_NAMES },
   ImageFlag: { values: ImageFlag, labels: IMAGE_FLAG_BITS },

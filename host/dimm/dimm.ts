@@ -62,6 +62,8 @@ export class Dimm {
   hostTracker: HostDirtyTracker | null = null;
   /** Write-protect faults the host's dirty records cost over the run (every epoch, every boot). */
   dirtyFaults = 0;
+  /** Host writes that would have landed in the driver's bitmap, which no program may write. */
+  reservedWrites = 0;
 
   /** DRAM lost power: contents become a new pseudo-random pattern. */
   losePower(): void {
@@ -78,6 +80,10 @@ export class Dimm {
     if (this.isolatedFlag) {
       this.droppedWrites++;
       this.droppedBytes += data.length;
+      return false;
+    }
+    if (this.hostTracker?.reserves(addr, data.length)) {
+      this.reservedWrites++;
       return false;
     }
     this.hostTracker?.beforeWrite(addr, data.length);

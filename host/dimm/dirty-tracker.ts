@@ -56,6 +56,14 @@ export class HostDirtyTracker {
     this.marked.clear();
   }
 
+  /** The bitmap's granules are the driver's: reserved, no program of the host writes into them
+   * (a workload that would is sent past them). */
+  reserves(addr: number, len: number): boolean {
+    const first = Math.floor(this.address / DIRTY_GRANULE_BYTES) * DIRTY_GRANULE_BYTES;
+    const end = Math.ceil((this.address + this.bytes) / DIRTY_GRANULE_BYTES) * DIRTY_GRANULE_BYTES;
+    return !this.writingBitmap && addr < end && addr + len > first;
+  }
+
   /** Called before a host write of [addr, addr + len) reaches DRAM: marks what it will dirty. */
   beforeWrite(addr: number, len: number): void {
     if (this.writingBitmap || len <= 0) return;

@@ -25,6 +25,7 @@ import {
   TRACK_REFUSAL_BITS,
   SAVE_KIND_NAMES,
   GENERATION_ENTRY_BYTES,
+  PROTECTION_NAMES,
 } from "../abi/registers.ts";
 
 export interface MgmtPort {
@@ -130,6 +131,9 @@ export interface ControllerStatus {
     /** The chain, the base first: 1 entry for a full image. */
     chain: { generation: number; records: number }[];
     lastCheckpointPauseUs: number;
+    /** What ARM's energy check promised: "full", "host-contract" (deltas up to deltaCapRecords), "none". */
+    protection: string;
+    deltaCapRecords: number;
     lastSave: { kind: string; records: number; basedOn: number; dirtyRecords: number };
   };
 }
@@ -385,6 +389,8 @@ export class HostDriver {
           records: u32(Reg.GENERATIONS + k * GENERATION_ENTRY_BYTES + 4),
         })),
         lastCheckpointPauseUs: u32(Reg.LAST_CHECKPOINT_PAUSE_US),
+        protection: PROTECTION_NAMES[u8(Reg.PROTECTION)] ?? `protection-${u8(Reg.PROTECTION)}`,
+        deltaCapRecords: u32(Reg.DELTA_CAP_RECORDS),
         lastSave: {
           kind: SAVE_KIND_NAMES[u8(Reg.LAST_SAVE_KIND)] ?? `kind-${u8(Reg.LAST_SAVE_KIND)}`,
           records: u32(Reg.LAST_SAVE_RECORDS),

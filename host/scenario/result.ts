@@ -79,6 +79,10 @@ export interface SaveResult extends BoundFigures {
   protectedBytes: number;
   /** A delta's parent generation (null for a full save). */
   basedOn: number | null;
+  /** A partial delta: the host dirtied more than the bank covers under the host contract, and the
+   * save left out `lostRecords` records (in record order, the last ones). */
+  partial: boolean;
+  lostRecords: number;
   startNs: number | null;
   endNs: number | null;
   timeUs: number | null;
@@ -198,6 +202,8 @@ export function collect(m: Machine, opts: Collected): RunResult {
     bytes: 0,
     protectedBytes: 0,
     basedOn: null,
+    partial: false,
+    lostRecords: 0,
     startNs: null,
     endNs: null,
     timeUs: null,
@@ -223,6 +229,10 @@ export function collect(m: Machine, opts: Collected): RunResult {
         save.bytes = tr[k]!.arg;
         for (let j = saveIdx - 1; j >= 0 && save.basedOn === null; j--)
           if (tr[j]!.id === Trace.BOOT || tr[j]!.id === Trace.SAVE_DONE) save.basedOn = tr[j]!.arg;
+      }
+      if (id === Trace.SAVE_PARTIAL) {
+        save.partial = true;
+        save.lostRecords = tr[k]!.arg;
       }
       if (id === Trace.SAVE_DONE || id === Trace.SAVE_FAIL || id === Trace.SAVE_START) break;
     }

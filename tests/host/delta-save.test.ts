@@ -198,3 +198,42 @@ test("checkpoints: each is a delta with the DIMM isolated only for its save, the
   assert.equal(r.host.droppedWrites, 0, "the host paused its writes for each checkpoint");
   assert.equal(r.restore.verified, true);
 });
+
+test("host contract: a bank short of the full save arms for deltas, and the delta saved on it restores exactly", () => {
+  const r = runScenario({ scenario: loadScenario("host-contract"), board, firmware, seed: 3, makeHost: defaultHost });
+  assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.ok)));
+  const g = (r.statuses["contract"] as { generations: { protection: string; deltaCapRecords: number } }).generations;
+  assert.equal(g.protection, "host-contract");
+  // measured: the 0.1 F bank covers 1151 records (2.25 MiB) with the 10 % margin, not the 4096
+  assert.ok(g.deltaCapRecords > 130 && g.deltaCapRecords < 4096, String(g.deltaCapRecords));
+  // the first base: a CHECKPOINT on mains while disarmed, the whole module (measured 4.70 s)
+  assert.deepEqual(
+    r.checkpoints.map((c) => [c.generation, c.kind, c.bytes]),
+    [[1, "full", 8 * 1024 * 1024]],
+  );
+  assert.equal(r.save.kind, "delta");
+  assert.equal(r.save.partial, false);
+  assert.equal(r.restore.verified, true);
+});
+
+test("a host that breaks the contract gets a partial save, reported at the save and at the restore, never a silent one", () => {
+  const r = runScenario({
+    scenario: loadScenario("host-contract-broken"),
+    board,
+    firmware,
+    seed: 3,
+    makeHost: defaultHost,
+  });
+  assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.ok)));
+  const cap = (r.statuses["contract"] as { generations: { deltaCapRecords: number } }).generations.deltaCapRecords;
+  assert.equal(r.save.kind, "delta");
+  assert.equal(r.save.partial, true);
+  // the first records in record order, as many as the bank covers; the rest reported lost
+  assert.equal(r.save.bytes, cap * 2048);
+  assert.equal(r.save.lostRecords, 4096 - cap);
+  assert.equal(r.save.completed, true, "the partial save finishes on the small bank");
+  assert.equal(r.steps.find((s) => s.action === "restore")?.outcome, "partial: image partial");
+  // what it holds is exact; the first record it left out is where the DIMM differs
+  assert.equal(r.restore.verified, false);
+  assert.equal(r.restore.firstMismatch, cap * 2048);
+});
