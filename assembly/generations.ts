@@ -20,7 +20,7 @@ import {
 import { gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock } from "./layout";
 import { IMG, gPool, gDimmBytes, superGood, w8, w32, w64 } from "./state";
 import { R_TRACK_STATE, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, TrackState } from "./mgmt/regs";
-import { rangeCount, recordInfo, RecordAt } from "./ranges";
+import { rangeCount, rangeBase, rangeLen, rangeRecords } from "./ranges";
 
 // ---- the chain and run tables in a commit record ---------------------------------------------------------
 
@@ -162,23 +162,78 @@ function loadWindow(byteOff: u64): void {
   while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
 }
 
-/** True when the host's record marks granule g, or g holds the bitmap itself (always saved). */
-function granuleDirty(g: u64): bool {
-  const a = g << DIRTY_GRANULE_LOG2;
-  if (a + (1 << DIRTY_GRANULE_LOG2) > Track.bitmap && a < Track.bitmap + Track.bytes) return true;
-  const byte = g >> 3;
-  if (byte >= Track.bytes) return true;
-  if (byte < winBase || byte >= winBase + WIN_BYTES) loadWindow(byte);
-  return (load<u8>(gPool + <usize>(byte - winBase)) & (1 << <u32>(g & 7))) != 0;
+/**
+ * The first granule in [g, end) the host's record marks, or that holds the bitmap itself (always
+ * saved); `end` when there is none. Clean bytes of the bitmap are passed over eight granules at a
+ * time, so a walk costs the bitmap's length plus the dirty records, not the module's records.
+ */
+function nextDirtyGranule(g: u64, end: u64): u64 {
+  const own0 = Track.bitmap >> DIRTY_GRANULE_LOG2;
+  const own1 = (Track.bitmap + Track.bytes + (1 << DIRTY_GRANULE_LOG2) - 1) >> DIRTY_GRANULE_LOG2;
+  while (g < end) {
+    if (g >= own0 && g < own1) return g;
+    const byteEnd = (g | 7) + 1;
+    const byte = g >> 3;
+    if (byte >= Track.bytes) return g;
+    if (byte < winBase || byte >= winBase + WIN_BYTES) loadWindow(byte);
+    const v = <u32>load<u8>(gPool + <usize>(byte - winBase)) >> <u32>(g & 7);
+    let hit = v != 0 ? g + <u64>ctz<u32>(v) : byteEnd;
+    // the bitmap's own granules, when they start inside this byte before its first set bit
+    if (own0 > g && own0 < hit) hit = own0;
+    if (hit < byteEnd) return hit < end ? hit : end;
+    g = byteEnd;
+  }
+  return end;
 }
 
-/** True when record seq holds a granule the host's record marks. */
-function recordDirty(seq: u32): bool {
-  recordInfo(seq);
-  const first = RecordAt.addr >> DIRTY_GRANULE_LOG2;
-  const last = (RecordAt.addr + RecordAt.valid - 1) >> DIRTY_GRANULE_LOG2;
-  for (let g = first; g <= last; g++) if (granuleDirty(g)) return true;
-  return false;
+// The walk over dirty records: range by range in table order (so record numbers ascend), the
+// dirty granules of each, and the records each granule touches (a record of more than one
+// granule is dirty when any of them is).
+let wRange: u32 = 0;
+let wFirstSeq: u32 = 0; // record number of the range's first record
+let wGran: u64 = 0; // next granule to look at
+let wGranEnd: u64 = 0;
+let wNext: u32 = 0; // next record of the range not yet given
+let wPendLast: i64 = -1; // records wNext ..= wPendLast of the range are dirty and not yet given
+
+function walkRange(): void {
+  if (wRange >= rangeCount()) return;
+  const base = rangeBase(wRange);
+  wGran = base >> DIRTY_GRANULE_LOG2;
+  wGranEnd = ((base + rangeLen(wRange) - 1) >> DIRTY_GRANULE_LOG2) + 1;
+  wNext = 0;
+  wPendLast = -1;
+}
+
+function walkStart(): void {
+  wRange = 0;
+  wFirstSeq = 0;
+  walkRange();
+}
+
+/** The next dirty record's number, 0xffffffff at the end. */
+function walkNext(): u32 {
+  while (wRange < rangeCount()) {
+    if (<i64>wNext <= wPendLast) return wFirstSeq + wNext++;
+    const g = nextDirtyGranule(wGran, wGranEnd);
+    if (g >= wGranEnd) {
+      wFirstSeq += rangeRecords(wRange);
+      wRange++;
+      walkRange();
+      continue;
+    }
+    const base = rangeBase(wRange);
+    const P = <u64>gPageBytes;
+    const ga = g << DIRTY_GRANULE_LOG2;
+    const lo = ga > base ? (ga - base) / P : 0;
+    let hi = (ga + (1 << DIRTY_GRANULE_LOG2) - 1 - base) / P;
+    const n = <u64>rangeRecords(wRange);
+    if (hi >= n) hi = n - 1;
+    if (<u64>wNext < lo) wNext = <u32>lo;
+    wPendLast = <i64>hi;
+    wGran = g + 1;
+  }
+  return 0xffffffff;
 }
 
 /** What planDelta found. */
@@ -206,7 +261,7 @@ export function runBudget(chain: u32, exc: u32): u32 {
  * power of two that makes them fit `budget` runs. A merged gap costs clean records saved again,
  * never a dirty record missed.
  */
-export function planDelta(total: u32, budget: u32): void {
+export function planDelta(budget: u32): void {
   winBase = 0xffffffffffffffff;
   dmaFail = false;
   DeltaPlan.ok = false;
@@ -216,8 +271,8 @@ export function planDelta(total: u32, budget: u32): void {
   let runs: u32 = 0;
   let dirty: u32 = 0;
   let lastDirty: u32 = 0xffffffff;
-  for (let s: u32 = 0; s < total; s++) {
-    if (!recordDirty(s)) continue;
+  walkStart();
+  for (let s = walkNext(); s != 0xffffffff; s = walkNext()) {
     dirty++;
     if (lastDirty == 0xffffffff || s != lastDirty + 1) {
       if (lastDirty != 0xffffffff) {
@@ -240,8 +295,8 @@ export function planDelta(total: u32, budget: u32): void {
   let n: u32 = 0;
   let covered: u32 = 0;
   lastDirty = 0xffffffff;
-  for (let s: u32 = 0; s < total; s++) {
-    if (!recordDirty(s)) continue;
+  walkStart();
+  for (let s = walkNext(); s != 0xffffffff; s = walkNext()) {
     if (n > 0 && <u64>(s - lastDirty - 1) < mergeBelow) {
       const e = t + (n - 1) * RUN_BYTES;
       covered += s - lastDirty;

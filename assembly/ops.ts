@@ -36,21 +36,21 @@ import {
   R_LAST_CHECKPOINT_PAUSE_US, Trigger, R_PROTECTION, Protection, R_DELTA_CAP_RECORDS,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
-import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, RecordAt } from "./ranges";
+import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, rangeRecords } from "./ranges";
 import { eraseRegion } from "./nand";
 import {
   Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits, excBound,
 } from "./slots";
-import { gHalf } from "./layout";
+import { gHalf, gPageBytes } from "./layout";
 import {
   Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, planDelta, DeltaPlan, runBudget, buildChain, chainBase,
-  chainLength, regionEnd, CE_GENERATION, CE_RECORDS, CE_FLAGS, setTrackCap, trimRuns,
+  chainLength, regionEnd, CE_GENERATION, CE_RECORDS, CE_FLAGS, setTrackCap, trimRuns, WORK_RUNS,
 } from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 import { gDimmBytes, gPool } from "./state";
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
-import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, planRecord, setLost } from "./plan";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, setLost } from "./plan";
 import { runRestoreChain, Restored } from "./restore";
 import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords } from "./power";
 import { ct_equal } from "./crypto/index";
@@ -425,7 +425,7 @@ function planDeltaSave(): void {
   if (!Image.valid || Image.wide || Image.gen != Track.gen || !rangesMatchImage()) return;
   const chain = buildChain();
   const exc = excBound(Image.slot, Track.limit, Track.start);
-  planDelta(totalRecords(), runBudget(chain, exc));
+  planDelta(runBudget(chain, exc));
   if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
   const need = regionNeed(Image.slot, false, opCount(DeltaPlan.records), Track.start);
   if (need == NO_ROOM || need > Track.limit) return;
@@ -461,11 +461,29 @@ function generationPartial(k: u32): bool {
   return (<u32>load<u8>(co + k * CHAIN_ENTRY_BYTES + CE_FLAGS) & C_FLAG_PARTIAL) != 0;
 }
 
-/** Bytes of the DIMM the planned delta holds: its records' valid bytes. */
+/** Bytes of the DIMM the planned delta holds: its records' valid bytes. Only a range's last
+ * record can hold less than a page, so the runs give it without a walk over the records. */
 function deltaBytes(): u64 {
-  let b: u64 = 0;
-  for (let i: u32 = 0; i < Plan.records; i++) if (planRecord(i)) b += RecordAt.valid;
+  const P = <u64>gPageBytes;
+  let b: u64 = <u64>Plan.records * P;
+  let first: u32 = 0;
+  for (let i: u32 = 0; i < rangeCount(); i++) {
+    const n = rangeRecords(i);
+    const short = <u64>n * P - rangeLen(i);
+    if (short > 0 && runsCover(first + n - 1)) b -= short;
+    first += n;
+  }
   return b;
+}
+
+/** True when the planned delta's runs hold record `seq`. */
+function runsCover(seq: u32): bool {
+  const t = IMG + WORK_RUNS;
+  for (let i: u32 = 0; i < Plan.runs; i++) {
+    const f = load<u32>(t + i * 8);
+    if (seq >= f && seq < f + load<u32>(t + i * 8 + 4)) return true;
+  }
+  return false;
 }
 
 /** True when the registered ranges are the current image's, entry by entry. */
