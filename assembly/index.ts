@@ -14,8 +14,8 @@ import {
 } from "./config";
 import { gChannels, gDiesPerChannel, gPlanes, gBlocksPerPlane, gPagesPerBlock, gPageBytes, opCount } from "./layout";
 import {
-  REGS, IMG, initBoard, gPool, gHasEngine, gCryptoOnCpu, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image, setCryptoCost,
-  setEngineOk, eventPending, raiseEvent, r8, w8, w16, w32, w64, inc32, or32, logStr, logNum,
+  REGS, IMG, initBoard, gPool, gHasEngine, gCryptoOnCpu, gDimmBytes, gDebounceNs, gRailFailMv, gRailHystMv, Image,
+  setCryptoCost, setEngineOk, eventPending, raiseEvent, r8, w8, w16, w32, w64, inc32, or32, logStr, logNum,
 } from "./state";
 import * as R from "./mgmt/regs";
 import { scanNand, Scan } from "./nand";

@@ -6,7 +6,9 @@
 // be changed above it.
 
 import { nand_submit, nand_status, wait, NandOp, NandState, Event } from "./hal";
-import { HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID, SPARE_BLOCKS } from "./config";
+import {
+  HDR_OFF, PAGE_TYPE_COMMIT, PAGE_TYPE_DATA, H_TYPE, H_GENERATION, H_SEQ, H_SLOT, H_SAVE_ID, SPARE_BLOCKS,
+} from "./config";
 import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gHalf, regionBlock, halfStart } from "./layout";
 import {
   gPool, gOpBufs, opBuf, setBad, superGood, markSuperBad, nowNs, setReadTiming, noteGen, inc32, DIE_A, DIE_B, DIE_C,

@@ -6,15 +6,11 @@
 // command dispatcher. This is where the host's requests become plans and pipeline runs, so it is
 // the one module that may call all of them; nothing below calls back up.
 
+import { gpio_write, gpio_read, now_ns, adc_read, board_param, trace, Pin, Adc, Param, Trace } from "./hal";
 import {
-  gpio_write, gpio_read, now_ns, adc_read, board_param, trace, dma_submit, dma_done, wait, Pin, Adc, Param, Trace, DmaDir,
-  Event,
-} from "./hal";
-import {
-  MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV,
-  C_ERASE_COUNT_A, C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_RANGE_OFF, C_RANGE_COUNT, CR_TENANT,
-  CR_BASE, CR_LENGTH, C_CHAIN_OFF, C_GENERATION, C_PAGE_COUNT, CHAIN_ENTRY_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2,
-  C_FLAGS, C_FLAG_PARTIAL,
+  MAX_TENANTS, RANGE_ALIGN_LOG2, C_TENANT_COUNT, C_TENANT_OFF, C_MAC_OFF, CT_BYTES, CT_TENANT, CT_KCV, C_ERASE_COUNT_A,
+  C_ERASE_COUNT_B, CR_BYTES, C_SAVE_US, C_PROGRAM_FAILS, C_CHAIN_OFF, C_GENERATION, C_PAGE_COUNT, CHAIN_ENTRY_BYTES,
+  MAX_CHAIN, C_FLAGS, C_FLAG_PARTIAL,
 } from "./config";
 import { opCount } from "./layout";
 import {
@@ -30,28 +26,23 @@ import {
   R_LAST_ARM_US, R_ENERGY_MARGIN_MIN_PCT, R_RESTORE_TIMEOUT_MS, R_ERASE_TIMEOUT_MS, R_POWER_CYCLES,
   R_ENERGY_TEST_STATUS, R_NVM_LIFETIME_PCT, R_NVM_HEALTH, R_ERASE_COUNT_MAX, R_NVM_ENDURANCE, R_NVM_LIFETIME_WARN_PCT,
   Health, R_SERIAL, SaveFail, R_CHARGE_TIMEOUT_MS, R_HELD_GENERATION, R_HELD_SLOT, R_HELD_TENANTS, R_SEALED_TENANTS,
-  R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_REFUSAL, R_TRACK_BITMAP_ADDR,
-  R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON,
-  R_LAST_SAVE_DIRTY_RECORDS, R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, TrackRefusal, SaveKind,
-  R_LAST_CHECKPOINT_PAUSE_US, Trigger, R_PROTECTION, Protection, R_DELTA_CAP_RECORDS,
+  R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION,
+  R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON, R_LAST_SAVE_DIRTY_RECORDS,
+  R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, SaveKind, R_PROTECTION, Protection, R_DELTA_CAP_RECORDS,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
-import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen, rangeTenant, rangeBase, rangeRecords } from "./ranges";
+import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
 import { eraseRegion } from "./nand";
-import {
-  Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits, excBound,
-} from "./slots";
-import { gHalf, gPageBytes } from "./layout";
-import {
-  Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, planDelta, DeltaPlan, runBudget, buildChain, chainBase,
-  chainLength, regionEnd, CE_GENERATION, CE_RECORDS, CE_FLAGS, setTrackCap, trimRuns, WORK_RUNS,
-} from "./generations";
+import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
+
+import { Track, trackEnd, setRestoredGen, chainLength, CE_GENERATION, CE_RECORDS, setTrackCap } from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
-import { gDimmBytes, gPool } from "./state";
+
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
-import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaPlan, setLost } from "./plan";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan } from "./plan";
 import { runRestoreChain, Restored } from "./restore";
+import { planDeltaSave, deltaBytes, chainIndex, generationPartial } from "./delta-plan";
 import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords } from "./power";
 import { ct_equal } from "./crypto/index";
 
@@ -65,6 +56,9 @@ namespace EraseCounts {
   export let a: u32 = 0;
   export let b: u32 = 0;
 }
+
+/** One more erase of half `slot` (an erase outside ERASE and ARM: the room for a delta). */
+export function countErase(slot: u32): void { if (slot == 0) EraseCounts.a++; else EraseCounts.b++; }
 
 export function setState(s: u8): void { w8(R_STATE, s); }
 export function state(): u8 { return <u8>r8(R_STATE); }
@@ -413,188 +407,6 @@ export function save(trigger: u8): bool {
   publishImage();
   setState(State.SAVED);
   return r == 0;
-}
-
-/**
- * At the start of a save, with the DIMM isolated: turns the armed full save into a delta of the
- * current image when the host's dirty record is valid and the delta fits the room DIRTY_TRACK
- * erased after the chain (and its run table the commit record). Otherwise the plan stays the full
- * save into the other half, which ARM erased: a delta is never the only way to save.
- */
-function planDeltaSave(): void {
-  if (!Image.valid || Image.wide || Image.gen != Track.gen || !rangesMatchImage()) return;
-  const chain = buildChain();
-  const exc = excBound(Image.slot, Track.limit, Track.start);
-  planDelta(runBudget(chain, exc));
-  if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
-  const need = regionNeed(Image.slot, false, opCount(DeltaPlan.records), Track.start);
-  if (need == NO_ROOM || need > Track.limit) return;
-  // Under the host contract the bank covers Track.cap records. A host that dirtied more broke the
-  // contract: the save keeps the first records in record order, as many as the bank covers, and
-  // says so (a partial save), rather than die half-way through a save that cannot finish.
-  let records = DeltaPlan.records;
-  let runs = DeltaPlan.runs;
-  let lost: u32 = 0;
-  if (records > Track.cap) {
-    lost = records - Track.cap;
-    runs = trimRuns(runs, Track.cap);
-    records = Track.cap;
-  }
-  setDeltaPlan(Image.slot, Track.start, Track.limit, records, Image.gen, chainBase(), chain, runs, DeltaPlan.dirty);
-  setLost(lost);
-}
-
-/** Index of generation `gen` in the current image's chain table (0 = the base), or 0xffffffff. */
-function chainIndex(gen: u32): u32 {
-  const n = chainLength(IMG);
-  if (n < 2) return 0xffffffff;
-  const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
-  for (let k: u32 = 0; k + 1 < n; k++) if (load<u32>(co + k * CHAIN_ENTRY_BYTES + CE_GENERATION) == gen) return k;
-  return 0xffffffff;
-}
-
-/** True when the generation a restore targets (chain entry k, or the current image for
- * 0xffffffff) is a partial save. */
-function generationPartial(k: u32): bool {
-  if (k == 0xffffffff) return (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_PARTIAL) != 0;
-  const co = IMG + load<u32>(IMG + C_CHAIN_OFF);
-  return (<u32>load<u8>(co + k * CHAIN_ENTRY_BYTES + CE_FLAGS) & C_FLAG_PARTIAL) != 0;
-}
-
-/** Bytes of the DIMM the planned delta holds: its records' valid bytes. Only a range's last
- * record can hold less than a page, so the runs give it without a walk over the records. */
-function deltaBytes(): u64 {
-  const P = <u64>gPageBytes;
-  let b: u64 = <u64>Plan.records * P;
-  let first: u32 = 0;
-  for (let i: u32 = 0; i < rangeCount(); i++) {
-    const n = rangeRecords(i);
-    const short = <u64>n * P - rangeLen(i);
-    if (short > 0 && runsCover(first + n - 1)) b -= short;
-    first += n;
-  }
-  return b;
-}
-
-/** True when the planned delta's runs hold record `seq`. */
-function runsCover(seq: u32): bool {
-  const t = IMG + WORK_RUNS;
-  for (let i: u32 = 0; i < Plan.runs; i++) {
-    const f = load<u32>(t + i * 8);
-    if (seq >= f && seq < f + load<u32>(t + i * 8 + 4)) return true;
-  }
-  return false;
-}
-
-/** True when the registered ranges are the current image's, entry by entry. */
-function rangesMatchImage(): bool {
-  const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
-  if (rc != rangeCount()) return false;
-  const ro = IMG + load<u32>(IMG + C_RANGE_OFF);
-  for (let i: u32 = 0; i < rc; i++) {
-    const e = ro + i * CR_BYTES;
-    if (<u32>load<u8>(e + CR_TENANT) != rangeTenant(i) || load<u64>(e + CR_BASE) != rangeBase(i) || load<u64>(e + CR_LENGTH) != rangeLen(i)) return false;
-  }
-  return true;
-}
-
-/**
- * DIRTY_TRACK: the host driver's record of what it writes from now on, a bitmap of one bit per
- * 4 KiB of the module at `bitmap` (docs/register-map.md). Accepted only for the current image,
- * restored completely this boot, with the ranges it was saved with, and room after its chain,
- * which is erased here so the save never erases; the reasons for a refusal are TRACK_REFUSAL's bits.
- */
-export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
-  const st = state();
-  if (gArmed || (st != State.DISARMED && st != State.SAVED)) return CmdResult.BUSY;
-  trackEnd();
-  let why: u32 = 0;
-  if (!Image.valid || gen != Image.gen) why |= TrackRefusal.NOT_CURRENT;
-  else {
-    if (Track.restoredGen != Image.gen) why |= TrackRefusal.NOT_RESTORED;
-    if (!rangesMatchImage()) why |= TrackRefusal.RANGES_CHANGED;
-    if (chainLength(IMG) >= MAX_CHAIN) why |= TrackRefusal.CHAIN_FULL;
-    if (Image.wide) why |= TrackRefusal.NO_ROOM;
-  }
-  const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
-  if ((bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap) why |= TrackRefusal.BITMAP_OUTSIDE;
-  if (Held.mask != 0) why |= TrackRefusal.IMAGE_HELD;
-  let start: u32 = 0;
-  let limit: u32 = 0;
-  if (why == 0) {
-    start = regionEnd(IMG);
-    // room for a delta as large as the whole protected size, or what the half has left
-    limit = regionNeed(Image.slot, false, opCount(totalRecords()), start);
-    if (limit == NO_ROOM) limit = gHalf;
-    if (start + 2 >= limit) why |= TrackRefusal.NO_ROOM;
-  }
-  if (why == 0) {
-    setState(State.ERASING);
-    gpio_write(Pin.NAND_WP_N, 1);
-    const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
-    const t0 = now_ns();
-    const fails = eraseRegion(Image.slot, false, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
-    gpio_write(Pin.NAND_WP_N, 0);
-    setState(State.DISARMED);
-    if (Image.slot == 0) EraseCounts.a++; else EraseCounts.b++;
-    if (fails == 0xffffffff || fails == 0xfffffffe) why |= TrackRefusal.ERASE_FAILED;
-  }
-  w32(R_TRACK_REFUSAL, why);
-  if (why == 0) trackStart(bitmap, bytes, gen, start, limit);
-  publishImage();
-  return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
-}
-
-/**
- * CHECKPOINT: the host has paused its writes. The DIMM is isolated and saved (a delta when the
- * host's record allows one), handed back, and the controller arms again. The saved generation is
- * exactly the DIMM, so the host's record goes on from it: the controller zeroes the bitmap before
- * the host has the DIMM back and keeps tracking into the room left after the new generation. The
- * pause, isolation to hand-back, is LAST_CHECKPOINT_PAUSE_US. A power failure during it is covered
- * by its own save: the controller then stays isolated, as after any power-fail save. Disarmed, it
- * first plans the save as ARM does, without the energy check (the save runs on mains).
- */
-export function checkpoint(): u8 {
-  // disarmed (a bank that does not cover the full save, or no ARM yet): the checkpoint runs on
-  // mains power, so it only needs ARM's plan and erased target — how a first base is made when
-  // the bank covers only deltas (docs/generations.md section 5)
-  if (!gArmed && arm(true) != CmdResult.OK) {
-    or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
-    return CmdResult.REFUSED;
-  }
-  const t0 = now_ns();
-  const bitmap = Track.bitmap;
-  const bytes = Track.bytes;
-  const limit = Track.limit;
-  const tracked = Track.active;
-  gpio_write(Pin.DIMM_ISOLATE, 1);
-  if (!save(Trigger.CHECKPOINT)) return CmdResult.FAILED;
-  if (gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
-  setRestoredGen(Image.gen);
-  if (tracked && Plan.delta) {
-    const start = regionEnd(IMG);
-    if (start + 2 < limit && zeroBitmap(bitmap, bytes)) trackStart(bitmap, bytes, Image.gen, start, limit);
-  }
-  gpio_write(Pin.DIMM_ISOLATE, 0);
-  w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
-  setState(State.DISARMED);
-  publishImage();
-  arm();
-  return CmdResult.OK;
-}
-
-/** Zeroes the host's bitmap in the DIMM by DMA from a zeroed buffer (the pool is free after a save). */
-function zeroBitmap(at: u64, bytes: u64): bool {
-  const chunk: u64 = 4096;
-  memory.fill(gPool, 0, <usize>chunk);
-  let t: i32 = -1;
-  for (let off: u64 = 0; off < bytes; off += chunk) {
-    const n = bytes - off < chunk ? bytes - off : chunk;
-    do { t = dma_submit(DmaDir.BUF_TO_DIMM, <i64>(at + off), <u32>gPool, <u32>n); if (t == -2) wait(Event.DMA, i64.MAX_VALUE); } while (t == -2);
-    if (t < 0) return false;
-  }
-  while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
-  return true;
 }
 
 // ---- restore ------------------------------------------------------------------------------------------------

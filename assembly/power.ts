@@ -7,8 +7,8 @@
 import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
 import { gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount } from "./layout";
 import {
-  gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gCryptoOnCpu, gOpBufs, w32, w16, w8, r8, r16, r32,
-  raiseEvent,
+  gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gCryptoOnCpu, gOpBufs, w32, w16, w8, r8, r16,
+  r32, raiseEvent,
 } from "./state";
 import {
   R_CAP_MEASURED_UF, R_CAP_ESR_UOHM, R_VCAP_MV, R_CAP_LIFETIME_PCT, R_CAP_HEALTH, R_TEMP_MC, R_ENERGY_AVAIL_MJ,

@@ -20,8 +20,8 @@ import {
   gDies, gChannels, gDiesPerChannel, gPlanes, gPageBytes, gRecBytes, dieOrder, locate, cursorNext,
 } from "./layout";
 import {
-  gPool, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32, TAGRING, RING,
-  OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
+  gPool, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32,
+  TAGRING, RING, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
 } from "./state";
 import { writeHeader, writeTweak, headerEquals } from "./format";
 import { rebuildDerived } from "./keys";
@@ -31,7 +31,10 @@ import { busyPoll } from "./mgmt/mailbox";
 import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL } from "./mgmt/regs";
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
 import { CHAIN, imageTenantMask, loadSlotCommit } from "./commit";
-import { isDelta, regionStart, runRecord, runTable, runCount, runCursorReset, CE_GENERATION, CE_REGION_START, CE_SAVE_ID, CE_HASH } from "./generations";
+import {
+  isDelta, regionStart, runRecord, runTable, runCount, runCursorReset, CE_GENERATION, CE_REGION_START, CE_SAVE_ID,
+  CE_HASH,
+} from "./generations";
 
 const NO_DEADLINE: i64 = i64.MAX_VALUE;
 // buffer states
@@ -150,7 +153,6 @@ function dieLoc(d: u32, pos: u32): u32 {
   s(DIE_B, d, pos);
   return loc;
 }
-
 
 // The restore works record by record (single-plane reads): a read holds its buffer from its
 // submission to the end of its transfer, so small units let more reads be in flight in the same
@@ -439,7 +441,6 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   }
   return failBits;
 }
-
 
 /** Record buffers a restore may use (fewer while a chain restore keeps the current image's commit
  * record at the top of the pool). */

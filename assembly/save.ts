@@ -13,8 +13,9 @@ import {
 import { HDR_OFF, TAG_OFF, TAG_BYTES, MAX_TENANTS, MAX_EXC_PER_DIE } from "./config";
 import { gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, dieOrder, excMake } from "./layout";
 import {
-  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, markSuperBad, gExc, EXC_N, DIE_A, DIE_B, DIE_C,
-  DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE,
+  gPool, gOpBufs, opBuf, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, markSuperBad, gExc, EXC_N, DIE_A, DIE_B,
+  DIE_C, DIE_D, r32, w32, inc32, nowNs, TAGRING, TENRING, RING, gRedo, MAX_REDO, OB_ST, OB_K, OB_N, OB_SUB, OB_T,
+  OB_DIE,
 } from "./state";
 import { RecordAt } from "./ranges";
 import { swSeal } from "./seal";

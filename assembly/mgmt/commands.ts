@@ -8,7 +8,8 @@
 import { RX } from "../state";
 import { Cmd, CmdResult } from "./regs";
 import { RX_CAP, DISPATCH, applyLocal, finish, take } from "./mailbox";
-import { arm, disarm, save, restore, erase, energyTest, dirtyTrack, checkpoint } from "../ops";
+import { arm, disarm, save, restore, erase, energyTest } from "../ops";
+import { dirtyTrack, checkpoint } from "../tracking";
 import { factoryDefault, provisionKey, clearKey, registerRange, unregisterRange, clearRanges } from "../setup";
 
 /** Applies one transaction (idle: no long operation runs). */

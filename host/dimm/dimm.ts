@@ -5,12 +5,20 @@
 // DRAM forgets when it loses power: the content seed changes and written pages are dropped.
 
 import { hashString } from "../sim/rng.ts";
-import type { HostDirtyTracker } from "./dirty-tracker.ts";
 
 export interface DimmSnapshot {
   readonly atNs: number;
   readonly seed: number;
   readonly pages: ReadonlyMap<number, Uint8Array>;
+}
+
+/** What watches the host's writes before they reach DRAM: a host driver's dirty record
+ * (dirty-tracker.ts). */
+export interface HostWriteWatcher {
+  /** The range is the watcher's own (the driver's bitmap): no program of the host writes there. */
+  reserves(addr: number, len: number): boolean;
+  /** A host write of [addr, addr + len) is about to reach DRAM. */
+  beforeWrite(addr: number, len: number): void;
 }
 
 export class Dimm {
@@ -59,7 +67,7 @@ export class Dimm {
   }
 
   /** The host driver's dirty record (null: the host keeps none). The host dies with the power. */
-  hostTracker: HostDirtyTracker | null = null;
+  hostTracker: (HostWriteWatcher & { newEpoch(): void }) | null = null;
   /** Write-protect faults the host's dirty records cost over the run (every epoch, every boot). */
   dirtyFaults = 0;
   /** Host writes that would have landed in the driver's bitmap, which no program may write. */

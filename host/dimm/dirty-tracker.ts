@@ -4,7 +4,7 @@
 // write-protect fault handler that flushes the bit (CLWB and a fence) would. The host pays one
 // fault per granule per epoch; the harness counts them and charges each a stated cost.
 
-import type { Dimm } from "./dimm.ts";
+import type { Dimm, HostWriteWatcher } from "./dimm.ts";
 
 /** One bit of the host's record covers this much of the module (the OS page). */
 export const DIRTY_GRANULE_BYTES = 4096;
@@ -26,7 +26,7 @@ export function defaultBitmapAddress(dimmBytes: number): number {
   return Math.floor((dimmBytes - bytes) / DIRTY_GRANULE_BYTES) * DIRTY_GRANULE_BYTES;
 }
 
-export class HostDirtyTracker {
+export class HostDirtyTracker implements HostWriteWatcher {
   readonly bytes: number;
   /** Granules marked this epoch (each cost one fault). */
   private marked = new Set<number>();

@@ -1,0 +1,120 @@
+// The host's dirty record and checkpoints as operations: DIRTY_TRACK and CHECKPOINT
+// (docs/register-map.md, "Delta saves", "Checkpoints").
+//
+// Layer: the operations, beside ops.ts and above it (a checkpoint is a save and an ARM), below the
+// command dispatcher.
+
+import { gpio_write, gpio_read, now_ns, dma_submit, dma_done, wait, Pin, DmaDir, Event } from "./hal";
+import { MAX_CHAIN, DIRTY_GRANULE_LOG2 } from "./config";
+import { gHalf, opCount } from "./layout";
+import { IMG, Image, Held, gDimmBytes, gPool, r32, w32, or32 } from "./state";
+import {
+  State, CmdResult, TrackRefusal, SaveFail, Trigger, R_TRACK_REFUSAL, R_ERASE_TIMEOUT_MS, R_SAVE_FAIL_INFO,
+  R_LAST_CHECKPOINT_PAUSE_US,
+} from "./mgmt/regs";
+import { totalRecords } from "./ranges";
+import { eraseRegion } from "./nand";
+import { NO_ROOM, regionNeed } from "./slots";
+import { Plan } from "./plan";
+import { Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, chainLength, regionEnd } from "./generations";
+import { rangesMatchImage } from "./delta-plan";
+import { gArmed, state, setState, arm, save, publishImage, countErase } from "./ops";
+
+/**
+ * DIRTY_TRACK: the host driver's record of what it writes from now on, a bitmap of one bit per
+ * 4 KiB of the module at `bitmap` (docs/register-map.md). Accepted only for the current image,
+ * restored completely this boot, with the ranges it was saved with, and room after its chain,
+ * which is erased here so the save never erases; the reasons for a refusal are TRACK_REFUSAL's bits.
+ */
+export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
+  const st = state();
+  if (gArmed || (st != State.DISARMED && st != State.SAVED)) return CmdResult.BUSY;
+  trackEnd();
+  let why: u32 = 0;
+  if (!Image.valid || gen != Image.gen) why |= TrackRefusal.NOT_CURRENT;
+  else {
+    if (Track.restoredGen != Image.gen) why |= TrackRefusal.NOT_RESTORED;
+    if (!rangesMatchImage()) why |= TrackRefusal.RANGES_CHANGED;
+    if (chainLength(IMG) >= MAX_CHAIN) why |= TrackRefusal.CHAIN_FULL;
+    if (Image.wide) why |= TrackRefusal.NO_ROOM;
+  }
+  const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
+  if ((bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap) why |= TrackRefusal.BITMAP_OUTSIDE;
+  if (Held.mask != 0) why |= TrackRefusal.IMAGE_HELD;
+  let start: u32 = 0;
+  let limit: u32 = 0;
+  if (why == 0) {
+    start = regionEnd(IMG);
+    // room for a delta as large as the whole protected size, or what the half has left
+    limit = regionNeed(Image.slot, false, opCount(totalRecords()), start);
+    if (limit == NO_ROOM) limit = gHalf;
+    if (start + 2 >= limit) why |= TrackRefusal.NO_ROOM;
+  }
+  if (why == 0) {
+    setState(State.ERASING);
+    gpio_write(Pin.NAND_WP_N, 1);
+    const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
+    const t0 = now_ns();
+    const fails = eraseRegion(Image.slot, false, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
+    gpio_write(Pin.NAND_WP_N, 0);
+    setState(State.DISARMED);
+    countErase(Image.slot);
+    if (fails == 0xffffffff || fails == 0xfffffffe) why |= TrackRefusal.ERASE_FAILED;
+  }
+  w32(R_TRACK_REFUSAL, why);
+  if (why == 0) trackStart(bitmap, bytes, gen, start, limit);
+  publishImage();
+  return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
+}
+
+/**
+ * CHECKPOINT: the host has paused its writes. The DIMM is isolated and saved (a delta when the
+ * host's record allows one), handed back, and the controller arms again. The saved generation is
+ * exactly the DIMM, so the host's record goes on from it: the controller zeroes the bitmap before
+ * the host has the DIMM back and keeps tracking into the room left after the new generation. The
+ * pause, isolation to hand-back, is LAST_CHECKPOINT_PAUSE_US. A power failure during it is covered
+ * by its own save: the controller then stays isolated, as after any power-fail save. Disarmed, it
+ * first plans the save as ARM does, without the energy check (the save runs on mains).
+ */
+export function checkpoint(): u8 {
+  // disarmed (a bank that does not cover the full save, or no ARM yet): the checkpoint runs on
+  // mains power, so it only needs ARM's plan and erased target — how a first base is made when
+  // the bank covers only deltas (docs/generations.md section 5)
+  if (!gArmed && arm(true) != CmdResult.OK) {
+    or32(R_SAVE_FAIL_INFO, SaveFail.NOT_ARMED);
+    return CmdResult.REFUSED;
+  }
+  const t0 = now_ns();
+  const bitmap = Track.bitmap;
+  const bytes = Track.bytes;
+  const limit = Track.limit;
+  const tracked = Track.active;
+  gpio_write(Pin.DIMM_ISOLATE, 1);
+  if (!save(Trigger.CHECKPOINT)) return CmdResult.FAILED;
+  if (gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
+  setRestoredGen(Image.gen);
+  if (tracked && Plan.delta) {
+    const start = regionEnd(IMG);
+    if (start + 2 < limit && zeroBitmap(bitmap, bytes)) trackStart(bitmap, bytes, Image.gen, start, limit);
+  }
+  gpio_write(Pin.DIMM_ISOLATE, 0);
+  w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
+  setState(State.DISARMED);
+  publishImage();
+  arm();
+  return CmdResult.OK;
+}
+
+/** Zeroes the host's bitmap in the DIMM by DMA from a zeroed buffer (the pool is free after a save). */
+function zeroBitmap(at: u64, bytes: u64): bool {
+  const chunk: u64 = 4096;
+  memory.fill(gPool, 0, <usize>chunk);
+  let t: i32 = -1;
+  for (let off: u64 = 0; off < bytes; off += chunk) {
+    const n = bytes - off < chunk ? bytes - off : chunk;
+    do { t = dma_submit(DmaDir.BUF_TO_DIMM, <i64>(at + off), <u32>gPool, <u32>n); if (t == -2) wait(Event.DMA, i64.MAX_VALUE); } while (t == -2);
+    if (t < 0) return false;
+  }
+  while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
+  return true;
+}
