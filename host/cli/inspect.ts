@@ -79,7 +79,9 @@ function renderImage(img: ImageReport): string[] {
   const head =
     `  generation ${img.generation}: ${img.state}${img.current ? " (current)" : ""}${img.stale ? " (stale)" : ""}` +
     `${img.superseded ? " (superseded)" : ""}` +
-    (img.kind === "delta" ? `, delta${img.parent ? ` of ${img.parent}` : ""} (base ${img.base})` : "") +
+    (img.kind === "delta"
+      ? `, ${img.partial ? "PARTIAL " : ""}delta${img.parent ? ` of ${img.parent}` : ""} (base ${img.base})`
+      : "") +
     `, slot ${img.slot}${img.wide ? " (wide)" : ""}, ${kib(img.bytes)}` +
     (found
       ? `, ${img.records} pages${img.runs !== undefined ? ` in ${img.runs} run(s)` : ""}, commit copies ` +
@@ -87,7 +89,15 @@ function renderImage(img: ImageReport): string[] {
         (img.damagedCommitCopies!.length ? `, ${img.damagedCommitCopies!.length} damaged` : "")
       : `, ${img.dataPages} data pages found, no intact commit record`);
   const out = [head];
-  if (img.chain) out.push(`    chain: generation ${[...img.chain, img.generation].join(" → ")}`);
+  if (img.chain) {
+    const marked = img.chain.map((g) => (img.partialAncestors?.includes(g) ? `${g} (partial)` : `${g}`));
+    out.push(`    chain: generation ${[...marked, `${img.generation}${img.partial ? " (partial)" : ""}`].join(" → ")}`);
+  }
+  if (img.partial)
+    out.push(
+      `    partial: its save left out ${img.lostRecords} records the host had written; they hold generation ` +
+        `${img.parent}'s contents, so its restore is not the DIMM at its isolation`,
+    );
   if (img.brokenReason) out.push(`    broken: ${img.brokenReason}; never restored`);
   if (img.holds)
     out.push(

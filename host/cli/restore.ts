@@ -2,7 +2,10 @@
 // decrypt and verify an image offline, with the host's own reader of docs/image-format.md. The
 // output is a DIMM image (file offset = DIMM address; with --range, offset 0 = the range's base),
 // written only when every page verified. A delta generation is restored with its chain (the base,
-// then each delta, then itself), every generation verified.
+// then each delta, then itself), every generation verified. A partial delta (image-format.md 9.3)
+// is written too, every record it holds verified, but it is not the DIMM at its isolation: one
+// line on stderr says so, `partial` in the JSON, and the exit status is 1 (done, but the
+// property a restore stands for, the DIMM at that generation, does not hold).
 
 import { realpathSync, existsSync } from "node:fs";
 import type { Command } from "commander";
@@ -11,7 +14,7 @@ import { NandDump } from "../image/container.ts";
 import { ImageError } from "../image/errors.ts";
 import { FileOutput } from "../image/file-output.ts";
 import type { GivenKey } from "../image/keyring.ts";
-import { restoreImage, type RestoreResult } from "../image/restore.ts";
+import { partialNotice, restoreImage, type RestoreResult } from "../image/restore.ts";
 import type { Window } from "../image/verify.ts";
 import { withTpm } from "../keys/endpoint.ts";
 import { loadKey, parseKeySpec, type KeySpec } from "../keys/source.ts";
@@ -122,7 +125,9 @@ export function registerRestore(program: Command): void {
           new FileOutput(out),
         );
         process.stdout.write(json ? JSON.stringify({ dump: dumpPath, out, ...r }) + "\n" : summary(dumpPath, out, r));
-        process.exitCode = 0;
+        const notice = partialNotice(dump.name, r);
+        if (notice) process.stderr.write(`lastgasp: ${notice}\n`);
+        process.exitCode = notice ? 1 : 0;
       } catch (e) {
         if (!(e instanceof ImageError)) throw e;
         process.stderr.write(`lastgasp: ${e.message}\n`);
@@ -140,13 +145,20 @@ export function registerRestore(program: Command): void {
 
 function summary(dump: string, out: string, r: RestoreResult): string {
   const lines = [
-    `restored image generation ${r.generation} (slot ${r.slot}) of ${dump}: ${r.bytes} bytes verified → ${out}` +
+    `restored ${r.partial ? "PARTIAL " : ""}image generation ${r.generation} (slot ${r.slot}) of ${dump}: ${r.bytes} bytes verified → ${out}` +
       (r.outputBase ? ` (offset 0 = DIMM address 0x${r.outputBase.toString(16)})` : " (offset = DIMM address)"),
   ];
   if (r.kind === "delta")
     lines.push(
       `  a delta of base ${r.base}, restored with its chain: ` +
-        r.generations.map((g) => `generation ${g.generation} (${g.kind}, ${g.verifiedPages} pages)`).join(" → "),
+        r.generations
+          .map((g) => `generation ${g.generation} (${g.kind}${g.partial ? ", partial" : ""}, ${g.verifiedPages} pages)`)
+          .join(" → "),
+    );
+  if (r.partial)
+    lines.push(
+      `  PARTIAL: ${r.lostRecords} records the save left out hold generation ${r.parent}'s contents: ` +
+        `not the DIMM at generation ${r.generation}'s isolation`,
     );
   for (const t of r.tenants)
     lines.push(

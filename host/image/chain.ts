@@ -76,8 +76,8 @@ function ancestorProblem(delta: CommitRecord, c: CommitRecord, e: ChainEntry, i:
       mine.every((m, k) => m.generation === theirs[k]!.generation && m.hash.equals(theirs[k]!.hash));
     if (!same) return "has another chain before it";
   }
-  if (c.records !== e.records || c.trigger !== e.trigger)
-    return "differs from its chain-table entry (records or trigger)";
+  if (c.records !== e.records || c.trigger !== e.trigger || (c.flags & 0xff) !== e.flags)
+    return "differs from its chain-table entry (records, trigger or flags)";
   if (!sameRanges(c, delta)) return "protects other ranges (a delta's range table is its base's)";
   return null;
 }

@@ -7,7 +7,14 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import type { NandDump } from "./container.ts";
 import { readPage } from "./media.ts";
-import { DELTA_HEADER_BYTES, decodeDeltaFields, type DeltaFields } from "./delta-commit.ts";
+import {
+  COMMIT_FLAG_DELTA,
+  COMMIT_FLAG_PARTIAL,
+  COMMIT_FLAG_WIDE,
+  DELTA_HEADER_BYTES,
+  decodeDeltaFields,
+  type DeltaFields,
+} from "./delta-commit.ts";
 import { runRecords, runRecordsCount } from "./runs.ts";
 import {
   COMMIT_MAGIC,
@@ -34,8 +41,6 @@ export const COMMIT_HEADER_BYTES = 128;
 const RANGE_ENTRY = 32;
 const TENANT_ENTRY = 64;
 const MAC_ENTRY = 32;
-const FLAG_WIDE = 1;
-const FLAG_DELTA = 2;
 
 export interface RangeEntry {
   tenant: number;
@@ -61,6 +66,8 @@ export interface CommitRecord {
   bytes: Buffer;
   /** 1: a full image; 2: a delta generation (section 9). */
   version: number;
+  /** Commit flags (offset 6): bit 0 wide, bit 1 delta, bit 2 partial (9.3). */
+  flags: number;
   wide: boolean;
   slot: number;
   slotCount: number;
@@ -182,11 +189,11 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
     return `commit version ${version} (this reader knows 1 and 2)`;
   const isDelta = version === COMMIT_VERSION_DELTA;
   const flags = u16(6);
-  if (!isDelta && flags & ~FLAG_WIDE)
+  if (!isDelta && flags & ~COMMIT_FLAG_WIDE)
     return `unknown commit flags 0x${flags.toString(16)} (delta images are not version 1)`;
-  if (isDelta && flags !== FLAG_DELTA)
-    return `commit flags 0x${flags.toString(16)} (a version-2 record has the delta bit alone)`;
-  const wide = (flags & FLAG_WIDE) !== 0;
+  if (isDelta && (flags & ~COMMIT_FLAG_PARTIAL) !== COMMIT_FLAG_DELTA)
+    return `commit flags 0x${flags.toString(16)} (a version-2 record has the delta bit, and the partial bit, alone)`;
+  const wide = (flags & COMMIT_FLAG_WIDE) !== 0;
   const slot = u8(12);
   if (slot > 1) return `slot ${slot} (version 1 has slots A and B)`;
   const generation = u32(16);
@@ -222,7 +229,7 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   let rangeMin = COMMIT_HEADER_BYTES;
   let excMin = tenantOff + tc * TENANT_ENTRY;
   if (isDelta) {
-    const d = decodeDeltaFields(c, generation, baseGeneration, H);
+    const d = decodeDeltaFields(c, generation, baseGeneration, flags, H);
     if (typeof d === "string") return d;
     delta = d.fields;
     if (d.tables.chainOff < DELTA_HEADER_BYTES) return "table offsets overlap";
@@ -325,6 +332,7 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
     block,
     bytes: c,
     version,
+    flags,
     wide,
     slot,
     slotCount: u8(13),

@@ -1,6 +1,7 @@
 // What a version-2 commit record adds to version 1 (docs/image-format.md, section 9.3): 32 more
 // header bytes (parent, regionStart, where the run and chain tables are), the chain table (the
 // ancestors, base first, parent last) and the run table (which record numbers the delta holds).
+// A partial delta (flag bit 2) left out records the host's record named; offset 156 says how many.
 // Decoding only: the chain table names the ancestors, finding them is chain.ts.
 
 export const DELTA_HEADER_BYTES = 160;
@@ -8,6 +9,10 @@ const CHAIN_ENTRY = 64;
 const RUN_ENTRY = 8;
 /** A chain has at most 8 generations: the base and 7 deltas (section 9). */
 export const MAX_ANCESTORS = 7;
+/** Commit flags (4.1, 9.3): bit 0 wide, bit 1 delta, bit 2 partial (a delta only). */
+export const COMMIT_FLAG_WIDE = 1;
+export const COMMIT_FLAG_DELTA = 2;
+export const COMMIT_FLAG_PARTIAL = 4;
 
 /** One ancestor of a delta, as its chain table names it. */
 export interface ChainEntry {
@@ -16,6 +21,10 @@ export interface ChainEntry {
   saveId: bigint;
   records: number;
   trigger: number;
+  /** The low byte of its commit flags (byte 21). */
+  flags: number;
+  /** Bit 2 of those flags: that generation is a partial delta. */
+  partial: boolean;
   /** The last 32 bytes of its commit record (its trailing hash). */
   hash: Buffer;
 }
@@ -34,6 +43,11 @@ export interface DeltaFields {
   runs: Run[];
   /** Records the host's record named, before gaps were merged (informational). */
   namedRecords: number;
+  /** Flag bit 2: the save left out records the host's record named (its restore is not the DIMM
+   * at its isolation). */
+  partial: boolean;
+  /** Records left out by a partial save (offset 156); 0 for an exact delta. */
+  lostRecords: number;
 }
 
 /** Where the version-2 tables are, for the offset checks of the whole record. */
@@ -45,14 +59,15 @@ export interface DeltaTables {
 }
 
 /**
- * Decode the version-2 fields of an intact record `c` whose generation and base generation are
- * known; `halfBlocks` is H. A string says what is wrong (9.3's intactness rules and the table
- * rules of 9.2).
+ * Decode the version-2 fields of an intact record `c` whose generation, base generation and
+ * commit flags are known; `halfBlocks` is H. A string says what is wrong (9.3's intactness rules
+ * and the table rules of 9.2).
  */
 export function decodeDeltaFields(
   c: Buffer,
   generation: number,
   baseGeneration: number,
+  flags: number,
   halfBlocks: number,
 ): { fields: DeltaFields; tables: DeltaTables } | string {
   const total = c.length;
@@ -67,6 +82,10 @@ export function decodeDeltaFields(
   if (regionStart >= halfBlocks) return `regionStart ${regionStart} is not below the half's ${halfBlocks} blocks`;
   if (A < 1 || A > MAX_ANCESTORS) return `${A} chain entries (1 to ${MAX_ANCESTORS})`;
   if (R < 1) return "no runs";
+  const partial = (flags & COMMIT_FLAG_PARTIAL) !== 0;
+  const lostRecords = u32(156);
+  if (partial && lostRecords === 0) return "a partial delta (flag bit 2) that left out 0 records (offset 156)";
+  if (!partial && lostRecords !== 0) return `${lostRecords} records left out (offset 156) without the partial flag`;
   const chainEnd = chainOff + A * CHAIN_ENTRY;
   const runEnd = runOff + R * RUN_ENTRY;
   if (chainOff < DELTA_HEADER_BYTES || chainEnd > total) return "the chain table does not lie inside the record";
@@ -81,6 +100,8 @@ export function decodeDeltaFields(
       saveId: c.readBigUInt64LE(e + 8),
       records: u32(e + 16),
       trigger: c.readUInt8(e + 20),
+      flags: c.readUInt8(e + 21),
+      partial: (c.readUInt8(e + 21) & COMMIT_FLAG_PARTIAL) !== 0,
       hash: Buffer.from(c.subarray(e + 32, e + 64)),
     });
   }
@@ -108,7 +129,7 @@ export function decodeDeltaFields(
     runs.push(run);
   }
   return {
-    fields: { parent, regionStart, chain, runs, namedRecords: u32(152) },
+    fields: { parent, regionStart, chain, runs, namedRecords: u32(152), partial, lostRecords },
     tables: { chainOff, chainEnd, runOff, runEnd },
   };
 }

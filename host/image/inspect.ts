@@ -48,6 +48,14 @@ export interface ImageReport {
   chain?: number[];
   /** A delta: entries of its run table. */
   runs?: number;
+  /** A delta: a partial save (commit flag bit 2, 9.3) that left out records the host's record
+   * named; its restore is not the DIMM at its isolation. */
+  partial?: boolean;
+  /** A delta: records its partial save left out (offset 156; 0 when exact). */
+  lostRecords?: number;
+  /** A delta: the generations of its chain table that are partial deltas (entry byte 21, bit 2).
+   * They do not make this delta partial: it is relative to the DIMM their restore gave back. */
+  partialAncestors?: number[];
   /** A broken delta: which ancestor is missing or differs. */
   brokenReason?: string;
   slot: string;
@@ -150,6 +158,9 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
         ? {
             chain: c.delta.chain.map((e) => e.generation),
             runs: c.delta.runs.length,
+            partial: c.delta.partial,
+            lostRecords: c.delta.lostRecords,
+            partialAncestors: c.delta.chain.filter((e) => e.partial).map((e) => e.generation),
             ...(img.broken ? { brokenReason: img.broken } : {}),
           }
         : {}),

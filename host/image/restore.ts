@@ -3,7 +3,10 @@
 // delta is restored with its chain (9.6): the base, then each delta, then the generation itself,
 // each over the one before; its ancestors are bound to it by the hashes in its MAC-covered chain
 // table. The plaintext goes to an output that is only kept when everything verified: a caller
-// gets either a complete, verified result or an error, never part of one.
+// gets either a complete, verified result or an error, never part of one. A partial delta (9.3)
+// restores as any generation, every record it holds verified, but the records it left out keep
+// its parent's contents: the result says so (`partial`), and is then not the DIMM at its
+// isolation. A later delta of the same chain is exact again.
 
 import { InputError } from "../errors.ts";
 import { ImageError } from "./errors.ts";
@@ -41,8 +44,14 @@ export interface RestoreResult {
   base: number;
   /** A delta's parent (a full image: 0). */
   parent: number;
-  /** Each generation restored, base first, the one asked for last. */
-  generations: { generation: number; kind: "full" | "delta"; verifiedPages: number }[];
+  /** Each generation restored, base first, the one asked for last (`partial`: a partial delta). */
+  generations: { generation: number; kind: "full" | "delta"; partial: boolean; verifiedPages: number }[];
+  /** The generation asked for is a partial delta (9.3): everything it holds is restored and
+   * verified, but the records it left out hold its parent's contents, so the result is not the
+   * DIMM at its isolation. (A partial ancestor does not make a later delta partial.) */
+  partial: boolean;
+  /** Records the partial delta left out (offset 156); 0 when not partial. */
+  lostRecords: number;
   slot: string;
   saveId: string;
   /** DIMM address of output offset 0. */
@@ -59,6 +68,19 @@ export interface RestoreResult {
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/**
+ * The one line a restore of a partial delta must say (9.3): which generation, how many records
+ * its save left out and what they hold instead. Null when the result is exact.
+ */
+export function partialNotice(dumpName: string, r: RestoreResult): string | null {
+  if (!r.partial) return null;
+  return (
+    `${dumpName}: image generation ${r.generation} is a partial delta: its save left out ${r.lostRecords} records ` +
+    `the host had written, which hold the contents of its parent generation ${r.parent}; the output is not the DIMM ` +
+    `at generation ${r.generation}'s isolation`
+  );
+}
 
 /** The image a restore works on: the current one, or `generation`. */
 export function chooseImage(dump: NandDump, s: Survey, generation: number | undefined): CompleteImage {
@@ -193,6 +215,7 @@ export function restoreImage(dump: NandDump, req: RestoreRequest, output: Restor
       const tenants = selected.map((t) => tenantOverChain(walk, t, resultBytes(t)));
       output.commit();
       kept = true;
+      const partialOf = new Map(chain.map((g) => [g.generation, !!g.delta?.partial]));
       return {
         generation: c.generation,
         kind: c.delta ? "delta" : "full",
@@ -201,8 +224,11 @@ export function restoreImage(dump: NandDump, req: RestoreRequest, output: Restor
         generations: walk.generations.map((g) => ({
           generation: g.generation,
           kind: g.kind,
+          partial: partialOf.get(g.generation) ?? false,
           verifiedPages: g.tenants.reduce((n, k) => n + k.verifiedPages, 0),
         })),
+        partial: !!c.delta?.partial,
+        lostRecords: c.delta?.lostRecords ?? 0,
         slot: slotName(c.slot),
         saveId: `0x${c.saveId.toString(16)}`,
         outputBase,
