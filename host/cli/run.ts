@@ -163,6 +163,13 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
       lines.push(
         `  reference bound     ${us(s.referenceBoundUs)}${s.referenceEfficiency !== null ? `, efficiency ${formatEfficiency(s.referenceEfficiency)}` : ""}, bottleneck ${s.referenceBottleneck ?? "—"}`,
       );
+    if (s.kind === "delta")
+      lines.push(
+        `  delta               of generation ${s.basedOn ?? "?"}: ${(s.bytes / 2 ** 20).toFixed(2)} of ${(s.protectedBytes / 2 ** 20).toFixed(1)} MiB protected` +
+          (s.partial
+            ? `; PARTIAL: ${s.lostRecords} records the host's record named left out (the bank covers no more)`
+            : ""),
+      );
     if (s.cpuCyclesPerByte) lines.push(`  cpu cycles/byte     ${formatCyclesPerByte(s.cpuCyclesPerByte)}`);
     if (s.failInfo.length) lines.push(`  save-fail info      ${s.failInfo.join("; ")}`);
     lines.push(
@@ -183,7 +190,19 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
         (t.failReason ? `: ${t.failReason}` : ""),
     );
   if (t.cpuCyclesPerByte) lines.push(`  cpu cycles/byte     ${formatCyclesPerByte(t.cpuCyclesPerByte)}`);
+  if (r.generations.length > 1)
+    lines.push(
+      `  generations         ${r.generations.map((g) => `${g.generation} (${g.kind}, ${g.records} records)`).join(" → ")}`,
+    );
+  for (const c of r.checkpoints)
+    lines.push(
+      `  checkpoint          generation ${c.generation ?? "—"}, ${c.kind}, ${(c.bytes / 2 ** 20).toFixed(2)} MiB, host paused ${us(c.pauseUs)}${c.completed ? "" : " (FAILED)"}`,
+    );
   lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);
+  if (r.host.dirtyFaults > 0)
+    lines.push(
+      `  dirty record        ${r.host.dirtyFaults} write-protect faults, ${us(r.host.dirtyFaultCostUs)} of host time (2 µs each, estimate)`,
+    );
   if (r.arm.refusals.length && !r.arm.armed)
     lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);
   if (r.traps.length) lines.push(`  firmware traps      ${r.traps.map((x) => x.message).join("; ")}`);

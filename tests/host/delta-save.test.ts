@@ -79,7 +79,7 @@ test("delta-save: the second power failure saves only the 256 KiB hot set and th
   assert.equal(r.host.dirtyFaults, 64);
   assert.equal(r.host.dirtyFaultCostUs, 128);
   assert.equal(r.restore.verified, true);
-  // measured: the full save of the first power failure took 4.72 s, the delta 0.166 s
+  // measured: the full save of the first power failure took 4.72 s, the delta 0.152 s
   const saves = r.traces.filter((t) => t.event === "SAVE_START" || t.event === "SAVE_DONE");
   const [fullUs, deltaUs] = [0, 2].map((k) => (saves[k + 1]!.atNs - saves[k]!.atNs) / 1000);
   assert.ok(deltaUs! < fullUs! / 20, `delta ${deltaUs} µs against full ${fullUs} µs`);
@@ -189,7 +189,7 @@ test("checkpoints: each is a delta with the DIMM isolated only for its save, the
       [3, "delta", 66, true],
     ],
   );
-  // measured: 166.0 ms and 92.3 ms; the pause is the delta's save, far under a full save's 4.7 s
+  // measured: 152.5 ms and 78.8 ms; the pause is the delta's save, far under a full save's 4.7 s
   for (const c of r.checkpoints) assert.ok(c.pauseUs! > 0 && c.pauseUs! < 300_000, `pause ${c.pauseUs} µs`);
   assert.deepEqual(
     r.generations.map((g) => g.kind),
