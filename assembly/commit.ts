@@ -86,7 +86,9 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   memory.fill(c, 0, COMMIT_MAX);
   store<u32>(c + C_MAGIC, COMMIT_MAGIC);
   store<u16>(c + C_VERSION, Plan.delta ? <u16>FORMAT_VERSION_DELTA : <u16>FORMAT_VERSION);
-  store<u16>(c + C_FLAGS, Plan.wide ? <u16>C_FLAG_WIDE : Plan.delta ? <u16>(C_FLAG_DELTA | (Plan.lost > 0 ? C_FLAG_PARTIAL : 0)) : 0);
+  let flags: u32 = Plan.wide ? C_FLAG_WIDE : 0;
+  if (Plan.delta) flags |= C_FLAG_DELTA | (Plan.lost > 0 ? C_FLAG_PARTIAL : 0);
+  store<u16>(c + C_FLAGS, <u16>flags);
   store<u8>(c + C_SLOT, <u8>Plan.slot);
   store<u8>(c + C_SLOT_COUNT, 2);
   store<u32>(c + C_GENERATION, Plan.gen);
@@ -285,10 +287,11 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
   if (load<u32>(dst + C_PAGES_PER_BLOCK) != gPagesPerBlock || load<u32>(dst + C_BLOCKS_PER_PLANE) != gBlocksPerPlane) return 0;
   if (load<u16>(dst + C_VERSION) == <u16>FORMAT_VERSION_DELTA) {
     // a delta: its tables inside the record, its chain short enough, never wide
-    if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>(C_FLAG_DELTA | C_FLAG_PARTIAL)) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
+    if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>(C_FLAG_DELTA | C_FLAG_PARTIAL | C_FLAG_WIDE)) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
     if (<u64>load<u32>(dst + C_RUN_OFF) + <u64>load<u32>(dst + C_RUN_COUNT) * RUN_BYTES > <u64>total) return 0;
     if (<u64>load<u32>(dst + C_CHAIN_OFF) + <u64>load<u32>(dst + C_CHAIN_COUNT) * CHAIN_ENTRY_BYTES > <u64>total) return 0;
-    if (load<u32>(dst + C_REGION_START) >= gHalf) return 0;
+    const wideDelta = (load<u16>(dst + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
+    if (load<u32>(dst + C_REGION_START) >= (wideDelta ? 2 * gHalf : gHalf)) return 0;
   }
   const gen = load<u32>(dst + C_GENERATION);
   return gen == 0 ? 0 : gen;
@@ -298,11 +301,11 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
  * Loads the commit record of generation `gen` in `slot` (from its metadata block on the first die
  * that has an intact copy) into `dst`. False when no die has it.
  */
-export function loadSlotCommit(slot: u32, gen: u32, dst: usize, from: u32 = 0): bool {
+export function loadSlotCommit(slot: u32, gen: u32, dst: usize, from: u32 = 0, wide: bool = false): bool {
   const tmp = gPool + gRecBytes;
   ensureRegionScanned(slot, from + 1);
   for (let d: u32 = 0; d < gDies; d++) {
-    const b = metaBlock(d, slot, from);
+    const b = metaBlock(d, slot, from, wide);
     if (b == 0xffffffff) continue;
     if (loadCommit(d, b, tmp) != gen) continue;
     if (<u32>load<u8>(tmp + C_SLOT) != slot) continue;
@@ -340,7 +343,7 @@ export function findImage(): void {
   let bestGen = pickNewest(0);
   // a delta of the chain lies after the newest generation's region in its half, where the boot
   // scan may not have reached: read on until no newer record turns up
-  for (let hop: u32 = 0; bestGen != 0 && hop < MAX_CHAIN && (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) == 0; hop++) {
+  for (let hop: u32 = 0; bestGen != 0 && hop < MAX_CHAIN; hop++) {
     const before = Scan.cands;
     ensureRegionScanned(<u32>load<u8>(IMG + C_SLOT), regionEnd(IMG) + 1);
     if (Scan.cands == before) break;

@@ -25,25 +25,29 @@ import {
  * save into the other half, which ARM erased: a delta is never the only way to save.
  */
 export function planDeltaSave(): void {
-  if (!Image.valid || Image.wide || Image.gen != Track.gen || !rangesMatchImage()) return;
+  if (!Image.valid || Image.gen != Track.gen || !rangesMatchImage()) return;
   const chain = buildChain();
-  const exc = excBound(Image.slot, Track.limit, Track.start);
+  const exc = excBound(Image.slot, Track.limit, Track.start, Image.wide);
   planDelta(runBudget(chain, exc));
   if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
-  const need = regionNeed(Image.slot, false, opCount(DeltaPlan.records), Track.start);
-  if (need == NO_ROOM || need > Track.limit) return;
-  // Under the host contract the bank covers Track.cap records. A host that dirtied more broke the
-  // contract: the save keeps the first records in record order, as many as the bank covers, and
-  // says so (a partial save), rather than die half-way through a save that cannot finish.
+  // Under the host contract the bank covers Track.cap records; a delta alone (no full save
+  // behind it, after a wide base) is also bounded by its room. A host that dirtied more broke the
+  // contract: the save keeps the first records in record order, as many as fit, and says so (a
+  // partial save), rather than die half-way through a save that cannot finish.
+  let cap = Track.cap;
+  if (Plan.deltaOnly && Track.room < cap) cap = Track.room;
   let records = DeltaPlan.records;
   let runs = DeltaPlan.runs;
   let lost: u32 = 0;
-  if (records > Track.cap) {
-    lost = records - Track.cap;
-    runs = trimRuns(runs, Track.cap);
-    records = Track.cap;
+  if (records > cap) {
+    lost = records - cap;
+    runs = trimRuns(runs, cap);
+    records = cap;
   }
-  setDeltaPlan(Image.slot, Track.start, Track.limit, records, Image.gen, chainBase(), chain, runs, DeltaPlan.dirty);
+  // with a full save behind it, a delta that does not fit its room gives way to it
+  const need = regionNeed(Image.slot, Image.wide, opCount(records), Track.start);
+  if (need == NO_ROOM || need > Track.limit) return;
+  setDeltaPlan(Image.slot, Image.wide, Track.start, Track.limit, records, Image.gen, chainBase(), chain, runs, DeltaPlan.dirty);
   setLost(lost);
 }
 

@@ -15,9 +15,11 @@ import {
   C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT,
   C_CHAIN_OFF, C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_BASE_GENERATION,
   C_TRIGGER, CHAIN_ENTRY_BYTES, RUN_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2, C_HEADER_BYTES_V2, CR_BYTES, MAX_TENANTS,
-  CT_BYTES, COMMIT_MAX, C_SLOT,
+  CT_BYTES, COMMIT_MAX, C_SLOT, C_FLAG_WIDE,
 } from "./config";
-import { gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock } from "./layout";
+import {
+  gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock, regionBlocks,
+} from "./layout";
 import { IMG, gPool, gDimmBytes, superGood, w8, w32, w64 } from "./state";
 import { R_TRACK_STATE, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, TrackState } from "./mgmt/regs";
 import { rangeCount, rangeBase, rangeLen, rangeRecords } from "./ranges";
@@ -58,26 +60,28 @@ export function regionStart(c: usize): u32 {
  */
 export function regionEnd(c: usize): u32 {
   const slot = <u32>load<u8>(c + C_SLOT);
+  const wide = (load<u16>(c + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
   const start = regionStart(c);
   const ops = load<u32>(c + C_OP_COUNT);
   const eo = load<u32>(c + C_EXC_OFF);
   let p = eo + ((gDies * 2 + 3) & ~3);
   let end = start;
-  const h0 = halfStart(slot);
   for (let d: u32 = 0; d < gDies; d++) {
     const n = <u32>load<u16>(c + eo + (d << 1));
     const exc = c + p;
     for (let i: u32 = 0; i < n; i++) {
-      const idx = excBlock(load<u32>(exc + (<usize>i << 2))) - h0 + 1;
+      const idx = regionIndex(slot, excBlock(load<u32>(exc + (<usize>i << 2)))) + 1;
       if (idx > end) end = idx;
     }
     const pos = opsOnRank(ops, dieRank(d));
     if (pos > 0) {
-      const loc = locate(slot, false, exc, n, pos - 1, start);
-      if (loc != 0xffffffff && (loc >>> 16) - h0 + 1 > end) end = (loc >>> 16) - h0 + 1;
+      const loc = locate(slot, wide, exc, n, pos - 1, start);
+      if (loc != 0xffffffff && regionIndex(slot, loc >>> 16) + 1 > end) end = regionIndex(slot, loc >>> 16) + 1;
     }
-    // the metadata block: the die's first good superblock of the region
-    for (let i = start; i < gHalf; i++) {
+    // the metadata block: the die's first good superblock of the region (a wide base's stream
+    // skips the other half's one too, and its exception list names it)
+    const mEnd = start == 0 ? gHalf : regionBlocks(wide);
+    for (let i = start; i < mEnd; i++) {
       if (!superGood(d, regionBlock(slot, i))) continue;
       if (i + 1 > end) end = i + 1;
       break;
@@ -85,6 +89,12 @@ export function regionEnd(c: usize): u32 {
     p += n * 4;
   }
   return end;
+}
+
+/** Region index of block b in `slot`'s region (the wide one: half `slot`, then the other). */
+function regionIndex(slot: u32, b: u32): u32 {
+  const h = halfStart(slot);
+  return b >= h && b < h + gHalf ? b - h : gHalf + (b - halfStart(slot ^ 1));
 }
 
 // ---- stream position → record ----------------------------------------------------------------------------
@@ -126,6 +136,8 @@ export namespace Track {
   export let restoredGen: u32 = 0;
   /** Records the bank covers for a delta, from ARM (under the host contract; else every record). */
   export let cap: u32 = 0xffffffff;
+  /** Records the erased room [start, limit) holds, with its spares. */
+  export let room: u32 = 0;
 }
 export function setTrackCap(c: u32): void { Track.cap = c; }
 /** Ends the host's record, and says so in the window at once (the commands that end it do not
@@ -137,8 +149,9 @@ export function trackEnd(): void {
   w32(R_TRACK_GENERATION, 0);
   w32(R_DELTA_ROOM_BLOCKS, 0);
 }
-export function trackStart(bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32): void {
+export function trackStart(bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32, room: u32): void {
   Track.active = true; Track.bitmap = bitmap; Track.bytes = bytes; Track.gen = gen; Track.start = start; Track.limit = limit;
+  Track.room = room;
 }
 export function setRestoredGen(g: u32): void { Track.restoredGen = g; }
 

@@ -40,7 +40,7 @@ import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 
 import { tenantMac } from "./seal";
 import { runSave } from "./save";
-import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan } from "./plan";
+import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaOnly } from "./plan";
 import { runRestoreChain, Restored } from "./restore";
 import { planDeltaSave, deltaBytes, chainIndex, generationPartial } from "./delta-plan";
 import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords } from "./power";
@@ -216,7 +216,13 @@ export function arm(onMains: bool = false): u8 {
   // an image with sealed tenants in the target (or under a wide save) is kept until they are
   // restored or the host discards it
   if (Held.mask != 0 && (slot == Held.slot || wide)) why |= ArmRefusal.IMAGE_HELD;
-  if (need == NO_ROOM) why |= ArmRefusal.NVM_SPACE;
+  // A wide full save would overwrite the current image, which only the host may give up (ERASE).
+  // With a dirty record for that image, the next save is a delta after its chain instead, in the
+  // room DIRTY_TRACK erased: the plan is the delta alone, with no full save behind it.
+  const deltaOnly = wide && Image.valid && Track.active && Track.gen == Image.gen;
+  if (deltaOnly) {
+    // the target is not needed
+  } else if (need == NO_ROOM) why |= ArmRefusal.NVM_SPACE;
   else {
     if (!commitFits(slot, wide, need)) why |= ArmRefusal.LAYOUT_TOO_LARGE;
     // The target is erased ahead here unless that would touch the current image (a wide save
@@ -233,8 +239,8 @@ export function arm(onMains: bool = false): u8 {
   const vchg = <f64>board_param(Param.CAP_CHARGED_MV);
   const vcell = readCellMv();
   if (onMains) {
-    if (why != 0) return refuse(why, t0);
-    return armed(slot, wide, records, Protection.NONE, records, t0);
+    if (why != 0 || deltaOnly) return refuse(why | (deltaOnly ? ArmRefusal.SLOT_NOT_ERASED : 0), t0);
+    return armed(slot, wide, records, Protection.NONE, records, t0, false);
   }
   if (vcell < 0.95 * vchg) {
     why |= ArmRefusal.CAP_NOT_CHARGED;
@@ -270,12 +276,18 @@ export function arm(onMains: bool = false): u8 {
     if (cap > 0) protection = Protection.HOST_CONTRACT;
   }
   if (measured && margin < minPct && protection == Protection.FULL) why |= ArmRefusal.ENERGY_SHORT;
+  // a delta alone is also bounded by the room after the chain
+  if (deltaOnly && Track.room < cap) {
+    cap = Track.room;
+    if (cap == 0) why |= ArmRefusal.NVM_SPACE;
+    else protection = Protection.HOST_CONTRACT;
+  }
   if (why != 0) return refuse(why, t0);
-  return armed(slot, wide, records, protection, cap, t0);
+  return armed(slot, wide, records, protection, cap, t0, deltaOnly);
 }
 
 /** Arms the plan ARM has checked, with the protection its energy check found. */
-function armed(slot: u32, wide: bool, records: u32, protection: u8, cap: u32, t0: i64): u8 {
+function armed(slot: u32, wide: bool, records: u32, protection: u8, cap: u32, t0: i64, deltaOnly: bool): u8 {
   setTrackCap(protection == Protection.HOST_CONTRACT ? cap : 0xffffffff);
   w8(R_PROTECTION, protection);
   w32(R_DELTA_CAP_RECORDS, cap);
@@ -283,6 +295,7 @@ function armed(slot: u32, wide: bool, records: u32, protection: u8, cap: u32, t0
   w32(R_LAST_ARM_US, <u32>((now_ns() - t0) / 1000));
   const gen = (Image.maxGenSeen > Image.gen ? Image.maxGenSeen : Image.gen) + 1;
   setPlan(slot, wide, gen, saveId(gen), records, Erased.blocks);
+  setDeltaOnly(deltaOnly);
   setEraseCounts(EraseCounts.a, EraseCounts.b);
   gpio_write(Pin.NAND_WP_N, 1);
   gpio_write(Pin.LED_STATUS, 1);
@@ -361,6 +374,9 @@ export function save(trigger: u8): bool {
   // ARM planned otherwise
   const imgTouched = Track.active;
   if (Track.active) planDeltaSave();
+  // a delta alone that could not be planned has nothing to fall back to: a full save would
+  // overwrite the image it was meant to follow, so nothing is written
+  const noPlan = Plan.deltaOnly && !Plan.delta;
   if (Plan.delta) trace(Trace.SAVE_DELTA, <i64>deltaBytes());
   if (Plan.lost > 0) trace(Trace.SAVE_PARTIAL, <i64>Plan.lost);
   trackEnd();
@@ -370,7 +386,7 @@ export function save(trigger: u8): bool {
   const oldSlot = Image.slot;
   const oldGen = Image.gen;
   setHeldPlan(heldMask, oldSlot, oldGen);
-  const r = runSave();
+  const r = noPlan ? SaveFail.CONTROLLER_ERROR : runSave();
   w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
   gpio_write(Pin.NAND_WP_N, 0);
   gpio_write(Pin.LED_STATUS, 0);
@@ -402,7 +418,7 @@ export function save(trigger: u8): bool {
     raiseEvent(Evt.SAVE_FAILED);
     trace(Trace.SAVE_FAIL, <i64>r);
     // planning a delta used IMG for its tables: the current image's record comes back from NAND
-    if (imgTouched && Image.valid && !loadSlotCommit(Image.slot, Image.gen, IMG, Image.start)) setImage(false, 0, false, 0);
+    if (imgTouched && Image.valid && !loadSlotCommit(Image.slot, Image.gen, IMG, Image.start, Image.wide)) setImage(false, 0, false, 0);
   }
   publishImage();
   setState(State.SAVED);
@@ -418,7 +434,7 @@ function verifyKeys(): void {
 
 /** Puts the current image's commit record back into IMG after a restore from the held one. */
 function reloadCurrent(): bool {
-  return Image.valid && loadSlotCommit(Image.slot, Image.gen, IMG);
+  return Image.valid && loadSlotCommit(Image.slot, Image.gen, IMG, Image.start, Image.wide);
 }
 
 /**

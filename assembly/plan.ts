@@ -36,19 +36,25 @@ export namespace Plan {
   export let runs: u32 = 0; // its runs, in IMG at WORK_RUNS
   export let dirty: u32 = 0; // records the host's record marked
   export let lost: u32 = 0; // records a partial save leaves out (the host broke its contract)
+  // ARM planned a delta alone: the full save would overwrite a wide image (no fallback)
+  export let deltaOnly: bool = false;
 }
+export function setDeltaOnly(v: bool): void { Plan.deltaOnly = v; }
 
 export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
   Plan.slot = slot; Plan.wide = wide; Plan.gen = gen; Plan.saveId = saveId; Plan.records = records;
   Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = false; Plan.start = 0; Plan.parentGen = 0; Plan.baseGen = 0; Plan.chainCount = 0; Plan.runs = 0; Plan.dirty = 0;
-  Plan.lost = 0;
+  Plan.lost = 0; Plan.deltaOnly = false;
 }
 
 /** Turns the armed plan into a delta of the current image: same generation and save id, in the
  * current image's half from region index `start` up to `limit` (erased by DIRTY_TRACK). */
-export function setDeltaPlan(slot: u32, start: u32, limit: u32, records: u32, parentGen: u32, baseGen: u32, chainCount: u32, runs: u32, dirty: u32): void {
-  Plan.slot = slot; Plan.wide = false; Plan.records = records; Plan.ops = opCount(records); Plan.limit = limit;
+export function setDeltaPlan(
+  slot: u32, wide: bool, start: u32, limit: u32, records: u32, parentGen: u32, baseGen: u32, chainCount: u32, runs: u32,
+  dirty: u32,
+): void {
+  Plan.slot = slot; Plan.wide = wide; Plan.records = records; Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = true; Plan.start = start; Plan.parentGen = parentGen; Plan.baseGen = baseGen; Plan.chainCount = chainCount;
   Plan.runs = runs; Plan.dirty = dirty; Plan.lost = 0;
 }

@@ -458,6 +458,7 @@ export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64, u
   if (!isDelta(IMG)) return runRestore(mask, base, len, deadline);
   const slot = <u32>load<u8>(IMG + C_SLOT);
   const count = load<u32>(IMG + C_CHAIN_COUNT);
+  const wide = (load<u16>(IMG + C_FLAGS) & <u16>C_FLAG_WIDE) != 0;
   // The current image's record stays in memory, above the buffers the passes may use: read again
   // from NAND it might not read back (a commit page cut in the middle of its program can read
   // intact once and not the next time), and then a chain already half written could not finish.
@@ -481,7 +482,7 @@ export function runRestoreChain(mask: u32, base: u64, len: u64, deadline: i64, u
       const start = load<u32>(e + CE_REGION_START);
       const id = load<u64>(e + CE_SAVE_ID);
       memory.copy(EXP_HDR, e + CE_HASH, 32);
-      if (!loadSlotCommit(slot, gen, IMG, start) || load<u64>(IMG + C_SAVE_ID) != id || regionStart(IMG) != start ||
+      if (!loadSlotCommit(slot, gen, IMG, start, wide) || load<u64>(IMG + C_SAVE_ID) != id || regionStart(IMG) != start ||
         !ct_equal(IMG + load<u32>(IMG + C_TOTAL) - 32, EXP_HDR, 32)) { bits = RestoreFail.COMMIT_INVALID; break; }
     }
     bits |= runRestore(mask, base, len, deadline);

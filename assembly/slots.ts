@@ -10,7 +10,7 @@
 // (another placement) replaces this module, not the pipeline's inner loop.
 
 import { SPARE_BLOCKS, C_HEADER_BYTES, CR_BYTES, MAX_TENANTS, CT_BYTES, COMMIT_MAX } from "./config";
-import { gDies, gHalf, gPagesPerBlock, regionBlock, regionBlocks, opsOnRank, dieRank } from "./layout";
+import { gDies, gHalf, gPlanes, gPagesPerBlock, regionBlock, regionBlocks, opsOnRank, dieRank } from "./layout";
 import { superGood, Image, Held } from "./state";
 import { ensureRegionScanned } from "./nand";
 import { rangeCount } from "./ranges";
@@ -41,20 +41,23 @@ export function setImage(valid: bool, slot: u32, wide: bool, gen: u32, start: u3
 
 // ---- regions ------------------------------------------------------------------------------------------
 
-/** True when region index i is, on `die`, the first good superblock of its half (its metadata block);
- * for a delta's region, which starts at region index `from` of its half, the first good one from there. */
-function isMetaIndex(die: u32, slot: u32, i: u32, from: u32 = 0): bool {
-  const start = i < gHalf ? from : gHalf;
-  for (let j = start; j < (i < gHalf ? gHalf : 2 * gHalf); j++) {
+/** True when region index i is, on `die`, the first good superblock of its half (its metadata
+ * block). A delta's region starts at region index `from` > 0 of its base's region (wide when the
+ * base is) and has one metadata block: the first good superblock from there. */
+function isMetaIndex(die: u32, slot: u32, i: u32, from: u32 = 0, wide: bool = false): bool {
+  const start = from > 0 ? from : i < gHalf ? 0 : gHalf;
+  const end = from > 0 ? regionBlocks(wide) : i < gHalf ? gHalf : 2 * gHalf;
+  for (let j = start; j < end; j++) {
     if (superGood(die, regionBlock(slot, j))) return j == i;
   }
   return false;
 }
 
-/** The metadata block of `slot` on `die` (of the region that starts at index `from`), or
- * 0xffffffff when the half has no good block there. */
-export function metaBlock(die: u32, slot: u32, from: u32 = 0): u32 {
-  for (let j: u32 = from; j < gHalf; j++) {
+/** The metadata block of `slot` on `die` (of the region that starts at index `from`, in the wide
+ * region when `wide`), or 0xffffffff when there is no good block there. */
+export function metaBlock(die: u32, slot: u32, from: u32 = 0, wide: bool = false): u32 {
+  const end = from > 0 ? regionBlocks(wide) : gHalf;
+  for (let j: u32 = from; j < end; j++) {
     const b = regionBlock(slot, j);
     if (superGood(die, b)) return b;
   }
@@ -75,7 +78,7 @@ export function regionNeed(slot: u32, wide: bool, ops: u32, from: u32 = 0): u32 
     for (; i < nb; i++) {
       ensureRegionScanned(slot, i + 1);
       const b = regionBlock(slot, i);
-      if (!superGood(d, b) || isMetaIndex(d, slot, i, from)) continue;
+      if (!superGood(d, b) || isMetaIndex(d, slot, i, from, wide)) continue;
       if (need > 0) need = need > gPagesPerBlock ? need - gPagesPerBlock : 0;
       else if (spares > 0) spares--;
       if (need == 0 && spares == 0) break;
@@ -86,17 +89,32 @@ export function regionNeed(slot: u32, wide: bool, ops: u32, from: u32 = 0): u32 
   return worst;
 }
 
+/**
+ * Records a save into region indices [from, limit) can hold: the good blocks of each die there
+ * less its metadata block and SPARE_BLOCKS spares, the smallest die deciding (ops go round robin).
+ */
+export function roomRecords(slot: u32, wide: bool, from: u32, limit: u32): u32 {
+  let least: u32 = 0xffffffff;
+  for (let d: u32 = 0; d < gDies; d++) {
+    let blocks: u32 = 0;
+    for (let i = from; i < limit; i++) if (superGood(d, regionBlock(slot, i)) && !isMetaIndex(d, slot, i, from, wide)) blocks++;
+    blocks = blocks > SPARE_BLOCKS ? blocks - SPARE_BLOCKS : 0;
+    if (blocks < least) least = blocks;
+  }
+  return least * gPagesPerBlock * gDies * gPlanes;
+}
+
 /** True when region index i (on die) is the metadata block of its half (of the region from `from`). */
-export function regionIsMeta(die: u32, slot: u32, i: u32, from: u32 = 0): bool {
-  return isMetaIndex(die, slot, i, from);
+export function regionIsMeta(die: u32, slot: u32, i: u32, from: u32 = 0, wide: bool = false): bool {
+  return isMetaIndex(die, slot, i, from, wide);
 }
 
 /** Exceptions the commit record may have to list for a save into region indices [from, need):
  * the bad and metadata blocks there, and two program failures a die. */
-export function excBound(slot: u32, need: u32, from: u32 = 0): u32 {
+export function excBound(slot: u32, need: u32, from: u32 = 0, wide: bool = false): u32 {
   let exc: u32 = 0;
   for (let d: u32 = 0; d < gDies; d++) {
-    for (let i: u32 = from; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i, from)) exc++;
+    for (let i: u32 = from; i < need; i++) if (!superGood(d, regionBlock(slot, i)) || regionIsMeta(d, slot, i, from, wide)) exc++;
     exc += 2;
   }
   return exc;
@@ -142,10 +160,10 @@ export function commitFits(slot: u32, wide: bool, need: u32): bool {
 /** True when die d's stream may write block b, region index i: good in every plane and not the
  * metadata block of its half. */
 @inline export function streamUsable(d: u32, b: u32, i: u32): bool {
-  return superGood(d, b) && !regionIsMeta(d, Plan.slot, i, Plan.start);
+  return superGood(d, b) && !regionIsMeta(d, Plan.slot, i, Plan.start, Plan.wide);
 }
 
 /** The block of die d the planned save's commit record goes to (0xffffffff: none). */
 @inline export function commitBlock(d: u32): u32 {
-  return metaBlock(d, Plan.slot, Plan.start);
+  return metaBlock(d, Plan.slot, Plan.start, Plan.wide);
 }

@@ -6,7 +6,7 @@
 
 import { gpio_write, gpio_read, now_ns, dma_submit, dma_done, wait, Pin, DmaDir, Event } from "./hal";
 import { MAX_CHAIN, DIRTY_GRANULE_LOG2 } from "./config";
-import { gHalf, opCount } from "./layout";
+import { opCount, regionBlocks } from "./layout";
 import { IMG, Image, Held, gDimmBytes, gPool, r32, w32, or32 } from "./state";
 import {
   State, CmdResult, TrackRefusal, SaveFail, Trigger, R_TRACK_REFUSAL, R_ERASE_TIMEOUT_MS, R_SAVE_FAIL_INFO,
@@ -14,7 +14,7 @@ import {
 } from "./mgmt/regs";
 import { totalRecords } from "./ranges";
 import { eraseRegion } from "./nand";
-import { NO_ROOM, regionNeed } from "./slots";
+import { NO_ROOM, regionNeed, roomRecords } from "./slots";
 import { Plan } from "./plan";
 import { Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, chainLength, regionEnd } from "./generations";
 import { rangesMatchImage } from "./delta-plan";
@@ -36,7 +36,6 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
     if (Track.restoredGen != Image.gen) why |= TrackRefusal.NOT_RESTORED;
     if (!rangesMatchImage()) why |= TrackRefusal.RANGES_CHANGED;
     if (chainLength(IMG) >= MAX_CHAIN) why |= TrackRefusal.CHAIN_FULL;
-    if (Image.wide) why |= TrackRefusal.NO_ROOM;
   }
   const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
   if ((bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap) why |= TrackRefusal.BITMAP_OUTSIDE;
@@ -44,10 +43,11 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
   let start: u32 = 0;
   let limit: u32 = 0;
   if (why == 0) {
+    // after the chain, in its base's region: the half, or both halves for a wide base
     start = regionEnd(IMG);
-    // room for a delta as large as the whole protected size, or what the half has left
-    limit = regionNeed(Image.slot, false, opCount(totalRecords()), start);
-    if (limit == NO_ROOM) limit = gHalf;
+    // room for a delta as large as the whole protected size, or what the region has left
+    limit = regionNeed(Image.slot, Image.wide, opCount(totalRecords()), start);
+    if (limit == NO_ROOM) limit = regionBlocks(Image.wide);
     if (start + 2 >= limit) why |= TrackRefusal.NO_ROOM;
   }
   if (why == 0) {
@@ -55,14 +55,14 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
     gpio_write(Pin.NAND_WP_N, 1);
     const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
     const t0 = now_ns();
-    const fails = eraseRegion(Image.slot, false, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
+    const fails = eraseRegion(Image.slot, Image.wide, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
     gpio_write(Pin.NAND_WP_N, 0);
     setState(State.DISARMED);
     countErase(Image.slot);
     if (fails == 0xffffffff || fails == 0xfffffffe) why |= TrackRefusal.ERASE_FAILED;
   }
   w32(R_TRACK_REFUSAL, why);
-  if (why == 0) trackStart(bitmap, bytes, gen, start, limit);
+  if (why == 0) trackStart(bitmap, bytes, gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
   publishImage();
   return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
 }
@@ -95,7 +95,8 @@ export function checkpoint(): u8 {
   setRestoredGen(Image.gen);
   if (tracked && Plan.delta) {
     const start = regionEnd(IMG);
-    if (start + 2 < limit && zeroBitmap(bitmap, bytes)) trackStart(bitmap, bytes, Image.gen, start, limit);
+    if (start + 2 < limit && zeroBitmap(bitmap, bytes))
+      trackStart(bitmap, bytes, Image.gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
   }
   gpio_write(Pin.DIMM_ISOLATE, 0);
   w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
