@@ -5,7 +5,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadBoard } from "../../host/board/load.ts";
+import { loadBoard, withOverrides } from "../../host/board/load.ts";
+import type { Scenario } from "../../host/scenario/load.ts";
 import { loadScenario, parseScenario } from "../../host/scenario/load.ts";
 import { runScenario, type RunResult } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";
@@ -14,6 +15,8 @@ import { preparedRelease } from "./helpers/firmware.ts";
 
 const firmware = preparedRelease();
 const board = loadBoard("sim-small");
+/** The scenario's board with its overrides (the wide scenarios cut the NAND). */
+const boardOf = (s: Scenario) => withOverrides(loadBoard(s.board ?? "sim-small"), s.boardOverrides ?? {});
 
 function run(
   steps: unknown[],
@@ -259,4 +262,33 @@ test("a delta costs what a full save of its bytes costs (the budget prices a bla
   const energy = delta.energyJ! / full.save.energyJ!;
   assert.ok(time > 1 && time < 1.02, `time ratio ${time}`);
   assert.ok(energy > 1 && energy < 1.02, `energy ratio ${energy}`);
+});
+
+test("after a wide base (a module larger than a half): the room both halves have left takes the delta, ARM arms for it alone", () => {
+  const wide = loadScenario("delta-wide");
+  const r = runScenario({ scenario: wide, board: boardOf(wide), firmware, seed: 1, makeHost: defaultHost });
+  assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.ok)));
+  const st = r.statuses["before-delta"] as {
+    image: { wide: boolean };
+    generations: { protection: string; deltaCapRecords: number };
+  };
+  assert.equal(st.image.wide, true);
+  // measured: 6 usable blocks a die after the base and its spares, 1536 records: less than the
+  // 4096 of a full save, so the delta alone is armed under the host contract
+  assert.equal(st.generations.protection, "host-contract");
+  assert.equal(st.generations.deltaCapRecords, 1536);
+  assert.equal(r.save.kind, "delta");
+  assert.equal(r.save.bytes, 130 * 2048);
+  assert.equal(r.restore.verified, true);
+});
+
+test("after a wide base, a host that dirties more than the room gets a partial delta, reported", () => {
+  const wide = loadScenario("delta-wide-overflow");
+  const r = runScenario({ scenario: wide, board: boardOf(wide), firmware, seed: 1, makeHost: defaultHost });
+  assert.equal(r.ok, true, JSON.stringify(r.expectations.filter((e) => !e.ok)));
+  assert.equal(r.save.partial, true);
+  assert.equal(r.save.bytes, 1536 * 2048);
+  assert.equal(r.save.lostRecords, 4096 - 1536);
+  assert.equal(r.steps.filter((s) => s.action === "restore").at(-1)?.outcome, "partial: image partial");
+  assert.equal(r.restore.firstMismatch, 1536 * 2048);
 });
