@@ -72,3 +72,17 @@ test("CI campaign: two delta saves over a full one — every cut of each save, c
   for (const o of ["complete", "previous", "incomplete-reported"])
     assert.ok((r.outcomes[o] ?? 0) > 0, `${o}: ${JSON.stringify(r.outcomes)}`);
 });
+
+test("CI campaign: two deltas after a wide base, each armed alone in the room both halves leave — every cut passes", async () => {
+  // campaign-delta-wide-ci: a 96 KiB image wider than a half, generation 2 and 3 deltas after it
+  const r = await runCampaign(linear("campaign-delta-wide-ci", 12), { jobs: 1 });
+  const failures = r.failures.slice(0, 5).map((f) => `${f.outcome} at case ${f.id}: ${f.detail} (${f.replay})`);
+  assert.deepEqual(failures, []);
+  assert.equal(r.silentCorruptions, 0);
+  assert.equal(r.traps, 0);
+  assert.equal(r.hangs, 0);
+  // measured: 2576 cases, 264 in the saves, 1002 in the restores
+  assert.ok(r.phases.save!.cases >= 200 && r.phases.restore!.cases >= 800, JSON.stringify(r.phases));
+  for (const o of ["complete", "previous", "incomplete-reported"])
+    assert.ok((r.outcomes[o] ?? 0) > 0, `${o}: ${JSON.stringify(r.outcomes)}`);
+});
