@@ -1,8 +1,10 @@
 // Finding a delta's chain (docs/image-format.md, section 9.5): each entry of its chain table is
-// found among the intact commit records of the delta's half as the record with that generation,
-// save id, regionStart (0 for a version-1 record) and trailing hash. A delta with an ancestor
-// missing or different is broken: it is never restored. Ancestors are what the survey found
-// intact; this module only matches them.
+// found among the intact commit records of the delta's slot as the record with that generation,
+// save id, regionStart (0 for a version-1 record) and trailing hash. The chain's region is half s,
+// or for a wide chain both halves (9.1), so an ancestor of a wide delta may lie in either half;
+// its base is wide exactly when the delta is, and every delta of it as wide as it. A delta with an
+// ancestor missing or different is broken: it is never restored. Ancestors are what the survey
+// found intact; this module only matches them.
 
 import type { CommitRecord } from "./commit.ts";
 import type { ChainEntry } from "./delta-commit.ts";
@@ -13,7 +15,6 @@ export type ChainLookup<T> = { ok: true; ancestors: T[] } | { ok: false; reason:
 export function answersEntry(c: CommitRecord, slot: number, e: ChainEntry): boolean {
   return (
     c.slot === slot &&
-    !c.wide &&
     c.generation === e.generation &&
     c.saveId === e.saveId &&
     c.regionStart === e.regionStart &&
@@ -51,7 +52,7 @@ export function findAncestors<T>(
         ok: false,
         reason: same
           ? `its ${what} generation ${e.generation} differs from the one its chain table names (save id, regionStart or trailing hash)`
-          : `its ${what} generation ${e.generation} is not found intact in its half`,
+          : `its ${what} generation ${e.generation} is not found intact in its ${delta.wide ? "region" : "half"}`,
       };
     }
     const a = found[0]!;
@@ -68,6 +69,10 @@ function ancestorProblem(delta: CommitRecord, c: CommitRecord, e: ChainEntry, i:
   if (i === 0 && c.delta) return "is itself a delta, not a full image";
   if (i > 0 && !c.delta) return "is a full image, not a delta of the chain";
   if (c.delta && c.baseGeneration !== delta.baseGeneration) return `belongs to the chain of base ${c.baseGeneration}`;
+  // 9.5: entry 0 is wide exactly when the delta is, every later entry as wide as it (a chain has
+  // one region, 9.1).
+  if (c.wide !== delta.wide)
+    return `is ${c.wide ? "wide" : "not wide"}, the delta ${delta.wide ? "is wide" : "is not"} (a chain has one region)`;
   if (c.delta) {
     const mine = delta.delta!.chain.slice(0, i);
     const theirs = c.delta.chain;

@@ -191,8 +191,8 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const flags = u16(6);
   if (!isDelta && flags & ~COMMIT_FLAG_WIDE)
     return `unknown commit flags 0x${flags.toString(16)} (delta images are not version 1)`;
-  if (isDelta && (flags & ~COMMIT_FLAG_PARTIAL) !== COMMIT_FLAG_DELTA)
-    return `commit flags 0x${flags.toString(16)} (a version-2 record has the delta bit, and the partial bit, alone)`;
+  if (isDelta && (flags & ~(COMMIT_FLAG_PARTIAL | COMMIT_FLAG_WIDE)) !== COMMIT_FLAG_DELTA)
+    return `commit flags 0x${flags.toString(16)} (a version-2 record has the delta bit, and the wide and partial bits, alone)`;
   const wide = (flags & COMMIT_FLAG_WIDE) !== 0;
   const slot = u8(12);
   if (slot > 1) return `slot ${slot} (version 1 has slots A and B)`;
@@ -229,7 +229,7 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   let rangeMin = COMMIT_HEADER_BYTES;
   let excMin = tenantOff + tc * TENANT_ENTRY;
   if (isDelta) {
-    const d = decodeDeltaFields(c, generation, baseGeneration, flags, H);
+    const d = decodeDeltaFields(c, generation, baseGeneration, flags, regionLength(wide, g.blocksPerPlane));
     if (typeof d === "string") return d;
     delta = d.fields;
     if (d.tables.chainOff < DELTA_HEADER_BYTES) return "table offsets overlap";

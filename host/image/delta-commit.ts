@@ -2,7 +2,9 @@
 // header bytes (parent, regionStart, where the run and chain tables are), the chain table (the
 // ancestors, base first, parent last) and the run table (which record numbers the delta holds).
 // A partial delta (flag bit 2) left out records the host's record named; offset 156 says how many.
-// Decoding only: the chain table names the ancestors, finding them is chain.ts.
+// A delta of a wide base is wide too (flag bit 0, 9.1): its region indices, regionStart among them,
+// count over both halves (2H blocks), not over half s alone (H). Decoding only: the chain table
+// names the ancestors, finding them is chain.ts.
 
 export const DELTA_HEADER_BYTES = 160;
 const CHAIN_ENTRY = 64;
@@ -60,15 +62,16 @@ export interface DeltaTables {
 
 /**
  * Decode the version-2 fields of an intact record `c` whose generation, base generation and
- * commit flags are known; `halfBlocks` is H. A string says what is wrong (9.3's intactness rules
- * and the table rules of 9.2).
+ * commit flags are known; `regionBlocks` is the chain's region length (9.1): H, or 2H for a wide
+ * chain (flag bit 0). A string says what is wrong (9.3's intactness rules and the table rules of
+ * 9.2).
  */
 export function decodeDeltaFields(
   c: Buffer,
   generation: number,
   baseGeneration: number,
   flags: number,
-  halfBlocks: number,
+  regionBlocks: number,
 ): { fields: DeltaFields; tables: DeltaTables } | string {
   const total = c.length;
   if (total < DELTA_HEADER_BYTES + 32) return `total size ${total} is smaller than a version-2 header`;
@@ -79,7 +82,9 @@ export function decodeDeltaFields(
   const R = u32(140);
   const chainOff = u32(144);
   const A = u32(148);
-  if (regionStart >= halfBlocks) return `regionStart ${regionStart} is not below the half's ${halfBlocks} blocks`;
+  const region = (flags & COMMIT_FLAG_WIDE) !== 0 ? "wide region's" : "half's";
+  if (regionStart >= regionBlocks)
+    return `regionStart ${regionStart} is not below the ${region} ${regionBlocks} blocks`;
   if (A < 1 || A > MAX_ANCESTORS) return `${A} chain entries (1 to ${MAX_ANCESTORS})`;
   if (R < 1) return "no runs";
   const partial = (flags & COMMIT_FLAG_PARTIAL) !== 0;
@@ -116,7 +121,8 @@ export function decodeDeltaFields(
       return "the chain table is not in increasing generation order";
   if (parent >= generation) return `parent generation ${parent} is not older than generation ${generation}`;
   for (const e of chain)
-    if (e.regionStart >= halfBlocks) return `ancestor ${e.generation}: regionStart ${e.regionStart} outside the half`;
+    if (e.regionStart >= regionBlocks)
+      return `ancestor ${e.generation}: regionStart ${e.regionStart} outside the ${region} ${regionBlocks} blocks`;
 
   const runs: Run[] = [];
   for (let i = 0; i < R; i++) {

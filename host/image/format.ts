@@ -117,7 +117,18 @@ export function regionBlock(slot: number, wide: boolean, i: number, blocksPerPla
   throw new RangeError(`region index ${i} outside the region`);
 }
 
-/** Region indices [0, regionLength) of an image; a delta uses [regionStart, H) of them (9.1). */
+/** The region index of `block` in the region of an image of `slot` (the inverse of regionBlock),
+ * or null when the block is not in that region. */
+export function regionIndex(slot: number, wide: boolean, block: number, blocksPerPlane: number): number | null {
+  const H = halfBlocks(blocksPerPlane);
+  const half = halfOf(block, blocksPerPlane);
+  if (half === null) return null;
+  if (half === slot) return block - (1 + slot * H);
+  return wide ? H + block - (1 + (1 - slot) * H) : null;
+}
+
+/** Region indices [0, regionLength) of an image: H, or 2H for a wide one; a delta uses
+ * [regionStart, regionLength) of them (9.1). */
 export function regionLength(wide: boolean, blocksPerPlane: number): number {
   return (wide ? 2 : 1) * halfBlocks(blocksPerPlane);
 }

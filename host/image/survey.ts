@@ -18,6 +18,8 @@ import {
   halfBlocks,
   halfOf,
   parseHeader,
+  regionIndex,
+  slotName,
   SPARE_USED,
 } from "./format.ts";
 
@@ -36,7 +38,7 @@ export interface CompleteImage {
   ancestors: CompleteImage[];
   /** A delta whose ancestors are not all found intact (9.5): why. Never restored. */
   broken: string | null;
-  /** A delta whose chain's half a newer image (not of its chain) reuses (9.5). */
+  /** A delta: a newer image (not of its chain) reuses a half of its chain's region (9.5). */
   superseded: boolean;
   /** Data pages on the NAND that name this image (any position). */
   dataPages: number;
@@ -99,11 +101,14 @@ export function survey(dump: NandDump): Survey {
       const p0 = readPage(dump, die, 0, block, 0);
       if (p0.kind !== "data" || !isCommitCandidate(p0.bytes, P)) continue;
       const h = parseHeader(p0.bytes, P);
-      // A commit record lives in the metadata block of its own slot's half (section 4): one found
-      // in the other half was moved or replayed there, and does not count.
-      const r = halfOf(block, g.blocksPerPlane) === h.slot ? readCommit(dump, die, block) : null;
-      if (!r || !r.ok) {
-        const reason = r ? r.reason : `a slot ${h.slot} record in the other half (moved or replayed)`;
+      const r = readCommit(dump, die, block);
+      // A full image's commit record lives in the metadata block of its own slot's half (section
+      // 4), a delta's in its metadata block, at a region index ≥ its regionStart (9.1: in either
+      // half of a wide chain's region). One found anywhere else was moved or replayed there, and
+      // does not count.
+      const misplaced = r.ok ? misplacedCommit(r.commit, block, g.blocksPerPlane) : null;
+      if (!r.ok || misplaced) {
+        const reason = r.ok ? misplaced! : r.reason;
         broken.push({ die, block, slot: h.slot, generation: h.generation, saveId: h.saveId, reason });
         continue;
       }
@@ -283,6 +288,19 @@ export function survey(dump: NandDump): Survey {
   };
 }
 
+/** Why an intact commit record read from `block` is not where its image puts it, or null. */
+function misplacedCommit(c: CommitRecord, block: number, blocksPerPlane: number): string | null {
+  const at = regionIndex(c.slot, c.wide, block, blocksPerPlane);
+  if (!c.delta)
+    return halfOf(block, blocksPerPlane) === c.slot
+      ? null
+      : `a slot ${slotName(c.slot)} record in the other half (moved or replayed)`;
+  if (at === null) return `a slot ${slotName(c.slot)} delta's record outside its chain's region (moved or replayed)`;
+  if (at < c.regionStart)
+    return `a delta's record at region index ${at}, before its regionStart ${c.regionStart} (moved or replayed)`;
+  return null;
+}
+
 const generationOf = (img: CompleteImage | IncompleteImage): number =>
   img.state === "complete" ? img.commit.generation : img.generation;
 
@@ -296,7 +314,6 @@ const chainBase = (c: CommitRecord): number => (c.delta ? c.baseGeneration : c.g
  */
 function continuesChain(o: CompleteImage | IncompleteImage, img: CompleteImage): boolean {
   const c = img.commit;
-  if (c.wide) return false;
   if (o.state === "complete") return namesAsAncestor(o.commit, c.slot, c.generation, c.saveId);
   return o.slot === c.slot && o.base !== null && o.base === chainBase(c);
 }
