@@ -6,6 +6,8 @@
 // save-fail cause) or, with no earlier image, its restore refuses. One case is exempt: a cut
 // before any page of the new save could be read back leaves nothing on NAND for any firmware to
 // find; restoring the previous image then is all that can be done, and it counts as clean.
+// A partial save (a host that broke its contract) is reported too: its restore says "image
+// partial", and every page it writes back must be the one saved or the parent's.
 
 import type { SaveContext } from "./observe.ts";
 
@@ -31,6 +33,9 @@ export interface Observation {
   writtenMismatch: Record<number, number[]>;
   /** First written range that matched no compared snapshot, as [address, length]. */
   firstForeignWrite: [number, number] | null;
+  /** Every DIMM page the restore wrote equals the same page of one of the compared snapshots:
+   * what a partial save's restore gives (its pages, and the parent's where it left some out). */
+  pagesFromSnapshots: boolean;
   /** The recovery programmed or erased before its verdict. */
   touchedCells: boolean;
   /** Virtual time from power-on to the verdict, µs. */
@@ -43,6 +48,7 @@ export type Outcome =
   | "incomplete-reported"
   | "nothing-saved"
   | "no-image"
+  | "partial-reported"
   | "wrong-data"
   | "foreign-data"
   | "previous-image-lost"
@@ -90,6 +96,15 @@ export function judge(o: Observation, at: SaveContext, idx: Candidates, opts: { 
   const keyedDone =
     o.restore === "done" ||
     (opts.withheldTenants && o.status !== null && o.status.restoreFailInfo.every((x) => x === KEY_MISSING));
+
+  // A partial save (the host broke its contract, docs/register-map.md) restores what it holds and
+  // says so; it is reported, not silent, as long as every page it gave back is one it saved or
+  // the parent's.
+  if (o.status?.restoreFailInfo.includes("image partial") && o.pagesFromSnapshots)
+    return v(
+      "partial-reported",
+      "the save was partial and said so: every page restored is the one saved or the parent's",
+    );
 
   if (o.firstForeignWrite) {
     const [a, n] = o.firstForeignWrite;

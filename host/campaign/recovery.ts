@@ -105,6 +105,7 @@ export function runRecovery(ctx: CampaignContext, opts: RecoveryOptions): Observ
     writtenRanges: 0,
     writtenMismatch: {},
     firstForeignWrite: null,
+    pagesFromSnapshots: false,
     touchedCells: touched,
     verdictUs: verdictNs === null ? null : (verdictNs as number) / 1000,
   };
@@ -160,6 +161,15 @@ function compareDimm(
     o.writtenMismatch[i] = bad;
   }
   if (matchedEverywhere.size > 0 || written.length === 0) return;
+  // page by page: each written page equal to some snapshot's (a partial save's restore)
+  const pb = dimm.pageBytes;
+  o.pagesFromSnapshots = written.every(([a, n]) => {
+    for (let p = a; p < a + n; p += pb) {
+      const len = Math.min(pb, a + n - p);
+      if (![...snapshots.values()].some((snap) => dimm.compareWithSnapshot(p, len, snap) < 0)) return false;
+    }
+    return true;
+  });
   for (let k = 0; k < written.length; k++) {
     if ([...snapshots.keys()].every((i) => o.writtenMismatch[i]!.includes(k))) {
       o.firstForeignWrite = written[k]!;

@@ -206,6 +206,7 @@ export const OUTCOME_ORDER: readonly (Outcome | "harness-error")[] = [
   "incomplete-reported",
   "nothing-saved",
   "no-image",
+  "partial-reported",
   "wrong-data",
   "foreign-data",
   "previous-image-lost",

@@ -190,6 +190,7 @@ const obs = (o: Partial<Observation>): Observation => ({
   writtenRanges: 1,
   writtenMismatch: {},
   firstForeignWrite: null,
+  pagesFromSnapshots: false,
   touchedCells: false,
   verdictUs: 1,
   ...o,
@@ -223,6 +224,16 @@ test("the invariant: what passes, and what is a silent corruption", () => {
   assert.equal(j({ restore: "failed" }).outcome, "previous-image-lost");
   assert.equal(j({ restore: "failed" }, atCut, { committed: null, pending: 1 }).outcome, "incomplete-reported");
   assert.equal(j({ restore: "failed", firstForeignWrite: [0, 4096] }).outcome, "foreign-data");
+  // a partial save's restore: reported, and every page is one saved or the parent's
+  const partial = { ...reported, restoreFailInfo: ["image partial"] };
+  assert.equal(
+    j({ firstForeignWrite: [0, 8192], pagesFromSnapshots: true, status: partial }).outcome,
+    "partial-reported",
+  );
+  assert.equal(j({ firstForeignWrite: [0, 8192], pagesFromSnapshots: true, status: partial }).ok, true);
+  // said partial, but a page matches no point in time; or the pages mix without the report
+  assert.equal(j({ firstForeignWrite: [0, 8192], pagesFromSnapshots: false, status: partial }).outcome, "foreign-data");
+  assert.equal(j({ firstForeignWrite: [0, 8192], pagesFromSnapshots: true }).outcome, "foreign-data");
   assert.equal(j({ restore: "none" }).outcome, "hang");
   assert.equal(j({ traps: ["trap: unreachable"] }).outcome, "trap");
   for (const o of ["wrong-data", "unreported-rollback", "previous-image-lost", "foreign-data", "hang", "trap"])
