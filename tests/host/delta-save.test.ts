@@ -192,7 +192,7 @@ test("checkpoints: each is a delta with the DIMM isolated only for its save, the
       [3, "delta", 66, true],
     ],
   );
-  // measured: 152.5 ms and 78.8 ms; the pause is the delta's save, far under a full save's 4.7 s
+  // measured: 152.4 ms and 78.7 ms; the pause is the delta's save, far under a full save's 4.7 s
   for (const c of r.checkpoints) assert.ok(c.pauseUs! > 0 && c.pauseUs! < 300_000, `pause ${c.pauseUs} µs`);
   assert.deepEqual(
     r.generations.map((g) => g.kind),
@@ -257,7 +257,7 @@ test("a delta costs what a full save of its bytes costs (the budget prices a bla
   );
   const delta = scenario.save;
   assert.equal(full.save.bytes, delta.bytes);
-  // measured: 152.2 ms against 151.1 ms, 0.0699 J against 0.0695 J
+  // measured: 152.1 ms against 151.1 ms, 0.0698 J against 0.0695 J
   const time = delta.timeUs! / full.save.timeUs!;
   const energy = delta.energyJ! / full.save.energyJ!;
   assert.ok(time > 1 && time < 1.02, `time ratio ${time}`);
