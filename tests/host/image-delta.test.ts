@@ -4,11 +4,11 @@
 // chain, restore every generation of it to exactly the DIMM its save started from, and refuse a
 // chain with a missing or changed link as a whole.
 
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
@@ -22,7 +22,8 @@ import { survey, type CompleteImage, type IncompleteImage } from "../../host/ima
 import { inspectDump } from "../../host/image/inspect.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump } from "./helpers/firmware-dumps.ts";
-import { lastgasp as runCli, expectOneLine, type CliResult } from "./helpers/cli.ts";
+import { expectOneLine } from "./helpers/cli.ts";
+import { dumpFiles } from "./helpers/dump-files.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenario protects the whole module
@@ -36,18 +37,8 @@ const d = firmwareDump({
 const gen1 = d.expected(0, 0, DIMM); // the DIMM at the first isolation
 const gen2 = d.expected(1, 0, DIMM); // ... and at the second
 
-const dir = mkdtempSync(join(tmpdir(), "lg-image-delta-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const keyFile = join(dir, "t0.key");
-writeFileSync(keyFile, d.key(0), { mode: 0o600 });
-const dumpFile = (name: string, bytes: Uint8Array): string => {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-};
+const { dir, keyFile, dumpFile, lastgasp, keys } = dumpFiles("lg-image-delta-", d.key(0));
 const nandFile = dumpFile("nand.bin", d.bytes);
-const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 120_000 });
-const keys: RestoreRequest["keys"] = [{ where: "--key t0.key", tenant: null, key: d.key(0) }];
 
 function restore(bytes: Uint8Array, req: Partial<RestoreRequest> = {}): Buffer {
   const out = new MemoryOutput();

@@ -5,23 +5,24 @@
 // restore what the partial delta holds, byte for byte the DIMM the firmware restored, and never
 // let it pass for the DIMM at the delta's isolation; a later delta over it is exact again.
 
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageError } from "../../host/image/errors.ts";
 import { TAG_AT, TAG_BYTES } from "../../host/image/format.ts";
-import { MemoryOutput, partialNotice, restoreImage, type RestoreRequest } from "../../host/image/restore.ts";
+import { MemoryOutput, partialNotice, restoreImage } from "../../host/image/restore.ts";
 import { survey, type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
 import { inspectDump } from "../../host/image/inspect.ts";
 import type { Machine } from "../../host/harness/machine.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump, type FirmwareDump } from "./helpers/firmware-dumps.ts";
-import { lastgasp as runCli, expectOneLine, type CliResult } from "./helpers/cli.ts";
+import { expectOneLine } from "./helpers/cli.ts";
+import { dumpFiles } from "./helpers/dump-files.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenario protects the whole module
@@ -47,18 +48,8 @@ const iso2 = d.expected(1, 0, DIMM); // ... and at the power failure's
 // order) as the second isolation saw them, the records it left out as generation 1 holds them.
 const reference = Buffer.concat([iso2.subarray(0, KEPT * P), gen1.subarray(KEPT * P)]);
 
-const dir = mkdtempSync(join(tmpdir(), "lg-image-partial-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const keyFile = join(dir, "t0.key");
-writeFileSync(keyFile, d.key(0), { mode: 0o600 });
-const dumpFile = (name: string, bytes: Uint8Array): string => {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-};
+const { dir, keyFile, dumpFile, lastgasp, keys } = dumpFiles("lg-image-partial-", d.key(0));
 const nandFile = dumpFile("nand.bin", d.bytes);
-const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 120_000 });
-const keys: RestoreRequest["keys"] = [{ where: "--key t0.key", tenant: null, key: d.key(0) }];
 
 const images = (bytes: Uint8Array) => {
   const s = survey(NandDump.fromBytes(bytes));

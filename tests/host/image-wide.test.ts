@@ -6,11 +6,11 @@
 // started from (a partial delta as the DIMM the firmware restored, reported partial), and refuse a
 // chain whose links disagree on being wide.
 
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
@@ -26,7 +26,8 @@ import { inspectDump } from "../../host/image/inspect.ts";
 import type { Machine } from "../../host/harness/machine.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump, type FirmwareDump } from "./helpers/firmware-dumps.ts";
-import { lastgasp as runCli, expectOneLine, type CliResult } from "./helpers/cli.ts";
+import { expectOneLine } from "./helpers/cli.ts";
+import { dumpFiles } from "./helpers/dump-files.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenarios protect the whole module
@@ -54,20 +55,10 @@ const H = halfBlocks(geometry.blocksPerPlane);
 const gen1 = d.expected(0, 0, DIMM); // the DIMM at the first isolation
 const gen2 = d.expected(1, 0, DIMM); // ... and at the second
 
-const dir = mkdtempSync(join(tmpdir(), "lg-image-wide-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const keyFile = join(dir, "t0.key");
-writeFileSync(keyFile, d.key(0), { mode: 0o600 });
+const { dir, keyFile, dumpFile, lastgasp, keys } = dumpFiles("lg-image-wide-", d.key(0));
 assert.ok(d.key(0).equals(o.key(0)), "both runs provision the same key");
-const dumpFile = (name: string, bytes: Uint8Array): string => {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-};
 const nandFile = dumpFile("nand.bin", d.bytes);
 const overflowFile = dumpFile("overflow.bin", o.bytes);
-const lastgasp = (...args: string[]): CliResult => runCli(args, { timeoutMs: 120_000 });
-const keys: RestoreRequest["keys"] = [{ where: "--key t0.key", tenant: null, key: d.key(0) }];
 
 const images = (bytes: Uint8Array) => {
   const s = survey(NandDump.fromBytes(bytes));
