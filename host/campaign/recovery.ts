@@ -161,8 +161,9 @@ function compareDimm(
     o.writtenMismatch[i] = bad;
   }
   if (matchedEverywhere.size > 0 || written.length === 0) return;
-  // page by page: each written page equal to some snapshot's (a partial save's restore)
-  const pb = dimm.pageBytes;
+  // record by record (a NAND page's worth of the DIMM, what a save holds or leaves out): each
+  // equal to some snapshot's, as a partial save's restore must be
+  const pb = Math.min(dimm.pageBytes, ctx.effectiveBoard.nand.pageBytes);
   o.pagesFromSnapshots = written.every(([a, n]) => {
     for (let p = a; p < a + n; p += pb) {
       const len = Math.min(pb, a + n - p);
