@@ -27,6 +27,7 @@ import { pollIdle } from "./mgmt/commands";
 import { hasDeferred } from "./mgmt/mailbox";
 import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
 import { configDefaults } from "./setup";
+import { takePowerFail } from "./power";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";
@@ -256,6 +257,8 @@ export function main(): void {
     }
     if ((ev & Event.MAILBOX) != 0 || hasDeferred()) {
       pollIdle();
+      // PWR_GOOD fell during a bank test: that wait took the event, so the detector acts here
+      if (takePowerFail()) onPowerFail();
       if (state() == R.State.SAVED) { gpio_write(Pin.DIMM_ISOLATE, 0); setState(R.State.DISARMED); }
     }
     updatePins();

@@ -4,7 +4,7 @@
 // Layer: a driver (ADC, pins, charger) beside the NAND driver and the mailbox; only ARM and the
 // energy test use it, so no pipeline waits on a bank measurement.
 
-import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param } from "./hal";
+import { adc_read, gpio_read, gpio_write, wait, board_param, now_ns, Adc, Pin, Param, Event } from "./hal";
 import { gDies, gChannels, gPlanes, gPageBytes, gRecBytes, opCount } from "./layout";
 import {
   gReadFixedNs, gBusNsPerKiB, gCryptoNsPerPage, gHasEngine, gEngineOk, gCryptoOnCpu, gOpBufs, w32, w16, w8, r8, r16,
@@ -42,9 +42,30 @@ function avgMv(ch: u32, n: u32): f64 {
   return <f64>sum / <f64>n;
 }
 
-function sleepNs(ns: i64): void {
+/** A power failure seen during a test: the test stopped, and the main loop saves at once. */
+export let gPowerFailPending: bool = false;
+export function takePowerFail(): bool {
+  const p = gPowerFailPending;
+  gPowerFailPending = false;
+  return p;
+}
+
+/** Sleeps `ns`, but no longer than until PWR_GOOD falls: the detector keeps running during a
+ * test (a bank test lasts up to 5 s). False when power failed. */
+function sleepNs(ns: i64): bool {
   const until = now_ns() + ns;
-  while (now_ns() < until) wait(0, until);
+  while (now_ns() < until) {
+    if ((wait(Event.PWR_FAIL, until) & Event.PWR_FAIL) != 0) { gPowerFailPending = true; return false; }
+  }
+  return true;
+}
+
+/** A test interrupted by a power failure: the load off, the charger as it was, the last
+ * measurement kept (the save that follows needs the energy, not a figure). */
+function abandonTest(charging: u32): bool {
+  gpio_write(Pin.CAP_TEST_LOAD, 0);
+  gpio_write(Pin.CAP_CHARGE_EN, charging);
+  return Bank.capUf > 0;
 }
 
 /**
@@ -58,10 +79,10 @@ export function capTest(): bool {
   if (ima <= 0 || cnom <= 0) return false;
   const charging = gpio_read(Pin.CAP_CHARGE_EN);
   gpio_write(Pin.CAP_CHARGE_EN, 0);
-  sleepNs(1_000_000);
+  if (!sleepNs(1_000_000)) return abandonTest(charging);
   const v0 = avgMv(Adc.VCAP_MV, 32);
   gpio_write(Pin.CAP_TEST_LOAD, 1);
-  sleepNs(1_000_000);
+  if (!sleepNs(1_000_000)) return abandonTest(charging);
   const v1 = avgMv(Adc.VCAP_MV, 32);
   const ta = now_ns();
   // seconds for 100 mV at the nominal capacitance: C[µF]·1e-6 · 0.1 / I[A]
@@ -75,13 +96,13 @@ export function capTest(): bool {
   // sixteenth of it and stop once the drop is clearly measurable (250 mV, 2.5 times the design).
   const step = tNs >> 4;
   for (let k = 0; k < 16; k++) {
-    sleepNs(step);
+    if (!sleepNs(step)) return abandonTest(charging);
     if (v1 - avgMv(Adc.VCAP_MV, 4) >= 250) break;
   }
   const v2 = avgMv(Adc.VCAP_MV, 32);
   const tb = now_ns();
   gpio_write(Pin.CAP_TEST_LOAD, 0);
-  sleepNs(1_000_000);
+  if (!sleepNs(1_000_000)) return abandonTest(charging);
   const v3 = avgMv(Adc.VCAP_MV, 32);
   gpio_write(Pin.CAP_CHARGE_EN, charging);
   const inj = (r32(R_INJECT) & Inject.FAIL_ENERGY_TEST) != 0;

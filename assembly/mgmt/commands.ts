@@ -6,6 +6,7 @@
 // operation or change the setup, so nothing below the operations needs this module.
 
 import { RX } from "../state";
+import { gPowerFailPending } from "../power";
 import { Cmd, CmdResult } from "./regs";
 import { RX_CAP, DISPATCH, applyLocal, finish, take } from "./mailbox";
 import { arm, disarm, save, restore, erase, energyTest } from "../ops";
@@ -47,5 +48,7 @@ export function pollIdle(): void {
     if (n <= 0) break;
     apply(n);
     memory.fill(RX, 0, RX_CAP);
+    // a power failure during the command (a bank test): the save comes before any other command
+    if (gPowerFailPending) break;
   }
 }

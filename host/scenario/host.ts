@@ -33,6 +33,8 @@ export interface ManagementHost {
   dirtyTrack?(bitmap: number, bytes: number, generation: number): boolean;
   /** CHECKPOINT (absent: the controller has no checkpoints). */
   checkpoint?(): boolean;
+  /** ENERGY_TEST (absent: the controller has no bank test by command). */
+  energyTest?(): boolean;
   /** The controller's register window, decoded; null when it does not answer (absent: the
    * controller has no such window). */
   status?(): ControllerStatus | null;
@@ -60,6 +62,7 @@ export function defaultHost(m: Machine): ManagementHost {
     factoryDefault: () => ok(driver.factoryDefault()),
     dirtyTrack: (b, n, g) => ok(driver.dirtyTrack(b, n, g)),
     checkpoint: () => ok(driver.checkpoint()),
+    energyTest: () => ok(driver.energyTest()),
     status: () => driver.status(),
     onAnswer: (listener) => watchAnswers(m, listener),
   };

@@ -10,6 +10,7 @@ import type {
   AbortStep,
   CheckpointStep,
   DirtyTrackStep,
+  EnergyTestStep,
   EraseStep,
   FactoryDefaultStep,
   RestoreStep,
@@ -38,6 +39,20 @@ export const abort: StepKind<AbortStep> = {
       s.timeoutNs,
       (t) => r.done(t),
     ),
+};
+
+/** A bank test by command (ENERGY_TEST): a power failure during it must still be caught at once. */
+export const energyTest: StepKind<EnergyTestStep> = {
+  parse: (f, t) => ({ ...t, action: "energy-test", timeoutNs: f.timeout() }),
+  run: (s, r) =>
+    r.ctx.host.energyTest
+      ? r.send(
+          Cmd.ENERGY_TEST,
+          () => r.ctx.host.energyTest!(),
+          s.timeoutNs,
+          (t) => r.done(t),
+        )
+      : r.done("not supported by this controller"),
 };
 
 export const factoryDefault: StepKind<FactoryDefaultStep> = {

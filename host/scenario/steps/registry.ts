@@ -9,7 +9,16 @@ import type { Action, Step, StepOf } from "./types.ts";
 import { acFail, acRestore, brownout, glitch, powerCut, powerOn, saveNow } from "./power.ts";
 import { provisionKey, registerRange, unregisterRange } from "./keys-ranges.ts";
 import { arm } from "./arm.ts";
-import { abort, checkpoint, dirtyTrack, erase, factoryDefault, restore, saveCommand } from "./operations.ts";
+import {
+  abort,
+  checkpoint,
+  dirtyTrack,
+  energyTest,
+  erase,
+  factoryDefault,
+  restore,
+  saveCommand,
+} from "./operations.ts";
 import { workload } from "./workload.ts";
 import { wait, waitFor } from "./waits.ts";
 import { readStatus, verify } from "./observe.ts";
@@ -34,6 +43,7 @@ export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   "factory-default": factoryDefault,
   "dirty-track": dirtyTrack,
   checkpoint,
+  "energy-test": energyTest,
   workload,
   wait,
   "wait-for": waitFor,

@@ -103,6 +103,10 @@ export interface CheckpointStep extends CommandTiming {
   /** The result the run requires ("any": not checked). */
   expect: "any" | "ok" | "refused" | "failed";
 }
+/** The host asks for a bank test (ENERGY_TEST); the next step starts once it is delivered. */
+export interface EnergyTestStep extends CommandTiming {
+  action: "energy-test";
+}
 export interface DirtyTrackStep extends CommandTiming {
   action: "dirty-track";
   /** The bitmap's DIMM address (null: the top of the module). */
@@ -203,6 +207,7 @@ export type Step =
   | FactoryDefaultStep
   | DirtyTrackStep
   | CheckpointStep
+  | EnergyTestStep
   | WorkloadStep
   | WaitStep
   | WaitForStep
