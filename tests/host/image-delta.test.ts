@@ -6,7 +6,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 
 import { join } from "node:path";
@@ -14,16 +14,17 @@ import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageError } from "../../host/image/errors.ts";
 import { InputError } from "../../host/errors.ts";
-import { TAG_AT, TAG_BYTES, parseHeader } from "../../host/image/format.ts";
+import { parseHeader } from "../../host/image/format.ts";
 import { ImageLayout } from "../../host/image/locate.ts";
 import { MemoryOutput, restoreImage, type RestoreRequest } from "../../host/image/restore.ts";
 import { recordNumber } from "../../host/image/runs.ts";
-import { survey, type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
+import { type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
 import { inspectDump } from "../../host/image/inspect.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump } from "./helpers/firmware-dumps.ts";
 import { expectOneLine } from "./helpers/cli.ts";
 import { dumpFiles } from "./helpers/dump-files.ts";
+import { imagesOf, restoredBytes, editCommit } from "./helpers/image-dumps.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenario protects the whole module
@@ -40,11 +41,7 @@ const gen2 = d.expected(1, 0, DIMM); // ... and at the second
 const { dir, keyFile, dumpFile, lastgasp, keys } = dumpFiles("lg-image-delta-", d.key(0));
 const nandFile = dumpFile("nand.bin", d.bytes);
 
-function restore(bytes: Uint8Array, req: Partial<RestoreRequest> = {}): Buffer {
-  const out = new MemoryOutput();
-  restoreImage(NandDump.fromBytes(bytes, "nand.bin"), { keys, ...req }, out);
-  return out.bytes!;
-}
+const restore = (bytes: Uint8Array, req: Partial<RestoreRequest> = {}): Buffer => restoredBytes(bytes, keys, req);
 
 /** `f` must throw `kind` with one line matching `pattern`, keeping nothing. */
 function refuses(
@@ -61,12 +58,7 @@ function refuses(
   assert.equal(out.bytes, null, "nothing kept");
 }
 
-const images = (bytes: Uint8Array) => {
-  const s = survey(NandDump.fromBytes(bytes));
-  const byGen = (g: number) =>
-    s.images.find((i) => i.state !== "erased" && (i.state === "complete" ? i.commit.generation : i.generation) === g);
-  return { s, byGen };
-};
+const images = imagesOf;
 
 const original = images(d.bytes);
 const delta = original.byGen(2) as CompleteImage;
@@ -303,25 +295,12 @@ test("every generation is verified before use, also the base records a delta ove
 test("an intact ancestor that differs from the chain table's entry breaks the chain", () => {
   // Someone rewrites the base's commit record (one counter changed) and seals it again: every
   // page checksum and the trailing hash are right, but it is not the record the delta names.
-  const ed = DumpEditor.fromBytes(d.bytes);
-  const P = ed.geometry.pageBytes;
-  const c = Buffer.from(base.commit.bytes);
-  c.writeUInt32LE(c.readUInt32LE(84) + 1, 84); // successful saves
-  createHash("sha256")
-    .update(c.subarray(0, c.length - 32))
-    .digest()
-    .copy(c, c.length - 32);
-  assert.ok(c.length <= P, "a one-page record");
-  for (const copy of base.copies) {
-    const page = ed.get(copy.die, 0, copy.block, 0)!.data!;
-    page.set(c, 0);
-    const tag = createHash("sha256")
-      .update(page.subarray(0, c.length))
-      .update(page.subarray(P, P + TAG_AT))
-      .digest();
-    page.set(tag.subarray(0, TAG_BYTES), P + TAG_AT);
-  }
-  const bytes = ed.encode();
+  const bytes = editCommit(
+    d.bytes,
+    base,
+    (c) => c.writeUInt32LE(c.readUInt32LE(84) + 1, 84), // successful saves
+    true,
+  );
   const { byGen } = images(bytes);
   assert.equal(byGen(1)?.state, "complete", "the rewritten record is intact");
   assert.match((byGen(2) as CompleteImage).broken ?? "", /base generation 1 differs/);

@@ -7,22 +7,22 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+
 import { existsSync, readFileSync } from "node:fs";
 
 import { join } from "node:path";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageError } from "../../host/image/errors.ts";
-import { TAG_AT, TAG_BYTES } from "../../host/image/format.ts";
 import { MemoryOutput, partialNotice, restoreImage } from "../../host/image/restore.ts";
-import { survey, type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
+import { type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
 import { inspectDump } from "../../host/image/inspect.ts";
 import type { Machine } from "../../host/harness/machine.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump, type FirmwareDump } from "./helpers/firmware-dumps.ts";
 import { expectOneLine } from "./helpers/cli.ts";
 import { dumpFiles } from "./helpers/dump-files.ts";
+import { imagesOf, editCommit, expectPartialRestore } from "./helpers/image-dumps.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenario protects the whole module
@@ -51,44 +51,10 @@ const reference = Buffer.concat([iso2.subarray(0, KEPT * P), gen1.subarray(KEPT 
 const { dir, keyFile, dumpFile, lastgasp, keys } = dumpFiles("lg-image-partial-", d.key(0));
 const nandFile = dumpFile("nand.bin", d.bytes);
 
-const images = (bytes: Uint8Array) => {
-  const s = survey(NandDump.fromBytes(bytes));
-  const byGen = (g: number) =>
-    s.images.find((i) => i.state !== "erased" && (i.state === "complete" ? i.commit.generation : i.generation) === g);
-  return { s, byGen };
-};
+const images = imagesOf;
 const original = images(d.bytes);
 const partial = original.byGen(2) as CompleteImage;
 const base = original.byGen(1) as CompleteImage;
-
-/**
- * The dump with every copy of `img`'s commit record (a one-page record) changed by `edit`; with
- * `reseal`, its trailing hash and page checksums are made right again (what someone holding the
- * chips can do: only the tenants' MACs need a key).
- */
-function editCommit(bytes: Uint8Array, img: CompleteImage, edit: (c: Buffer) => void, reseal: boolean): Buffer {
-  const ed = DumpEditor.fromBytes(bytes);
-  const c = Buffer.from(img.commit.bytes);
-  assert.ok(c.length <= P, "a one-page record");
-  edit(c);
-  if (reseal)
-    createHash("sha256")
-      .update(c.subarray(0, c.length - 32))
-      .digest()
-      .copy(c, c.length - 32);
-  for (const copy of img.copies) {
-    const page = ed.get(copy.die, 0, copy.block, 0)!.data!;
-    page.set(c, 0);
-    if (reseal) {
-      const tag = createHash("sha256")
-        .update(page.subarray(0, c.length))
-        .update(page.subarray(P, P + TAG_AT))
-        .digest();
-      page.set(tag.subarray(0, TAG_BYTES), P + TAG_AT);
-    }
-  }
-  return ed.encode();
-}
 
 test("the scenario saved a full image by a checkpoint, then a partial delta of it", () => {
   assert.equal(d.run.saves, 2);
@@ -116,23 +82,7 @@ test("the reference is the DIMM the firmware restored, and not the DIMM at the s
 test("restore of the partial delta: everything it holds, verified and written; partial, exit 1", () => {
   const out = join(dir, "gen2.bin");
   const r = lastgasp("restore", nandFile, "--key", keyFile, "--out", out, "--json");
-  expectOneLine(r, 1, "nand.bin", "image generation 2", "partial delta", `${LOST} records`, "generation 1");
-  const j = JSON.parse(r.stdout);
-  assert.deepEqual(
-    [j.generation, j.kind, j.base, j.parent, j.partial, j.lostRecords, j.verified, j.bytes],
-    [2, "delta", 1, 1, true, LOST, true, DIMM],
-  );
-  assert.deepEqual(
-    j.generations.map((g: { generation: number; partial: boolean; verifiedPages: number }) => [
-      g.generation,
-      g.partial,
-      g.verifiedPages,
-    ]),
-    [
-      [1, false, KEPT + LOST],
-      [2, true, KEPT],
-    ],
-  );
+  expectPartialRestore(r, "nand.bin", KEPT, LOST, DIMM);
   const got = readFileSync(out);
   assert.ok(got.equals(firmwareRestored), "byte for byte the DIMM the firmware restored");
   assert.ok(got.equals(reference));

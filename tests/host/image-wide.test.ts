@@ -8,26 +8,27 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+
 import { existsSync, readFileSync } from "node:fs";
 
 import { join } from "node:path";
 import { NandDump } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageError } from "../../host/image/errors.ts";
-import { TAG_AT, TAG_BYTES, halfBlocks, halfOf, parseHeader, regionBlock } from "../../host/image/format.ts";
+import { halfBlocks, halfOf, parseHeader, regionBlock } from "../../host/image/format.ts";
 import { ImageLayout } from "../../host/image/locate.ts";
 import { findAncestors } from "../../host/image/chain.ts";
 import type { CommitRecord } from "../../host/image/commit.ts";
 import { MemoryOutput, partialNotice, restoreImage, type RestoreRequest } from "../../host/image/restore.ts";
 import { recordNumber } from "../../host/image/runs.ts";
-import { survey, type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
+import { type CompleteImage, type IncompleteImage } from "../../host/image/survey.ts";
 import { inspectDump } from "../../host/image/inspect.ts";
 import type { Machine } from "../../host/harness/machine.ts";
 import { ROOT } from "./helpers/compile.ts";
 import { firmwareDump, type FirmwareDump } from "./helpers/firmware-dumps.ts";
 import { expectOneLine } from "./helpers/cli.ts";
 import { dumpFiles } from "./helpers/dump-files.ts";
+import { imagesOf, restoredBytes, editCommit, expectPartialRestore } from "./helpers/image-dumps.ts";
 
 const MiB = 1024 * 1024;
 const DIMM = 8 * MiB; // sim-small: the scenarios protect the whole module
@@ -60,46 +61,16 @@ assert.ok(d.key(0).equals(o.key(0)), "both runs provision the same key");
 const nandFile = dumpFile("nand.bin", d.bytes);
 const overflowFile = dumpFile("overflow.bin", o.bytes);
 
-const images = (bytes: Uint8Array) => {
-  const s = survey(NandDump.fromBytes(bytes));
-  const byGen = (g: number) =>
-    s.images.find((i) => i.state !== "erased" && (i.state === "complete" ? i.commit.generation : i.generation) === g);
-  return { s, byGen };
-};
+const images = imagesOf;
 const original = images(d.bytes);
 const delta = original.byGen(2) as CompleteImage;
 const base = original.byGen(1) as CompleteImage;
 
-function restore(bytes: Uint8Array, req: Partial<RestoreRequest> = {}): Buffer {
-  const out = new MemoryOutput();
-  restoreImage(NandDump.fromBytes(bytes, "nand.bin"), { keys, ...req }, out);
-  return out.bytes!;
-}
+const restore = (bytes: Uint8Array, req: Partial<RestoreRequest> = {}): Buffer => restoredBytes(bytes, keys, req);
 
-/**
- * The dump with every copy of `img`'s commit record (a one-page record) changed by `edit`, then
- * sealed again: trailing hash and page checksums right (only the tenants' MACs need a key).
- */
-function resealed(bytes: Uint8Array, img: CompleteImage, edit: (c: Buffer) => void): Buffer {
-  const ed = DumpEditor.fromBytes(bytes);
-  const c = Buffer.from(img.commit.bytes);
-  assert.ok(c.length <= P, "a one-page record");
-  edit(c);
-  createHash("sha256")
-    .update(c.subarray(0, c.length - 32))
-    .digest()
-    .copy(c, c.length - 32);
-  for (const copy of img.copies) {
-    const page = ed.get(copy.die, 0, copy.block, 0)!.data!;
-    page.set(c, 0);
-    const tag = createHash("sha256")
-      .update(page.subarray(0, c.length))
-      .update(page.subarray(P, P + TAG_AT))
-      .digest();
-    page.set(tag.subarray(0, TAG_BYTES), P + TAG_AT);
-  }
-  return ed.encode();
-}
+/** The dump with `img`'s commit record changed by `edit` and sealed again. */
+const resealed = (bytes: Uint8Array, img: CompleteImage, edit: (c: Buffer) => void): Buffer =>
+  editCommit(bytes, img, edit, true);
 
 test("the scenario saved a wide base, then a wide delta of it in the base's other half", () => {
   assert.equal(d.run.saves, 2);
@@ -314,23 +285,7 @@ test("the overflow scenario saved a partial wide delta", () => {
 test("restore of the partial wide delta: what it holds, verified; partial, exit 1; generation 1 exact", () => {
   const out = join(dir, "overflow-gen2.bin");
   const r = lastgasp("restore", overflowFile, "--key", keyFile, "--out", out, "--json");
-  expectOneLine(r, 1, "overflow.bin", "image generation 2", "partial delta", `${LOST} records`, "generation 1");
-  const j = JSON.parse(r.stdout);
-  assert.deepEqual(
-    [j.generation, j.kind, j.base, j.parent, j.partial, j.lostRecords, j.verified, j.bytes],
-    [2, "delta", 1, 1, true, LOST, true, DIMM],
-  );
-  assert.deepEqual(
-    j.generations.map((g: { generation: number; partial: boolean; verifiedPages: number }) => [
-      g.generation,
-      g.partial,
-      g.verifiedPages,
-    ]),
-    [
-      [1, false, KEPT + LOST],
-      [2, true, KEPT],
-    ],
-  );
+  expectPartialRestore(r, "overflow.bin", KEPT, LOST, DIMM);
   assert.ok(readFileSync(out).equals(overflowRestored), "byte for byte the DIMM the firmware restored");
 
   const mem = new MemoryOutput();
