@@ -12,10 +12,10 @@
 
 import { dma_submit, dma_done, wait, DmaDir, Event } from "./hal";
 import {
-  C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT,
-  C_CHAIN_OFF, C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_BASE_GENERATION,
-  C_TRIGGER, CHAIN_ENTRY_BYTES, RUN_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2, C_HEADER_BYTES_V2, CR_BYTES, MAX_TENANTS,
-  CT_BYTES, COMMIT_MAX, C_SLOT, C_FLAG_WIDE,
+  C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT, C_CHAIN_OFF,
+  C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_TRIGGER, CHAIN_ENTRY_BYTES,
+  RUN_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2, C_HEADER_BYTES_V2, CR_BYTES, MAX_TENANTS, CT_BYTES, COMMIT_MAX, C_SLOT,
+  C_FLAG_WIDE,
 } from "./config";
 import {
   gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock, regionBlocks,
@@ -387,11 +387,6 @@ export function trimRuns(runs: u32, keep: u32): u32 {
 /** The base generation of the chain whose table is at WORK_CHAIN. */
 @inline export function chainBase(): u32 {
   return load<u32>(IMG + WORK_CHAIN + CE_GENERATION);
-}
-
-/** The base generation a commit record names (0 for a full image). */
-@inline export function baseGeneration(c: usize): u32 {
-  return load<u32>(c + C_BASE_GENERATION);
 }
 
 /** Offset and count of a delta's runs in the record at c. */
