@@ -10,7 +10,7 @@
 // A delta save keeps its chain table and run table in IMG, whose parent commit record it no
 // longer needs once they are built (and reloads it from NAND if the save fails).
 
-import { dma_submit, dma_done, wait, DmaDir, Event } from "./hal";
+import { dma_submit, dma_done, wait, now_ns, track_read, track_update, track_limit, DmaDir, Event, TrackMap } from "./hal";
 import {
   C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT, C_CHAIN_OFF,
   C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_TRIGGER, CHAIN_ENTRY_BYTES,
@@ -20,8 +20,10 @@ import {
 import {
   gDies, gPageBytes, gHalf, halfStart, locate, opsOnRank, dieRank, excBlock, regionBlock, regionBlocks,
 } from "./layout";
-import { IMG, gPool, gDimmBytes, superGood, w8, w32, w64 } from "./state";
-import { R_TRACK_STATE, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, TrackState } from "./mgmt/regs";
+import { IMG, gPool, gDimmBytes, gTrackLog2, superGood, w8, w32, w64 } from "./state";
+import {
+  R_TRACK_STATE, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION, R_DELTA_ROOM_BLOCKS, R_OWED_LIMIT, TrackState,
+} from "./mgmt/regs";
 import { rangeCount, rangeBase, rangeLen, rangeRecords } from "./ranges";
 
 // ---- the chain and run tables in a commit record ---------------------------------------------------------
@@ -124,9 +126,18 @@ export function runCursorReset(): void { curTable = 0; curRun = 0; curFirst = 0;
 
 // ---- the host's dirty record ---------------------------------------------------------------------------------
 
-/** What DIRTY_TRACK accepted: the bitmap in the DIMM, and the erased room after the chain. */
+/** Who keeps the record of what the host wrote. */
+export namespace TrackSource {
+  export const HOST: u8 = 0; // the host driver's bitmap in the DIMM (DIRTY_TRACK)
+  export const CONTROLLER: u8 = 1; // the controller's own write tracker, map OWED (a data-path board)
+}
+
+/** What DIRTY_TRACK accepted (or the controller's own tracking started): the record, and the
+ * erased room after the chain. */
 export namespace Track {
   export let active: bool = false;
+  export let source: u8 = TrackSource.HOST;
+  export let granLog2: u32 = DIRTY_GRANULE_LOG2; // bytes one bit of the record covers
   export let bitmap: u64 = 0;
   export let bytes: u64 = 0;
   export let gen: u32 = 0;
@@ -138,26 +149,59 @@ export namespace Track {
   export let cap: u32 = 0xffffffff;
   /** Records the erased room [start, limit) holds, with its spares. */
   export let room: u32 = 0;
+  /** When the record started: the newest generation's instant, for a policy by time. */
+  export let sinceNs: i64 = 0;
 }
 export function setTrackCap(c: u32): void { Track.cap = c; }
 /** Ends the host's record, and says so in the window at once (the commands that end it do not
  * all publish the image). */
 export function trackEnd(): void {
   Track.active = false;
+  setOwedLimit(0);
   w8(R_TRACK_STATE, TrackState.OFF);
   w64(R_TRACK_BITMAP_ADDR, 0);
   w32(R_TRACK_GENERATION, 0);
   w32(R_DELTA_ROOM_BLOCKS, 0);
 }
-export function trackStart(bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32, room: u32): void {
-  Track.active = true; Track.bitmap = bitmap; Track.bytes = bytes; Track.gen = gen; Track.start = start; Track.limit = limit;
-  Track.room = room;
+export function trackStart(source: u8, granLog2: u32, bitmap: u64, bytes: u64, gen: u32, start: u32, limit: u32, room: u32): void {
+  Track.active = true; Track.source = source; Track.granLog2 = granLog2; Track.bitmap = bitmap; Track.bytes = bytes;
+  Track.gen = gen; Track.start = start; Track.limit = limit; Track.room = room; Track.sinceNs = now_ns();
 }
 export function setRestoredGen(g: u32): void { Track.restoredGen = g; }
 
-/** Bitmap bytes the host's record has for this module: one bit per 4 KiB granule. */
-export function bitmapBytes(): u64 {
-  const granules = (gDimmBytes + (1 << DIRTY_GRANULE_LOG2) - 1) >> DIRTY_GRANULE_LOG2;
+/** Clears the controller's tracker maps: call at an instant when the DIMM is the current image
+ * and the host is held (isolated), so that OWED names exactly what changes after it. */
+export function trackerEpoch(): void {
+  if (gTrackLog2 == 0) return;
+  const n = <i64>((gDimmBytes + (<u64>1 << gTrackLog2) - 1) >> gTrackLog2);
+  track_update(TrackMap.OWED, 0, n, 0);
+  track_update(TrackMap.RECENT, 0, n, 0);
+  track_update(TrackMap.FLUSHED, 0, n, 0);
+}
+
+/** The back-pressure limit on OWED, in tracker granules (0: none). */
+export function setOwedLimit(granules: u32): void {
+  if (gTrackLog2 == 0) return;
+  track_limit(<i64>granules);
+  w32(R_OWED_LIMIT, granules);
+}
+
+/** Tracker granules a delta of `records` records can always cover: a granule touches at most
+ * this many records of a range, so OWED ≤ the result means the delta holds ≤ `records`. */
+export function granulesFor(records: u32): u32 {
+  const g = <u64>1 << gTrackLog2;
+  const P = <u64>gPageBytes;
+  let per: u64 = 1;
+  if (g > P) {
+    per = g / P;
+    for (let i: u32 = 0; i < rangeCount(); i++) if ((rangeBase(i) & (g - 1)) != 0) { per++; break; }
+  }
+  return <u32>(<u64>records / per);
+}
+
+/** Bitmap bytes a record of one bit per 2^log2 bytes has for this module (the host's: 4 KiB). */
+export function bitmapBytes(log2: u32 = DIRTY_GRANULE_LOG2): u64 {
+  const granules = (gDimmBytes + (<u64>1 << log2) - 1) >> log2;
   return (granules + 7) >> 3;
 }
 
@@ -170,6 +214,11 @@ function loadWindow(byteOff: u64): void {
   winBase = byteOff & ~(<u64>WIN_BYTES - 1);
   let n = Track.bytes - winBase;
   if (n > <u64>WIN_BYTES) n = WIN_BYTES;
+  if (Track.source == TrackSource.CONTROLLER) {
+    // the controller's own map: read as it stands, cleared only when a new epoch starts
+    if (track_read(TrackMap.OWED, <i64>winBase, <u32>gPool, <u32>n, 0) < 0) { dmaFail = true; memory.fill(gPool, 0xff, WIN_BYTES); }
+    return;
+  }
   const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>gPool, <u32>n);
   if (t < 0) { dmaFail = true; memory.fill(gPool, 0xff, WIN_BYTES); return; }
   while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
@@ -182,8 +231,10 @@ function loadWindow(byteOff: u64): void {
  * not the module's records.
  */
 function nextDirtyGranule(g: u64, end: u64): u64 {
-  const own0 = Track.bitmap >> DIRTY_GRANULE_LOG2;
-  const own1 = (Track.bitmap + Track.bytes + (1 << DIRTY_GRANULE_LOG2) - 1) >> DIRTY_GRANULE_LOG2;
+  // the host's bitmap lies in the DIMM and is always saved; the controller's maps do not
+  const host = Track.source == TrackSource.HOST;
+  const own0 = host ? Track.bitmap >> DIRTY_GRANULE_LOG2 : 0;
+  const own1 = host ? (Track.bitmap + Track.bytes + (1 << DIRTY_GRANULE_LOG2) - 1) >> DIRTY_GRANULE_LOG2 : 0;
   while (g < end) {
     if (g >= own0 && g < own1) return g;
     const byteEnd = (g | 7) + 1;
@@ -220,8 +271,8 @@ let wPendLast: i64 = -1; // records wNext ..= wPendLast of the range are dirty a
 function walkRange(): void {
   if (wRange >= rangeCount()) return;
   const base = rangeBase(wRange);
-  wGran = base >> DIRTY_GRANULE_LOG2;
-  wGranEnd = ((base + rangeLen(wRange) - 1) >> DIRTY_GRANULE_LOG2) + 1;
+  wGran = base >> Track.granLog2;
+  wGranEnd = ((base + rangeLen(wRange) - 1) >> Track.granLog2) + 1;
   wNext = 0;
   wPendLast = -1;
 }
@@ -245,9 +296,9 @@ function walkNext(): u32 {
     }
     const base = rangeBase(wRange);
     const P = <u64>gPageBytes;
-    const ga = g << DIRTY_GRANULE_LOG2;
+    const ga = g << Track.granLog2;
     const lo = ga > base ? (ga - base) / P : 0;
-    let hi = (ga + (1 << DIRTY_GRANULE_LOG2) - 1 - base) / P;
+    let hi = (ga + (<u64>1 << Track.granLog2) - 1 - base) / P;
     const n = <u64>rangeRecords(wRange);
     if (hi >= n) hi = n - 1;
     if (<u64>wNext < lo) wNext = <u32>lo;

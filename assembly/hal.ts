@@ -17,7 +17,7 @@
 
 /** Major changes break the ABI; the minor number grows when imports are only added. */
 export const HAL_VERSION_MAJOR: u32 = 1;
-export const HAL_VERSION_MINOR: u32 = 3;
+export const HAL_VERSION_MINOR: u32 = 4;
 
 // ---- error codes (negative i32 results) ------------------------------------------------
 export namespace HalError {
@@ -102,7 +102,10 @@ export namespace Param {
   // 1.3: crypto_* is a native service on the controller's own CPU: each call returns when its job
   // is done, so the CPU is busy for all the crypto of a save (the energy estimate counts it so)
   export const CRYPTO_ON_CPU: u32 = 32;
-  export const COUNT: u32 = 33;
+  // 1.4: a controller in the data path (CXL Type-3 class) and its write tracker (track_*)
+  export const TRACK_GRANULE_LOG2: u32 = 33; // log2 of the bytes one tracker bit covers; 0 = no tracker
+  export const BACKGROUND_BYTES_PER_S: u32 = 34; // DMA the controller may take while the host runs; 0 = only isolated
+  export const COUNT: u32 = 35;
 }
 
 // ---- NAND ---------------------------------------------------------------------------------------
@@ -129,6 +132,13 @@ export namespace NandState {
 export namespace DmaDir {
   export const DIMM_TO_BUF: u32 = 0;
   export const BUF_TO_DIMM: u32 = 1;
+}
+
+// ---- the write tracker of a data-path controller (1.4) ---------------------------------------------
+export namespace TrackMap {
+  export const OWED: u32 = 0; // set by every host write, cleared only by the firmware
+  export const RECENT: u32 = 1; // set by every host write, cleared only by the firmware
+  export const FLUSHED: u32 = 2; // set and cleared only by the firmware
 }
 
 // ---- crypto engine ---------------------------------------------------------------------------------
@@ -254,6 +264,27 @@ export declare function crypto_done(): u32;
  * bytes): u16 register offset (little-endian), then the data bytes. Returns the number of bytes
  * written (0 when the queue is empty).
  */
+/** Copies `len` bytes of tracker map `map` from byte `offset` into buf; with clear != 0 the copied
+ * bits are cleared in the same instant (a write that lands after it sets its bit again). Blocking:
+ * takes the DMA set-up time plus len / DMA bandwidth. 0, or NO_DEVICE, INVALID, FAULT. (1.4) */
+@external("hal", "track_read")
+export declare function track_read(map: u32, offset: i64, buf: u32, len: u32, clear: u32): i32;
+
+/** Sets (set != 0) or clears the bits of granules [first, first + count) of map `map`, atomically
+ * with respect to host writes. Non-blocking. 0, or NO_DEVICE, INVALID. (1.4) */
+@external("hal", "track_update")
+export declare function track_update(map: u32, first: i64, count: i64, set: u32): i32;
+
+/** Bits set in map `map` now, or NO_DEVICE / INVALID. Non-blocking. (1.4) */
+@external("hal", "track_count")
+export declare function track_count(map: u32): i64;
+
+/** Back-pressure: while OWED holds at least `bits` bits, a host write that would set another OWED
+ * bit is held (the host stalls) until bits are cleared or the limit rises; 0 lifts the limit.
+ * Writes to granules already owed pass. Non-blocking. 0, or NO_DEVICE, INVALID. (1.4) */
+@external("hal", "track_limit")
+export declare function track_limit(bits: i64): i32;
+
 @external("hal", "mbox_recv")
 export declare function mbox_recv(buf: u32, cap: u32): i32;
 

@@ -28,6 +28,7 @@ import { hasDeferred } from "./mgmt/mailbox";
 import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
 import { configDefaults } from "./setup";
 import { takePowerFail } from "./power";
+import { policyTick } from "./tracking";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";
@@ -261,6 +262,8 @@ export function main(): void {
       if (takePowerFail()) onPowerFail();
       if (state() == R.State.SAVED) { gpio_write(Pin.DIMM_ISOLATE, 0); setState(R.State.DISARMED); }
     }
+    // a data-path controller's own record: what a blackout owes, and the checkpoint policy
+    if (gArmed && (ev & Event.PWR_FAIL) == 0) policyTick();
     updatePins();
   }
 }

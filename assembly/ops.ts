@@ -15,7 +15,7 @@ import {
 import { opCount } from "./layout";
 import {
   REGS, IMG, r8, r16, r32, w8, w32, w64, inc32, or32, raiseEvent, Image, setKeyOk, logStr, gBootNs, Held, setHeld,
-  setSealed,
+  setSealed, gTrackLog2,
 } from "./state";
 import {
   R_STATE, State, R_ARM_STATUS, R_ARM_REFUSAL, ArmRefusal, OpStatus, R_SAVE_STATUS, R_SAVE_FAIL_INFO, R_SAVE_TRIGGER,
@@ -35,7 +35,10 @@ import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges
 import { eraseRegion } from "./nand";
 import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
 
-import { Track, trackEnd, setRestoredGen, chainLength, CE_GENERATION, CE_RECORDS, setTrackCap } from "./generations";
+import {
+  Track, TrackSource, trackEnd, trackerEpoch, setOwedLimit, granulesFor, setRestoredGen, chainLength, CE_GENERATION,
+  CE_RECORDS, setTrackCap,
+} from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
 
 import { tenantMac } from "./seal";
@@ -147,7 +150,7 @@ function publishChain(): void {
     w32(R_GENERATIONS + (n - 1) * GENERATION_ENTRY_BYTES + 4, load<u32>(IMG + C_PAGE_COUNT));
   }
   w32(R_IMAGE_BASE_GENERATION, n > 1 ? r32(R_GENERATIONS) : n == 1 ? Image.gen : 0);
-  w8(R_TRACK_STATE, Track.active ? TrackState.TRACKING : TrackState.OFF);
+  w8(R_TRACK_STATE, !Track.active ? TrackState.OFF : Track.source == TrackSource.CONTROLLER ? TrackState.CONTROLLER : TrackState.TRACKING);
   w64(R_TRACK_BITMAP_ADDR, Track.active ? Track.bitmap : 0);
   w32(R_TRACK_GENERATION, Track.active ? Track.gen : 0);
   w32(R_DELTA_ROOM_BLOCKS, Track.active ? Track.limit - Track.start : 0);
@@ -182,6 +185,7 @@ export function disarm(): void {
   if (!gArmed) return;
   gArmed = false;
   w8(R_PROTECTION, Protection.NONE);
+  setOwedLimit(0);
   gpio_write(Pin.NAND_WP_N, 0);
   gpio_write(Pin.LED_STATUS, 0);
   if (state() == State.ARMED) setState(State.DISARMED);
@@ -276,8 +280,9 @@ export function arm(onMains: bool = false): u8 {
     if (cap > 0) protection = Protection.HOST_CONTRACT;
   }
   if (measured && margin < minPct && protection == Protection.FULL) why |= ArmRefusal.ENERGY_SHORT;
-  // a delta alone is also bounded by the room after the chain
-  if (deltaOnly && Track.room < cap) {
+  // a delta alone is also bounded by the room after the chain; so is a delta that a bank short
+  // of the full save must carry, since the full save behind it would not finish on that bank
+  if ((deltaOnly || protection != Protection.FULL) && Track.room < cap) {
     cap = Track.room;
     if (cap == 0) why |= ArmRefusal.NVM_SPACE;
     else protection = Protection.HOST_CONTRACT;
@@ -289,6 +294,13 @@ export function arm(onMains: bool = false): u8 {
 /** Arms the plan ARM has checked, with the protection its energy check found. */
 function armed(slot: u32, wide: bool, records: u32, protection: u8, cap: u32, t0: i64, deltaOnly: bool): u8 {
   setTrackCap(protection == Protection.HOST_CONTRACT ? cap : 0xffffffff);
+  // A data-path controller holds the host to the cap itself: its tracker stalls any write that
+  // would owe one granule more than the bank covers, so the delta never outgrows it. Armed then
+  // means protected, not "protected if the host keeps a contract".
+  if (protection == Protection.HOST_CONTRACT && Track.active && Track.source == TrackSource.CONTROLLER) {
+    protection = Protection.ENFORCED;
+    setOwedLimit(granulesFor(cap));
+  } else setOwedLimit(0);
   w8(R_PROTECTION, protection);
   w32(R_DELTA_CAP_RECORDS, cap);
   w32(R_ARM_REFUSAL, 0);
@@ -478,8 +490,13 @@ export function restore(tenant: u32, base: u64, len: u64, gen: u32 = 0): u8 {
       trace(Trace.RESTORE_START, <i64>restoreBytes(mask, base, len));
       // The DIMM is switched to the controller only if the board refuses controller writes
       // otherwise (restore.ts isolates on a STATE error): isolating cuts the host off entirely.
+      // A data-path board's host is held during the restore, so that the tracker's maps, cleared
+      // at its end, name exactly what the host writes after it (a host write racing the restore
+      // would otherwise be overwritten, or missed by the record).
+      if (gTrackLog2 != 0) gpio_write(Pin.DIMM_ISOLATE, 1);
       const tmo = <i64>r32(R_RESTORE_TIMEOUT_MS) * 1_000_000;
       const r = runRestoreChain(mask, base, len, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, inChain);
+      if (r == 0) trackerEpoch();
       why |= r;
       // a partial save gives back what it holds: the DIMM the host had, not the one at isolation
       if (r == 0 && generationPartial(inChain)) why |= RestoreFail.IMAGE_PARTIAL;

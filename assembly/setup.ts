@@ -122,6 +122,7 @@ export function configDefaults(): void {
   w8(0x198, 20); // capacitor lifetime warning, %
   w8(0x199, 10); // NVM lifetime warning, %
   w32(0x19c, 70_000); // temperature warning, m°C
+  w8(0x1b4, 50); // a data-path controller checkpoints when half its owed limit is used (docs/register-map.md)
   w32(R_EVENT_MASK, 0xffffffff);
 }
 

@@ -59,6 +59,8 @@ export let gBootNs: i64 = 0;
 export let gHasEngine: bool = false;
 /** crypto_* is a native service on this CPU (HAL 1.3): the CPU is busy for all of a save's crypto. */
 export let gCryptoOnCpu: bool = false;
+/** log2 of the bytes one bit of the controller's write tracker covers; 0: the board has none. */
+export let gTrackLog2: u32 = 0;
 export let gEngineOk: bool = false;
 export let gDebounceNs: i64 = 5000;
 export let gRailFailMv: i32 = 0;
@@ -114,6 +116,8 @@ export function initBoard(): bool {
   gDimmBytes = <u64>board_param(Param.DIMM_BYTES);
   gHasEngine = board_param(Param.HAS_CRYPTO_ENGINE) == 1;
   gCryptoOnCpu = board_param(Param.CRYPTO_ON_CPU) == 1;
+  const tl = board_param(Param.TRACK_GRANULE_LOG2);
+  gTrackLog2 = tl >= 12 && tl < 40 ? <u32>tl : 0;
   gDebounceNs = board_param(Param.PWR_DEBOUNCE_NS);
   if (gDebounceNs < 0) gDebounceNs = 5000;
   gRailFailMv = <i32>board_param(Param.RAIL_FAIL_MV);

@@ -4,19 +4,22 @@
 // Layer: the operations, beside ops.ts and above it (a checkpoint is a save and an ARM), below the
 // command dispatcher.
 
-import { gpio_write, gpio_read, now_ns, dma_submit, dma_done, wait, Pin, DmaDir, Event } from "./hal";
+import { gpio_write, gpio_read, now_ns, dma_submit, dma_done, wait, track_count, Pin, DmaDir, Event, TrackMap } from "./hal";
 import { MAX_CHAIN, DIRTY_GRANULE_LOG2 } from "./config";
 import { opCount, regionBlocks } from "./layout";
-import { IMG, Image, Held, gDimmBytes, gPool, r32, w32, or32 } from "./state";
+import { IMG, Image, Held, gDimmBytes, gPool, gTrackLog2, r8, r32, w32, or32, inc32, raiseEvent } from "./state";
 import {
   State, CmdResult, TrackRefusal, SaveFail, Trigger, R_TRACK_REFUSAL, R_ERASE_TIMEOUT_MS, R_SAVE_FAIL_INFO,
-  R_LAST_CHECKPOINT_PAUSE_US,
+  R_LAST_CHECKPOINT_PAUSE_US, R_OWED_GRANULES, R_OWED_LIMIT, R_THROTTLE_EPISODES, R_POLICY_CHECKPOINTS,
+  R_CHECKPOINT_OWED_PCT, R_CHECKPOINT_INTERVAL_MS, Evt,
 } from "./mgmt/regs";
 import { totalRecords } from "./ranges";
 import { eraseRegion } from "./nand";
 import { NO_ROOM, regionNeed, roomRecords } from "./slots";
 import { Plan } from "./plan";
-import { Track, trackStart, trackEnd, setRestoredGen, bitmapBytes, chainLength, regionEnd } from "./generations";
+import {
+  Track, TrackSource, trackStart, trackEnd, trackerEpoch, setRestoredGen, bitmapBytes, chainLength, regionEnd,
+} from "./generations";
 import { rangesMatchImage } from "./delta-plan";
 import { gArmed, state, setState, arm, save, publishImage, countErase } from "./ops";
 
@@ -30,15 +33,37 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
   const st = state();
   if (gArmed || (st != State.DISARMED && st != State.SAVED)) return CmdResult.BUSY;
   trackEnd();
-  let why: u32 = 0;
+  const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
+  const outside = (bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap;
+  const why = beginTrack(TrackSource.HOST, DIRTY_GRANULE_LOG2, bitmap, bytes, gen, outside ? TrackRefusal.BITMAP_OUTSIDE : 0, 0);
+  publishImage();
+  return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
+}
+
+/**
+ * A data-path controller's own record: its write tracker's OWED map, which the restore or the
+ * save that made the current image cleared at the instant the DIMM was that image (the DIMM
+ * isolated, the host held). Started by the controller itself, with DIRTY_TRACK's checks; a
+ * refusal leaves the next save full and says why in TRACK_REFUSAL.
+ */
+export function controllerTrack(erasedTo: u32 = 0): void {
+  if (gTrackLog2 == 0 || !Image.valid || Track.restoredGen != Image.gen) return;
+  const st = state();
+  if (gArmed || (st != State.DISARMED && st != State.SAVED)) return;
+  trackEnd();
+  beginTrack(TrackSource.CONTROLLER, gTrackLog2, 0, bitmapBytes(gTrackLog2), Image.gen, 0, erasedTo);
+  publishImage();
+}
+
+/** DIRTY_TRACK's checks and the erase of the room after the chain (region indices below `erasedTo`
+ * are erased and unwritten already); 0 when the record is in force. */
+function beginTrack(source: u8, granLog2: u32, bitmap: u64, bytes: u64, gen: u32, why: u32, erasedTo: u32): u32 {
   if (!Image.valid || gen != Image.gen) why |= TrackRefusal.NOT_CURRENT;
   else {
     if (Track.restoredGen != Image.gen) why |= TrackRefusal.NOT_RESTORED;
     if (!rangesMatchImage()) why |= TrackRefusal.RANGES_CHANGED;
     if (chainLength(IMG) >= MAX_CHAIN) why |= TrackRefusal.CHAIN_FULL;
   }
-  const align: u64 = (<u64>1 << DIRTY_GRANULE_LOG2) - 1;
-  if ((bitmap & align) != 0 || bytes != bitmapBytes() || bitmap >= gDimmBytes || bytes > gDimmBytes - bitmap) why |= TrackRefusal.BITMAP_OUTSIDE;
   if (Held.mask != 0) why |= TrackRefusal.IMAGE_HELD;
   let start: u32 = 0;
   let limit: u32 = 0;
@@ -55,16 +80,16 @@ export function dirtyTrack(bitmap: u64, bytes: u64, gen: u32): u8 {
     gpio_write(Pin.NAND_WP_N, 1);
     const tmo = <i64>r32(R_ERASE_TIMEOUT_MS) * 1_000_000;
     const t0 = now_ns();
-    const fails = eraseRegion(Image.slot, Image.wide, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, start);
+    const from = erasedTo > start ? erasedTo : start;
+    const fails = from < limit ? eraseRegion(Image.slot, Image.wide, limit, tmo > 0 ? t0 + tmo : i64.MAX_VALUE, from) : 0;
     gpio_write(Pin.NAND_WP_N, 0);
     setState(State.DISARMED);
     countErase(Image.slot);
     if (fails == 0xffffffff || fails == 0xfffffffe) why |= TrackRefusal.ERASE_FAILED;
   }
   w32(R_TRACK_REFUSAL, why);
-  if (why == 0) trackStart(bitmap, bytes, gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
-  publishImage();
-  return why == 0 ? CmdResult.OK : CmdResult.REFUSED;
+  if (why == 0) trackStart(source, granLog2, bitmap, bytes, gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
+  return why;
 }
 
 /**
@@ -93,17 +118,57 @@ export function checkpoint(): u8 {
   if (!save(Trigger.CHECKPOINT)) return CmdResult.FAILED;
   if (gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
   setRestoredGen(Image.gen);
-  if (tracked && Plan.delta) {
+  const source = Track.source;
+  const granLog2 = Track.granLog2;
+  // the controller's tracker starts the next epoch now, while the host is still held
+  if (gTrackLog2 != 0) trackerEpoch();
+  let next = false;
+  // the controller's record needs no host: it re-plans its room after each checkpoint (below)
+  if (tracked && Plan.delta && source == TrackSource.HOST) {
     const start = regionEnd(IMG);
-    if (start + 2 < limit && zeroBitmap(bitmap, bytes))
-      trackStart(bitmap, bytes, Image.gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
+    if (start + 2 < limit && (source == TrackSource.CONTROLLER || zeroBitmap(bitmap, bytes))) {
+      trackStart(source, granLog2, bitmap, bytes, Image.gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
+      next = true;
+    }
   }
   gpio_write(Pin.DIMM_ISOLATE, 0);
+  // the controller's own record, or a first base: room after the new generation for a delta as
+  // large as the protected size (erasing only what the last record had not erased), tracked from
+  // the instant the maps were cleared above
+  if (!next) controllerTrack(tracked && Plan.delta ? limit : 0);
   w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
   setState(State.DISARMED);
   publishImage();
   arm();
   return CmdResult.OK;
+}
+
+let held = false;
+
+/**
+ * The controller's own tracking, once a millisecond while armed: publishes what a blackout owes,
+ * reports the host held at the limit (an event per episode), and takes a checkpoint by the policy
+ * (docs/register-map.md, "Controller tracking"): when OWED reaches CHECKPOINT_OWED_PCT of its limit,
+ * or CHECKPOINT_INTERVAL_MS after the newest generation. The checkpoint's delta empties OWED, which
+ * releases a held host.
+ */
+export function policyTick(): void {
+  if (!Track.active || Track.source != TrackSource.CONTROLLER) return;
+  const owed = track_count(TrackMap.OWED);
+  if (owed < 0) return;
+  w32(R_OWED_GRANULES, <u32>owed);
+  const lim = <i64>r32(R_OWED_LIMIT);
+  if (lim > 0 && owed >= lim) {
+    if (!held) { held = true; inc32(R_THROTTLE_EPISODES); raiseEvent(Evt.THROTTLED); }
+  } else held = false;
+  if (!gArmed || owed == 0) return;
+  const pct = <i64>r8(R_CHECKPOINT_OWED_PCT);
+  const every = <i64>r32(R_CHECKPOINT_INTERVAL_MS) * 1_000_000;
+  if ((pct > 0 && lim > 0 && owed * 100 >= lim * pct) || (every > 0 && now_ns() - Track.sinceNs >= every)) {
+    inc32(R_POLICY_CHECKPOINTS);
+    checkpoint();
+    held = false;
+  }
 }
 
 /** Zeroes the host's bitmap in the DIMM by DMA from a zeroed buffer (the pool is free after a save). */

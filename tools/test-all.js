@@ -25,6 +25,7 @@ const SLOW = {
   "campaign-ci.test.ts": "two bounded campaigns (thousands of cuts)",
   "campaign-cli.test.ts": "campaigns through the CLI, shards, JUnit",
   "cli.test.ts": "every command's bad input, each a process",
+  "controller-tracking.test.ts": "two full runs on cxl-32g with 256 MiB protected",
   "crypto-diff.test.ts": "differential crypto against Node and noble over many inputs",
   "crypto-service.test.ts": "the native crypto service: cc, arm-none-eabi-gcc, QEMU",
   "cycle-model.test.ts": "the native port built twice and run in QEMU with the instruction-mix plugin",

@@ -10,7 +10,7 @@ import { gPowerFailPending } from "../power";
 import { Cmd, CmdResult } from "./regs";
 import { RX_CAP, DISPATCH, applyLocal, finish, take } from "./mailbox";
 import { arm, disarm, save, restore, erase, energyTest } from "../ops";
-import { dirtyTrack, checkpoint } from "../tracking";
+import { dirtyTrack, checkpoint, controllerTrack } from "../tracking";
 import { factoryDefault, provisionKey, clearKey, registerRange, unregisterRange, clearRanges } from "../setup";
 
 /** Applies one transaction (idle: no long operation runs). */
@@ -26,7 +26,11 @@ function apply(n: i32): void {
   if (code == Cmd.ARM) res = arm();
   else if (code == Cmd.DISARM) disarm();
   else if (code == Cmd.SAVE) res = save(3) ? CmdResult.OK : CmdResult.FAILED;
-  else if (code == Cmd.RESTORE) res = len >= 20 ? restore(tenant, base, length, len >= 24 ? load<u32>(d + 20) : 0) : restore(0xff, 0, 0);
+  else if (code == Cmd.RESTORE) {
+    res = len >= 20 ? restore(tenant, base, length, len >= 24 ? load<u32>(d + 20) : 0) : restore(0xff, 0, 0);
+    // a complete restore of the current image: a data-path controller tracks from its end
+    controllerTrack();
+  }
   else if (code == Cmd.ERASE) res = erase(true, (tenant & 1) != 0);
   else if (code == Cmd.FACTORY_DEFAULT) res = factoryDefault();
   else if (code == Cmd.PROVISION_KEY) res = len >= 66 ? provisionKey(tenant, d + 2) : CmdResult.BAD_ARGUMENT;

@@ -115,11 +115,20 @@ export const R_CAP_LIFETIME_WARN_PCT: u32 = 0x198;
 export const R_NVM_LIFETIME_WARN_PCT: u32 = 0x199;
 export const R_TEMP_WARN_MC: u32 = 0x19c;
 export const R_EVENT_MASK: u32 = 0x1a0;
+// the policy of a data-path controller's tracking (docs/register-map.md, "Controller tracking")
+export const R_CHECKPOINT_INTERVAL_MS: u32 = 0x1b0; // u32 a policy checkpoint at least this often (0: not by time)
+export const R_CHECKPOINT_OWED_PCT: u32 = 0x1b4; // u8 ... and when OWED reaches this share of its limit (0: not by activity)
 export const R_CONFIG_END: u32 = 0x1c0;
 
 // events
 export const R_EVENT_STATUS: u32 = 0x1c0;
 export const R_INJECT: u32 = 0x1c4;
+
+// a data-path controller's write tracker (docs/register-map.md, "Controller tracking")
+export const R_OWED_GRANULES: u32 = 0x1c8; // u32 tracker granules written since the newest generation (what a blackout owes)
+export const R_OWED_LIMIT: u32 = 0x1cc; // u32 the back-pressure limit on them (0: none)
+export const R_THROTTLE_EPISODES: u32 = 0x1d0; // u32 times the host was held at the limit
+export const R_POLICY_CHECKPOINTS: u32 = 0x1d4; // u32 checkpoints the policy took
 
 // registered ranges (read back)
 export const R_RANGE_COUNT: u32 = 0x200;
@@ -256,12 +265,14 @@ export namespace RestoreFail {
 export namespace TrackState {
   export const OFF: u8 = 0;
   export const TRACKING: u8 = 1; // the next save is a delta of TRACK_GENERATION if it fits
+  export const CONTROLLER: u8 = 2; // the same, from the controller's own write tracker (a data-path board)
 }
 
 export namespace Protection {
   export const NONE: u8 = 0; // not armed
   export const FULL: u8 = 1; // armed: the bank covers the full save (JESD245's armed)
   export const HOST_CONTRACT: u8 = 2; // armed for deltas up to DELTA_CAP_RECORDS: protected if the host keeps under it
+  export const ENFORCED: u8 = 3; // armed for deltas up to DELTA_CAP_RECORDS, which the controller's back-pressure holds
 }
 
 export namespace SaveKind {
@@ -343,6 +354,7 @@ export namespace Evt {
   export const POWER_FAIL_SEEN: u32 = 1 << 12;
   export const INCOMPLETE_IMAGE: u32 = 1 << 13;
   export const ENERGY_TEST_DONE: u32 = 1 << 14;
+  export const THROTTLED: u32 = 1 << 15; // the host's writes reached the owed limit and are held
 }
 
 export namespace Inject {

@@ -597,6 +597,42 @@ u32 Z_halZ_crypto_done(struct Z_hal_instance_t* h) {
 }
 #endif
 
+/* HAL 1.4's write tracker belongs to a controller in the data path; this board has none. */
+u32 Z_halZ_track_read(struct Z_hal_instance_t* h, u32 map, u64 offset, u32 buf, u32 len, u32 clear) {
+  (void)h;
+  (void)map;
+  (void)offset;
+  (void)buf;
+  (void)len;
+  (void)clear;
+  tick(0);
+  return (u32)LG_E_NO_DEVICE;
+}
+
+u32 Z_halZ_track_update(struct Z_hal_instance_t* h, u32 map, u64 first, u64 count, u32 set) {
+  (void)h;
+  (void)map;
+  (void)first;
+  (void)count;
+  (void)set;
+  tick(0);
+  return (u32)LG_E_NO_DEVICE;
+}
+
+u64 Z_halZ_track_count(struct Z_hal_instance_t* h, u32 map) {
+  (void)h;
+  (void)map;
+  tick(0);
+  return (u64)(int64_t)LG_E_NO_DEVICE;
+}
+
+u32 Z_halZ_track_limit(struct Z_hal_instance_t* h, u64 bits) {
+  (void)h;
+  (void)bits;
+  tick(0);
+  return (u32)LG_E_NO_DEVICE;
+}
+
 u32 Z_halZ_mbox_recv(struct Z_hal_instance_t* h, u32 buf, u32 cap) {
   (void)h;
   tick(0);

@@ -23,6 +23,7 @@ const PREFIX: Record<keyof typeof HAL_GROUPS | keyof typeof REGISTER_GROUPS, str
   NandOp: "LG_NAND_OP_",
   NandState: "LG_NAND_ST_",
   DmaDir: "LG_DMA_",
+  TrackMap: "LG_TRACK_MAP_",
   CryptoOp: "LG_CRYPTO_",
   Trace: "LG_TRACE_",
   Cmd: "LG_CMD_",

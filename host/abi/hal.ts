@@ -5,7 +5,7 @@
 
 import { codes, bits, labels, type Entry } from "./table.ts";
 
-export const HAL_VERSION = { major: 1, minor: 3 } as const;
+export const HAL_VERSION = { major: 1, minor: 4 } as const;
 
 /** Crypto key slots: 0 … CRYPTO_SLOTS − 1 (1.3; the firmware keeps tenant t's keys in 2t, 2t + 1). */
 export const CRYPTO_SLOTS = 8;
@@ -81,6 +81,8 @@ const PARAMS = [
   ["CRYPTO_ACTIVE_MW", "mW"],
   ["CAP_ESR_NOMINAL_UOHM", "µΩ"],
   ["CRYPTO_ON_CPU", "0/1"],
+  ["TRACK_GRANULE_LOG2", "log2 bytes"],
+  ["BACKGROUND_BYTES_PER_S", "bytes/s"],
 ] as const satisfies readonly Entry[];
 export const Param = { ...codes(PARAMS), COUNT: PARAMS.length } as const;
 export type ParamName = (typeof PARAMS)[number][0];
@@ -110,6 +112,15 @@ export const NandState = {
 } as const;
 
 export const DmaDir = { DIMM_TO_BUF: 0, BUF_TO_DIMM: 1 } as const;
+
+/** The maps of a data-path controller's write tracker (1.4). */
+const TRACK_MAPS = [
+  ["OWED", "owed"],
+  ["RECENT", "recent"],
+  ["FLUSHED", "flushed"],
+] as const satisfies readonly Entry[];
+export const TrackMap = codes(TRACK_MAPS);
+export const TRACK_MAP_COUNT = TRACK_MAPS.length;
 
 const CRYPTO_OPS = [
   ["XTS_ENCRYPT", "xts-encrypt"],
@@ -159,6 +170,10 @@ export const HAL_IMPORTS: Readonly<Record<string, string>> = {
   crypto_key: "(i32, i32, i32) -> i32",
   crypto_submit: "(i32, i32, i32, i32, i32, i32) -> i32",
   crypto_done: "() -> i32",
+  track_read: "(i32, i64, i32, i32, i32) -> i32",
+  track_update: "(i32, i64, i64, i32) -> i32",
+  track_count: "(i32) -> i64",
+  track_limit: "(i64) -> i32",
   mbox_recv: "(i32, i32) -> i32",
   mbox_window: "(i32, i32) -> i32",
   log: "(i32, i32) -> ()",
@@ -175,6 +190,7 @@ export const HAL_GROUPS = {
   NandOp,
   NandState,
   DmaDir,
+  TrackMap,
   CryptoOp,
   Trace,
 } as const satisfies Record<string, Readonly<Record<string, number>>>;

@@ -123,9 +123,16 @@ export const REGISTERS = [
   ["NVM_LIFETIME_WARN_PCT", 0x199, 1],
   ["TEMP_WARN_MC", 0x19c, 4],
   ["EVENT_MASK", 0x1a0, 4],
+  ["CHECKPOINT_INTERVAL_MS", 0x1b0, 4],
+  ["CHECKPOINT_OWED_PCT", 0x1b4, 1],
   // events and error injection
   ["EVENT_STATUS", 0x1c0, 4],
   ["INJECT", 0x1c4, 4],
+  // a data-path controller's write tracker
+  ["OWED_GRANULES", 0x1c8, 4],
+  ["OWED_LIMIT", 0x1cc, 4],
+  ["THROTTLE_EPISODES", 0x1d0, 4],
+  ["POLICY_CHECKPOINTS", 0x1d4, 4],
   // registered ranges (read back)
   ["RANGE_COUNT", 0x200, 1],
   ["RANGES", 0x208, MAX_RANGES * RANGE_ENTRY_BYTES],
@@ -264,6 +271,7 @@ export const HEALTH_NAMES = labels(HEALTHS);
 const TRACK_STATES = [
   ["OFF", "off"],
   ["TRACKING", "tracking"],
+  ["CONTROLLER", "controller"],
 ] as const satisfies readonly Entry[];
 export const TrackState = codes(TRACK_STATES);
 export const TRACK_STATE_NAMES = labels(TRACK_STATES);
@@ -272,6 +280,7 @@ const PROTECTIONS = [
   ["NONE", "none"],
   ["FULL", "full"],
   ["HOST_CONTRACT", "host-contract"],
+  ["ENFORCED", "enforced"],
 ] as const satisfies readonly Entry[];
 export const Protection = codes(PROTECTIONS);
 export const PROTECTION_NAMES = labels(PROTECTIONS);
@@ -382,6 +391,7 @@ const EVENTS = [
   ["POWER_FAIL_SEEN", "power fail seen"],
   ["INCOMPLETE_IMAGE", "incomplete image"],
   ["ENERGY_TEST_DONE", "energy test done"],
+  ["THROTTLED", "host throttled"],
 ] as const satisfies readonly Entry[];
 export const Evt = bits(EVENTS);
 export const EVENT_BITS = labels(EVENTS);

@@ -245,6 +245,12 @@ function crossCheck(raw: Record<string, unknown>, file: string): void {
       "dimm.dirtyTracking",
       '"controller" needs dimm.controllerAccess "data-path" (an isolated controller sees no host write)',
     );
+  if (dimm.dirtyTracking === "controller" && dimm.trackGranuleBytes === undefined)
+    fail("dimm.trackGranuleBytes", 'is required when dimm.dirtyTracking is "controller"');
+  if (dimm.dirtyTracking !== "controller" && dimm.trackGranuleBytes !== undefined)
+    fail("dimm.trackGranuleBytes", 'is for a controller that tracks writes (dimm.dirtyTracking "controller")');
+  if (dimm.trackGranuleBytes !== undefined && !isPowerOfTwo(dimm.trackGranuleBytes))
+    fail("dimm.trackGranuleBytes", "must be a power of two");
 
   if (!isPowerOfTwo(dimm.pageBytes)) fail("dimm.pageBytes", "must be a power of two");
   if (dimm.bytes % dimm.pageBytes !== 0) fail("dimm.bytes", `must be a multiple of dimm.pageBytes (${dimm.pageBytes})`);

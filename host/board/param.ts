@@ -43,6 +43,8 @@ const ANSWERS: { readonly [K in ParamName]: (b: BoardSpec) => number } = {
   CRYPTO_ACTIVE_MW: (b) => (b.crypto ? Math.round(b.crypto.activeW * 1000) : 0),
   CAP_ESR_NOMINAL_UOHM: (b) => Math.round(b.capacitor.esrOhm * 1e6),
   CRYPTO_ON_CPU: (b) => (b.cryptoService ? 1 : 0),
+  TRACK_GRANULE_LOG2: (b) => (b.dimm.trackGranuleBytes ? Math.log2(b.dimm.trackGranuleBytes) : 0),
+  BACKGROUND_BYTES_PER_S: (b) => Math.round(b.dimm.backgroundBytesPerS ?? 0),
 };
 
 /** board_param(id) for `board`: -1 for an id the HAL does not define. */

@@ -50,6 +50,8 @@ export interface DimmSpec {
   /** Who records the pages written since the last image: the host (a bitmap the controller reads
    * at isolation) or a data-path controller (from the writes it sees). docs/generations.md. */
   dirtyTracking: "host" | "controller";
+  /** Bytes one bit of a data-path controller's write tracker covers (with controller tracking). */
+  trackGranuleBytes?: number;
 }
 
 export interface NandSpec {

@@ -5,6 +5,7 @@
 // DRAM forgets when it loses power: the content seed changes and written pages are dropped.
 
 import { hashString } from "../sim/rng.ts";
+import type { ControllerWriteTracker } from "./write-tracker.ts";
 
 export interface DimmSnapshot {
   readonly atNs: number;
@@ -68,6 +69,10 @@ export class Dimm {
 
   /** The host driver's dirty record (null: the host keeps none). The host dies with the power. */
   hostTracker: (HostWriteWatcher & { newEpoch(): void }) | null = null;
+  /** A data-path controller's write tracker (write-tracker.ts): board hardware, not the host's. */
+  controllerTracker: ControllerWriteTracker | null = null;
+  /** Host writes the controller held (back-pressure, or the module isolated on a data-path board). */
+  heldWrites = 0;
   /** Write-protect faults the host's dirty records cost over the run (every epoch, every boot). */
   dirtyFaults = 0;
   /** Host writes that would have landed in the driver's bitmap, which no program may write. */
@@ -81,6 +86,22 @@ export class Dimm {
     this.pages.clear();
     this.sameAsSnapshot.clear();
     this.isolatedFlag = false;
+    this.controllerTracker?.powerUp();
+  }
+
+  /**
+   * True when a data-path controller holds this write now: the module is isolated (a checkpoint's
+   * pause, a save) or its tracker back-pressures. The host stalls and tries again; nothing is lost.
+   * An NVDIMM-N's host writes are never held: while isolated they are dropped (hostWrite).
+   */
+  holdsHostWrite(addr: number, len: number): boolean {
+    const t = this.controllerTracker;
+    if (!t) return false;
+    if (this.isolatedFlag || t.holds(addr, len)) {
+      this.heldWrites++;
+      return true;
+    }
+    return false;
   }
 
   /** A host CPU write. Dropped (and counted) while the module is isolated. */
@@ -95,6 +116,7 @@ export class Dimm {
       return false;
     }
     this.hostTracker?.beforeWrite(addr, data.length);
+    this.controllerTracker?.beforeWrite(addr, data.length);
     this.hostWrites++;
     this.write(addr, data);
     for (let p = Math.floor(addr / this.pageBytes); p * this.pageBytes < addr + data.length; p++) this.dirty.add(p);

@@ -16,6 +16,8 @@ export class FifoEngine {
   private submitted = 0;
   private completedCount = 0;
   private busyUntil = 0;
+  /** Counts power losses: a job in flight when the power went never completes afterwards. */
+  private epoch = 0;
   onComplete: () => void = () => {};
   /** The engine's busy state changed (for power accounting). */
   onBusy: (busy: boolean) => void = () => {};
@@ -43,9 +45,12 @@ export class FifoEngine {
     const end = start + job.durationNs;
     this.freeAt = end;
     this.onActivity?.(start, end);
+    const epoch = this.epoch;
     if (start === this.clock.now) this.markBusy(end);
-    else this.clock.at(start, `${this.name}-start`, () => this.markBusy(end));
+    else this.clock.at(start, `${this.name}-start`, () => epoch === this.epoch && this.markBusy(end));
     this.clock.at(end, `${this.name}-done`, () => {
+      // lost with the power: it neither lands nor counts in the next boot's completions
+      if (epoch !== this.epoch) return;
       job.complete();
       this.completedCount++;
       if (this.clock.now >= this.busyUntil) this.onBusy(false);
@@ -56,6 +61,7 @@ export class FifoEngine {
 
   /** Power lost: forget everything in flight. */
   reset(): void {
+    this.epoch++;
     this.freeAt = 0;
     this.submitted = 0;
     this.completedCount = 0;

@@ -11,6 +11,7 @@ import { Clock, NS_PER_US, NS_PER_MS, secondsToNs } from "../sim/clock.ts";
 import { Rng } from "../sim/rng.ts";
 import type { BoardSpec } from "../board/types.ts";
 import { Dimm, type DimmSnapshot } from "../dimm/dimm.ts";
+import { ControllerWriteTracker } from "../dimm/write-tracker.ts";
 import { NandArray, type NandIo } from "../nand/array.ts";
 import { PowerSystem } from "../power/system.ts";
 import { FifoEngine, type EngineJob } from "./engines.ts";
@@ -212,6 +213,7 @@ export class Machine {
     this.nsPerInstruction = this.cpuTime.maxNsPerInstruction;
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
+    if (b.dimm.trackGranuleBytes) this.dimm.controllerTracker = new ControllerWriteTracker(b.dimm.bytes, b.dimm.trackGranuleBytes);
     const nandOpts = opts.nandSpill ? { spill: true } : {};
     this.nand = opts.makeNand
       ? opts.makeNand(this.clock, this.rng.fork("nand"))
@@ -619,6 +621,24 @@ export class Machine {
       crypto_submit: (op: number, slot: number, iv: number, src: number, dst: number, len: number): number =>
         this.halCrypto(op, slot, iv >>> 0, src >>> 0, dst >>> 0, len >>> 0),
       crypto_done: (): number => (this.crypto ? this.crypto.completed : this.serviceJobs),
+      track_read: (map: number, offset: bigint, buf: number, len: number, clear: number): number =>
+        this.halTrackRead(map, Number(offset), buf >>> 0, len >>> 0, clear !== 0),
+      track_update: (map: number, first: bigint, count: bigint, set: number): number => {
+        const t = this.dimm.controllerTracker;
+        if (!t) return HalError.NO_DEVICE;
+        return t.update(map, Number(first), Number(count), set !== 0) ? 0 : HalError.INVALID;
+      },
+      track_count: (map: number): bigint => {
+        const t = this.dimm.controllerTracker;
+        if (!t) return BigInt(HalError.NO_DEVICE);
+        const n = t.count(map);
+        return BigInt(n < 0 ? HalError.INVALID : n);
+      },
+      track_limit: (bits: bigint): number => {
+        const t = this.dimm.controllerTracker;
+        if (!t) return HalError.NO_DEVICE;
+        return t.setLimit(Number(bits)) ? 0 : HalError.INVALID;
+      },
       mbox_recv: (buf: number, cap: number): number => {
         const rec = this.mailbox.shift();
         if (!rec) return 0;
@@ -682,15 +702,31 @@ export class Machine {
     }
   }
 
+  /** track_read: blocking, as long as a DMA transfer of the same length. */
+  private halTrackRead(map: number, offset: number, buf: number, len: number, clear: boolean): number {
+    const t = this.dimm.controllerTracker;
+    if (!t) return HalError.NO_DEVICE;
+    if (!this.inMemory(buf, len)) return HalError.FAULT;
+    const d = this.board.dimm;
+    this.advanceBusy(this.clock.now + d.dmaSetupNs + secondsToNs(len / d.dmaBytesPerS));
+    const bits = t.read(map, offset, len, clear);
+    if (!bits) return HalError.INVALID;
+    this.mem().set(bits, buf);
+    return 0;
+  }
+
   private halDma(dir: number, addr: number, buf: number, len: number): number {
     if (dir !== DmaDir.DIMM_TO_BUF && dir !== DmaDir.BUF_TO_DIMM) return HalError.INVALID;
     if (len === 0 || addr < 0 || addr + len > this.dimm.bytes) return HalError.INVALID;
     if (!this.inMemory(buf, len)) return HalError.FAULT;
-    if (dir === DmaDir.DIMM_TO_BUF && !this.dimm.isolated) return HalError.STATE;
     const d = this.board.dimm;
+    // a data-path controller reads the module while the host runs, at the share it may take
+    const background = !this.dimm.isolated && d.controllerAccess === "data-path";
+    if (dir === DmaDir.DIMM_TO_BUF && !this.dimm.isolated && !background) return HalError.STATE;
+    const rate = background ? d.backgroundBytesPerS! : d.dmaBytesPerS;
     const inst = this.instance;
     const ticket = this.dma.submit(
-      engineJob(d.dmaSetupNs + secondsToNs(len / d.dmaBytesPerS), () => {
+      engineJob(d.dmaSetupNs + secondsToNs(len / rate), () => {
         if (this.instance !== inst || !inst) return;
         const mem = new Uint8Array(inst.memory.buffer);
         if (dir === DmaDir.DIMM_TO_BUF) this.dimm.read(addr, mem.subarray(buf, buf + len));

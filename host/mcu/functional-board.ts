@@ -464,6 +464,11 @@ export class FunctionalBoard {
         this.tick();
         return this.cryptoJobs;
       },
+      // the MCU boards have no data path and so no write tracker
+      track_read: (): number => (this.tick(), HalError.NO_DEVICE),
+      track_update: (): number => (this.tick(), HalError.NO_DEVICE),
+      track_count: (): bigint => (this.tick(), BigInt(HalError.NO_DEVICE)),
+      track_limit: (): number => (this.tick(), HalError.NO_DEVICE),
       mbox_recv: (buf: number, cap: number): number => {
         this.tick();
         const rec = this.mbox.shift();

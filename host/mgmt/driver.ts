@@ -21,7 +21,7 @@ import {
   EVENT_BITS,
   ImageFlag,
   bitNames,
-  TRACK_STATE_NAMES,
+  TrackState,
   TRACK_REFUSAL_BITS,
   SAVE_KIND_NAMES,
   GENERATION_ENTRY_BYTES,
@@ -135,6 +135,13 @@ export interface ControllerStatus {
     protection: string;
     deltaCapRecords: number;
     lastSave: { kind: string; records: number; basedOn: number; dirtyRecords: number };
+    /** Who keeps the record in force: "host" (DIRTY_TRACK), "controller" (its write tracker), "off". */
+    trackSource: string;
+    /** A data-path controller's tracker: granules owed now, the back-pressure limit, episodes, checkpoints. */
+    owedGranules: number;
+    owedLimit: number;
+    throttleEpisodes: number;
+    policyCheckpoints: number;
   };
 }
 
@@ -378,7 +385,17 @@ export class HostDriver {
       eventBits: u32(Reg.EVENT_STATUS),
       ranges,
       generations: {
-        tracking: TRACK_STATE_NAMES[u8(Reg.TRACK_STATE)] === "tracking",
+        tracking: u8(Reg.TRACK_STATE) !== TrackState.OFF,
+        trackSource:
+          u8(Reg.TRACK_STATE) === TrackState.OFF
+            ? "off"
+            : u8(Reg.TRACK_STATE) === TrackState.CONTROLLER
+              ? "controller"
+              : "host",
+        owedGranules: u32(Reg.OWED_GRANULES),
+        owedLimit: u32(Reg.OWED_LIMIT),
+        throttleEpisodes: u32(Reg.THROTTLE_EPISODES),
+        policyCheckpoints: u32(Reg.POLICY_CHECKPOINTS),
         trackRefusal: bitNames(u32(Reg.TRACK_REFUSAL), TRACK_REFUSAL_BITS),
         trackBitmapAddress: u64(Reg.TRACK_BITMAP_ADDR),
         trackGeneration: u32(Reg.TRACK_GENERATION),

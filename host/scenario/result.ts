@@ -133,6 +133,8 @@ export interface RunResult {
      * the stated cost each (host/dimm/dirty-tracker.ts). */
     dirtyFaults: number;
     dirtyFaultCostUs: number;
+    /** Host writes a data-path controller held (back-pressure, a pause) and the host retried. */
+    heldWrites: number;
   };
   /** The current image's chain at the end of the run, the base first (empty: no image, or the
    * controller did not answer). */
@@ -411,6 +413,7 @@ export function collect(m: Machine, opts: Collected): RunResult {
       droppedBytes: m.dimm.droppedBytes,
       dirtyFaults: m.dimm.dirtyFaults,
       dirtyFaultCostUs: (m.dimm.dirtyFaults * FAULT_COST_NS) / 1000,
+      heldWrites: m.dimm.heldWrites,
     },
     generations: chainOf(statuses["end"], board.nand.pageBytes),
     checkpoints: checkpointsOf(m),

@@ -11,6 +11,7 @@ import { provisionKey, registerRange, unregisterRange } from "./keys-ranges.ts";
 import { arm } from "./arm.ts";
 import {
   abort,
+  configure,
   checkpoint,
   dirtyTrack,
   energyTest,
@@ -42,6 +43,7 @@ export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   abort,
   "factory-default": factoryDefault,
   "dirty-track": dirtyTrack,
+  configure,
   checkpoint,
   "energy-test": energyTest,
   workload,

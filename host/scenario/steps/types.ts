@@ -103,6 +103,13 @@ export interface CheckpointStep extends CommandTiming {
   /** The result the run requires ("any": not checked). */
   expect: "any" | "ok" | "refused" | "failed";
 }
+/** The host writes one configuration register (docs/register-map.md, "Configuration"). */
+export interface ConfigureStep extends StepTiming {
+  action: "configure";
+  offset: number;
+  size: number;
+  value: number;
+}
 /** The host asks for a bank test (ENERGY_TEST); the next step starts once it is delivered. */
 export interface EnergyTestStep extends CommandTiming {
   action: "energy-test";
@@ -208,6 +215,7 @@ export type Step =
   | DirtyTrackStep
   | CheckpointStep
   | EnergyTestStep
+  | ConfigureStep
   | WorkloadStep
   | WaitStep
   | WaitForStep

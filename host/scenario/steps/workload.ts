@@ -75,6 +75,9 @@ function start(s: WorkloadStep, r: StepRun): void {
   }
   const period = s.burstOnNs !== null ? s.burstOnNs + s.burstOffNs! : 0;
   const data = new Uint8Array(size);
+  // a write a data-path controller holds (back-pressure, a checkpoint's pause) is tried again at
+  // the host's next slot: the host stalls, and what it wanted to write is not lost
+  let heldAt = -1;
   const write = (): void => {
     if (m.clock.now > end) return;
     if (period > 0) {
@@ -82,9 +85,13 @@ function start(s: WorkloadStep, r: StepRun): void {
       // off: wait for the next burst
       if (phase >= s.burstOnNs!) return void m.clock.after(period - phase, "host-write", write);
     }
-    const at = stream.next();
-    rng.fill(data);
-    if (m.power.railV() >= board.power.railMinV) m.dimm.hostWrite(at, data);
+    const at = heldAt >= 0 ? heldAt : stream.next();
+    if (heldAt < 0) rng.fill(data);
+    heldAt = -1;
+    if (m.power.railV() >= board.power.railMinV) {
+      if (m.dimm.holdsHostWrite(at, size)) heldAt = at;
+      else m.dimm.hostWrite(at, data);
+    }
     m.clock.after(interval, "host-write", write);
   };
   write();
