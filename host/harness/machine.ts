@@ -213,7 +213,8 @@ export class Machine {
     this.nsPerInstruction = this.cpuTime.maxNsPerInstruction;
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
-    if (b.dimm.trackGranuleBytes) this.dimm.controllerTracker = new ControllerWriteTracker(b.dimm.bytes, b.dimm.trackGranuleBytes);
+    if (b.dimm.trackGranuleBytes)
+      this.dimm.controllerTracker = new ControllerWriteTracker(b.dimm.bytes, b.dimm.trackGranuleBytes);
     const nandOpts = opts.nandSpill ? { spill: true } : {};
     this.nand = opts.makeNand
       ? opts.makeNand(this.clock, this.rng.fork("nand"))
