@@ -21,6 +21,7 @@ import {
 } from "./config";
 import {
   gDies, gPlanes, gPageBytes, gRecBytes, gPagesPerBlock, gChannels, gDiesPerChannel, gBlocksPerPlane, gHalf, dieOrder,
+  regionBlock,
 } from "./layout";
 import { gPool, IMG, EXC_N, gExc, markSuperBad, inc32, r32, gCand, setHeld, Image } from "./state";
 import { writeHeader, isPageMagic } from "./format";
@@ -368,6 +369,14 @@ export function findImage(): void {
   Image.incomplete = false;
   if (Scan.dataGen0 != 0 && !(imgSlot == 0 && Scan.dataId0 == imgId) && Scan.dataGen0 >= bestGen) { Image.incomplete = true; Image.incompleteGen = Scan.dataGen0; }
   if (Scan.dataGen1 != 0 && !(imgSlot == 1 && Scan.dataId1 == imgId) && Scan.dataGen1 >= bestGen) { Image.incomplete = true; if (Scan.dataGen1 > Image.incompleteGen) Image.incompleteGen = Scan.dataGen1; }
+  // A page 0 that does not read back after everything the image's chain occupies in its own half:
+  // a program there was cut (a delta's first page), which leaves no header to date it. (A cut
+  // erase of the room there can look the same: it is reported too, the safe side.)
+  const end = bestGen != 0 && !Image.wide ? regionEnd(IMG) : gHalf;
+  if (end < gHalf) {
+    const torn = imgSlot == 0 ? Scan.tornLast0 : Scan.tornLast1;
+    if (torn != 0 && torn - 1 >= regionBlock(imgSlot, end)) { Image.incomplete = true; if (Image.incompleteGen <= bestGen) Image.incompleteGen = bestGen + 1; }
+  }
 }
 
 // ---- the record in IMG ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import { hasDeferred } from "./mgmt/mailbox";
 import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
 import { configDefaults } from "./setup";
 import { takePowerFail } from "./power";
-import { policyTick } from "./tracking";
+import { policyTick, rearmTick, rearmWanted } from "./tracking";
 import {
   AES256_RK_BYTES, aes256_expand_enc, aes_encrypt_block, xts_encrypt, hmac_init, hmac_update, hmac_final, ct_equal,
 } from "./crypto/index";
@@ -245,7 +245,7 @@ export function main(): void {
   updatePins();
   trace(Trace.BOOT, <i64>load<u32>(IMG + 16) * (Image.valid ? 1 : 0));
   for (;;) {
-    const deadline = gArmed ? now_ns() + 1_000_000 : NO_DEADLINE;
+    const deadline = gArmed || rearmWanted() ? now_ns() + 1_000_000 : NO_DEADLINE;
     const ev = wait(Event.PWR_FAIL | Event.SAVE_N | Event.MAILBOX, deadline);
     if ((ev & Event.PWR_FAIL) != 0) onPowerFail();
     else if (gArmed && ev == Event.TIMER && adc_read(Adc.RAIL_MV) < gRailFailMv) onRailLow();
@@ -264,6 +264,7 @@ export function main(): void {
     }
     // a data-path controller's own record: what a blackout owes, and the checkpoint policy
     if (gArmed && (ev & Event.PWR_FAIL) == 0) policyTick();
+    else if (rearmWanted() && gpio_read(Pin.PWR_GOOD) != 0) rearmTick();
     updatePins();
   }
 }

@@ -29,6 +29,10 @@ export namespace Scan {
   export let dataId0: u64 = 0;
   export let dataId1: u64 = 0;
   export let factoryBad: u32 = 0; // blocks with a factory bad-block marker
+  // the last block of each half whose page 0 did not read back (an interrupted program leaves
+  // one; 0: none), block number + 1
+  export let tornLast0: u32 = 0;
+  export let tornLast1: u32 = 0;
 }
 
 function ALL_PLANES_MASK(): u32 {
@@ -128,6 +132,8 @@ export function ensureScanned(half: u32, upTo: u32): void {
           if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); Scan.factoryBad++; }
         }
         if (!unc) noteRecord(d, inflight, buf);
+        else if (inflight < halfStart(1)) { if (inflight + 1 > Scan.tornLast0) Scan.tornLast0 = inflight + 1; }
+        else if (inflight + 1 > Scan.tornLast1) Scan.tornLast1 = inflight + 1;
         store<u32>(DIE_B + (d << 2), 0);
         progressed = true;
       }

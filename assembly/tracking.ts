@@ -11,7 +11,7 @@ import { IMG, Image, Held, gDimmBytes, gPool, gTrackLog2, r8, r32, w32, or32, in
 import {
   State, CmdResult, TrackRefusal, SaveFail, Trigger, R_TRACK_REFUSAL, R_ERASE_TIMEOUT_MS, R_SAVE_FAIL_INFO,
   R_LAST_CHECKPOINT_PAUSE_US, R_OWED_GRANULES, R_OWED_LIMIT, R_THROTTLE_EPISODES, R_POLICY_CHECKPOINTS,
-  R_CHECKPOINT_OWED_PCT, R_CHECKPOINT_INTERVAL_MS, Evt,
+  R_CHECKPOINT_OWED_PCT, R_CHECKPOINT_INTERVAL_MS, R_ARM_REFUSAL, ArmRefusal, Evt,
 } from "./mgmt/regs";
 import { totalRecords } from "./ranges";
 import { eraseRegion } from "./nand";
@@ -139,8 +139,24 @@ export function checkpoint(): u8 {
   w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
   setState(State.DISARMED);
   publishImage();
-  arm();
+  // A bank still recovering from ARM's test discharge refuses for charge alone: the controller
+  // arms again by itself once it has recovered (rearmTick), rather than stay unprotected.
+  rearmPending = arm() != CmdResult.OK && (r32(R_ARM_REFUSAL) & ~ArmRefusal.CAP_NOT_CHARGED) == 0;
   return CmdResult.OK;
+}
+
+let rearmPending = false;
+let rearmAt: i64 = 0;
+
+/** True while the controller waits to arm again after a checkpoint. */
+export function rearmWanted(): bool { return rearmPending; }
+
+/** Arms again after a checkpoint, every 50 ms while the bank still charges. */
+export function rearmTick(): void {
+  if (!rearmPending || gArmed) { rearmPending = false; return; }
+  if (state() != State.DISARMED || now_ns() - rearmAt < 50_000_000) return;
+  rearmAt = now_ns();
+  rearmPending = arm() != CmdResult.OK && (r32(R_ARM_REFUSAL) & ~ArmRefusal.CAP_NOT_CHARGED) == 0;
 }
 
 let held = false;

@@ -116,7 +116,7 @@ export function chooseImage(dump: NandDump, s: Survey, generation: number | unde
     throw new ImageError(
       dump.name,
       `the newest save (generation ${newer.generation}, slot ${slotName(newer.slot)}) is incomplete ` +
-        `(${newer.dataPages} data pages, no intact commit record); the newest complete image is generation ` +
+        `(${newer.tornPages ? `${newer.tornPages} first pages that do not read back after the chain` : `${newer.dataPages} data pages`}, no intact commit record); the newest complete image is generation ` +
         `${cur.generation}: restore it with --generation ${cur.generation}`,
     );
   if (s.current.broken) throw brokenChain(dump, s.current, completes);

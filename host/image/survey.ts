@@ -64,6 +64,10 @@ export interface IncompleteImage {
   /** Older than the current image: leftovers of a save that a later one replaced (their blocks
    * were not all erased), not a save that is still waiting to be finished. */
   superseded: boolean;
+  /** Pages 0 that do not read back after everything the current image's chain occupies in its
+   * half (section 6, step 3): an interrupted program with no header to date it. Such a save is
+   * reported with the generation after the current image's and no save id. */
+  tornPages: number;
 }
 
 export interface ErasedSlot {
@@ -160,18 +164,24 @@ export function survey(dump: NandDump): Survey {
         base: null,
         halves: [],
         superseded: false,
+        tornPages: 0,
       };
       incomplete.set(key, img);
       addresses.set(key, []);
     }
     return img;
   };
+  // the last block each image's pages reach, and the pages 0 that do not read back
+  const lastBlock = new Map<CompleteImage, number>();
+  const reach = (img: CompleteImage, block: number) => lastBlock.set(img, Math.max(lastBlock.get(img) ?? 0, block));
+  const tornFirstPages: { die: number; block: number }[] = [];
   for (const e of dump.entries()) {
     programmed++;
     const half = halfOf(e.block, g.blocksPerPlane);
     if (half !== null) programmedInHalf[half]!++;
     if (!entryReadable(dump, e)) {
       if (e.dataOffset >= 0) unreadable++;
+      if (e.page === 0) tornFirstPages.push({ die: e.die, block: e.block });
       continue;
     }
     if (e.state === 2) fading++;
@@ -189,6 +199,7 @@ export function survey(dump: NandDump): Survey {
     const own = byId.get(imageKey(h.slot, h.generation, h.saveId));
     if (own) {
       own.dataPages++;
+      reach(own, e.block);
       continue;
     }
     const img = incompleteFor(h.slot, h.generation, h.saveId);
@@ -252,6 +263,22 @@ export function survey(dump: NandDump): Survey {
   });
 
   const cur = current as CompleteImage | null;
+  // Section 6, step 3: a first page that does not read back after the current chain, in its half.
+  if (cur && !cur.commit.wide) {
+    const chain = [cur, ...cur.ancestors];
+    let last = 0;
+    for (const img of chain) {
+      last = Math.max(last, lastBlock.get(img) ?? 0);
+      for (const c of img.copies) last = Math.max(last, c.block);
+    }
+    const torn = tornFirstPages.filter((t) => halfOf(t.block, g.blocksPerPlane) === cur.commit.slot && t.block > last);
+    if (torn.length) {
+      const img = incompleteFor(cur.commit.slot, cur.commit.generation + 1, 0n);
+      img.tornPages = torn.length;
+      if (!img.halves.includes(cur.commit.slot)) img.halves.push(cur.commit.slot);
+      ordered.unshift(img);
+    }
+  }
   // An incomplete image older than the current one is superseded (6.3), unless a delta still in
   // use names it as an ancestor: then it is that delta's missing ancestor.
   const live = ordered.filter((o): o is CompleteImage => o.state === "complete" && !!o.commit.delta && !o.superseded);

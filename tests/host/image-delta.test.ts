@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 
 import { join } from "node:path";
-import { NandDump } from "../../host/image/container.ts";
+import { NandDump, PageState } from "../../host/image/container.ts";
 import { DumpEditor } from "../../host/image/edit.ts";
 import { ImageError } from "../../host/image/errors.ts";
 import { InputError } from "../../host/errors.ts";
@@ -306,4 +306,32 @@ test("an intact ancestor that differs from the chain table's entry breaks the ch
   assert.match((byGen(2) as CompleteImage).broken ?? "", /base generation 1 differs/);
   refuses(bytes, {}, ImageError, /generation 2 is a delta whose chain is broken: its base generation 1 differs/);
   refuses(bytes, { generation: 1 }, ImageError, /generation 1: the commit record fails tenant 0's MAC/);
+});
+
+test("a first page that does not read back after the chain is an unfinished save: reported, never a silent rollback (section 6, step 3)", () => {
+  // A delta's first program cut by the power leaves a page with no header to date it, in the
+  // room after the chain: the restore of the current image is then a rollback the user is told of.
+  const ed = DumpEditor.fromBytes(d.bytes);
+  const P = ed.geometry.pageBytes;
+  const inHalf = (b: number) => b >= 1 && b < 1 + (ed.geometry.blocksPerPlane - 1) / 2;
+  const last = Math.max(
+    ...ed
+      .list()
+      .filter((p) => inHalf(p.block))
+      .map((p) => p.block),
+  );
+  ed.program(0, 0, last + 2, 0, new Uint8Array(P + ed.geometry.spareBytes).fill(0x5a));
+  ed.get(0, 0, last + 2, 0)!.state = PageState.GARBLED;
+  const torn = ed.encode();
+  refuses(torn, {}, ImageError, /generation 3, slot A\) is incomplete \(1 first pages that do not read back/);
+  assert.deepEqual(restore(torn, { generation: 2 }), gen2, "the current image restores when asked for");
+  const inspected = inspectDump(NandDump.fromBytes(torn, "nand.bin"), keys);
+  assert.ok(inspected.images.some((i) => i.state === "incomplete" && i.generation === 3));
+  // the same page inside the chain's blocks is the chain's own (a grown error), not a new save
+  const ed2 = DumpEditor.fromBytes(d.bytes);
+  const own = ed2.list().find((p) => p.block === last && p.page === 0)!;
+  own.state = PageState.GARBLED;
+  assert.ok(
+    !inspectDump(NandDump.fromBytes(ed2.encode(), "nand.bin"), keys).images.some((i) => i.state === "incomplete"),
+  );
 });
