@@ -198,7 +198,11 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
     lines.push(
       `  checkpoint          generation ${c.generation ?? "—"}, ${c.kind}, ${(c.bytes / 2 ** 20).toFixed(2)} MiB, host paused ${us(c.pauseUs)}${c.completed ? "" : " (FAILED)"}`,
     );
-  lines.push(`  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`);
+  lines.push(
+    `  host writes         ${r.host.writes} (${r.host.droppedWrites} dropped while isolated` +
+      (r.host.heldWrites > 0 ? `, ${r.host.heldWrites} held by the controller and retried` : "") +
+      ")",
+  );
   if (r.host.dirtyFaults > 0)
     lines.push(
       `  dirty record        ${r.host.dirtyFaults} write-protect faults, ${us(r.host.dirtyFaultCostUs)} of host time (2 µs each, estimate)`,
