@@ -14,7 +14,7 @@ import {
   C_PLANES, C_PAGE_BYTES, C_PAGES_PER_BLOCK, C_BLOCKS_PER_PLANE, C_RANGE_OFF, C_TENANT_OFF, C_EXC_OFF, C_EXC_COUNT,
   C_MAC_OFF, C_SAVE_OK, C_SAVE_FAIL, C_RESTORE_OK, C_RESTORE_FAIL, C_POWER_CYCLES, C_ERASE_COUNT_A, C_ERASE_COUNT_B,
   C_SAVE_US, C_TRIGGER, C_RETAINED, C_HELD_TENANTS, C_HELD_SLOT, C_HELD_GENERATION, C_PROGRAM_FAILS, C_HEADER_BYTES,
-  C_FLAG_WIDE, C_FLAG_DELTA, FORMAT_VERSION_DELTA, C_PARENT_GENERATION, C_REGION_START, C_DIRTY_RECORDS, C_LOST_RECORDS,
+  C_FLAG_WIDE, C_FLAG_DELTA, FORMAT_VERSION_DELTA, FORMAT_VERSION_LISTED, C_PARENT_GENERATION, C_REGION_START, C_DIRTY_RECORDS, C_LOST_RECORDS,
   C_FLAG_PARTIAL, C_HEADER_BYTES_V2, C_CHAIN_OFF, C_CHAIN_COUNT, C_RUN_OFF, C_RUN_COUNT, CHAIN_ENTRY_BYTES, RUN_BYTES,
   CR_BYTES, CR_TENANT, CR_FIRST_SEQ, CR_BASE, CR_LENGTH, CR_PAGES, CT_BYTES, CT_TENANT, CT_PAGES, CT_KCV, CT_CHAIN,
   COMMIT_MAX, H_TYPE, H_SEQ, H_VALID_BYTES, MAX_CHAIN,
@@ -86,7 +86,7 @@ export function sha(p: usize, len: u32, out: usize): void {
 export function buildCommit(c: usize, saveUs: u32): u32 {
   memory.fill(c, 0, COMMIT_MAX);
   store<u32>(c + C_MAGIC, COMMIT_MAGIC);
-  store<u16>(c + C_VERSION, Plan.delta ? <u16>FORMAT_VERSION_DELTA : <u16>FORMAT_VERSION);
+  store<u16>(c + C_VERSION, Plan.listed ? <u16>FORMAT_VERSION_LISTED : Plan.delta ? <u16>FORMAT_VERSION_DELTA : <u16>FORMAT_VERSION);
   let flags: u32 = Plan.wide ? C_FLAG_WIDE : 0;
   if (Plan.delta) flags |= C_FLAG_DELTA | (Plan.lost > 0 ? C_FLAG_PARTIAL : 0);
   store<u16>(c + C_FLAGS, <u16>flags);
@@ -164,9 +164,11 @@ export function buildCommit(c: usize, saveUs: u32): u32 {
   store<u8>(c + C_TENANT_COUNT, <u8>tc);
   if (Plan.delta) {
     store<u32>(c + C_RUN_OFF, p);
-    store<u32>(c + C_RUN_COUNT, Plan.runs);
-    memory.copy(c + p, IMG + WORK_RUNS, Plan.runs * RUN_BYTES);
-    p += Plan.runs * RUN_BYTES;
+    // a listed delta has no run table: its records name themselves
+    const runs = Plan.listed ? 0 : Plan.runs;
+    store<u32>(c + C_RUN_COUNT, runs);
+    memory.copy(c + p, IMG + WORK_RUNS, runs * RUN_BYTES);
+    p += runs * RUN_BYTES;
   }
   // exceptions: u16 count per die (padded to 4 bytes), then the entries die by die
   store<u32>(c + C_EXC_OFF, p);
@@ -272,7 +274,7 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
     if (pg == 0) {
       total = load<u32>(rec + C_TOTAL);
       const v = load<u16>(rec + C_VERSION);
-      if (load<u32>(rec + C_MAGIC) != COMMIT_MAGIC || (v != <u16>FORMAT_VERSION && v != <u16>FORMAT_VERSION_DELTA)) return 0;
+      if (load<u32>(rec + C_MAGIC) != COMMIT_MAGIC || (v != <u16>FORMAT_VERSION && v != <u16>FORMAT_VERSION_DELTA && v != <u16>FORMAT_VERSION_LISTED)) return 0;
       if (total < (v == <u16>FORMAT_VERSION ? C_HEADER_BYTES : C_HEADER_BYTES_V2) + 32 || total > COMMIT_MAX) return 0;
       pages = (total + P - 1) / P;
       if (pages > gPagesPerBlock) return 0;
@@ -286,7 +288,9 @@ export function loadCommit(die: u32, block: u32, dst: usize): u32 {
   if (load<u8>(dst + C_CHANNELS) != <u8>gChannels || load<u8>(dst + C_DIES_PER_CHANNEL) != <u8>gDiesPerChannel) return 0;
   if (load<u8>(dst + C_PLANES) != <u8>gPlanes || load<u32>(dst + C_PAGE_BYTES) != P) return 0;
   if (load<u32>(dst + C_PAGES_PER_BLOCK) != gPagesPerBlock || load<u32>(dst + C_BLOCKS_PER_PLANE) != gBlocksPerPlane) return 0;
-  if (load<u16>(dst + C_VERSION) == <u16>FORMAT_VERSION_DELTA) {
+  if (load<u16>(dst + C_VERSION) != <u16>FORMAT_VERSION) {
+    // a listed delta lists no runs
+    if (load<u16>(dst + C_VERSION) == <u16>FORMAT_VERSION_LISTED && load<u32>(dst + C_RUN_COUNT) != 0) return 0;
     // a delta: its tables inside the record, its chain short enough, never wide
     if (!isDelta(dst) || (load<u16>(dst + C_FLAGS) & ~<u16>(C_FLAG_DELTA | C_FLAG_PARTIAL | C_FLAG_WIDE)) != 0 || load<u32>(dst + C_CHAIN_COUNT) == 0 || load<u32>(dst + C_CHAIN_COUNT) >= MAX_CHAIN) return 0;
     if (<u64>load<u32>(dst + C_RUN_OFF) + <u64>load<u32>(dst + C_RUN_COUNT) * RUN_BYTES > <u64>total) return 0;

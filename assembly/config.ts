@@ -32,6 +32,9 @@ export const PAGE_MAGIC: u32 = 0x3150474c; // "LGP1"
 export const COMMIT_MAGIC: u32 = 0x3143474c; // "LGC1"
 export const FORMAT_VERSION: u32 = 1; // a full image's commit record
 export const FORMAT_VERSION_DELTA: u32 = 2; // a delta generation's commit record (image-format.md section 9)
+// a delta whose records name themselves, listed by no run table (image-format.md section 10): what
+// a dirty set too scattered for the run table is saved as, exactly, with no clean record merged in
+export const FORMAT_VERSION_LISTED: u32 = 3;
 export const PAGE_TYPE_DATA: u8 = 1;
 export const PAGE_TYPE_COMMIT: u8 = 2;
 export const TENANT_NONE: u8 = 0xff;

@@ -12,7 +12,7 @@ import { gPageBytes, opCount } from "./layout";
 import { IMG, Image } from "./state";
 import { rangeCount, rangeLen, rangeTenant, rangeBase, rangeRecords } from "./ranges";
 import { NO_ROOM, regionNeed, excBound } from "./slots";
-import { Plan, setDeltaPlan, setLost } from "./plan";
+import { Plan, setDeltaPlan, setLost, setListed } from "./plan";
 import {
   Track, planDelta, DeltaPlan, runBudget, buildChain, chainBase, chainLength, trimRuns, CE_GENERATION, CE_FLAGS,
   WORK_RUNS,
@@ -28,26 +28,31 @@ export function planDeltaSave(): void {
   if (!Image.valid || Image.gen != Track.gen || !rangesMatchImage()) return;
   const chain = buildChain();
   const exc = excBound(Image.slot, Track.limit, Track.start, Image.wide);
-  planDelta(runBudget(chain, exc));
-  if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
   // Under the host contract the bank covers Track.cap records; a delta alone (no full save
   // behind it, after a wide base) is also bounded by its room. A host that dirtied more broke the
   // contract: the save keeps the first records in record order, as many as fit, and says so (a
   // partial save), rather than die half-way through a save that cannot finish.
   let cap = Track.cap;
   if (Plan.deltaOnly && Track.room < cap) cap = Track.room;
-  let records = DeltaPlan.records;
+  planDelta(runBudget(chain, exc), cap);
+  if (!DeltaPlan.ok || DeltaPlan.records == 0) return;
+  // Runs that fit the commit record only with clean records merged in would save more than the
+  // host wrote, and more than the bank was promised for: a dirty set that scattered is saved as
+  // a listed delta (version 3), exactly its dirty records, each naming itself.
+  const listed = DeltaPlan.records > DeltaPlan.dirty + (DeltaPlan.dirty >> 4) + 8;
+  let records = listed ? DeltaPlan.dirty : DeltaPlan.records;
   let runs = DeltaPlan.runs;
   let lost: u32 = 0;
   if (records > cap) {
     lost = records - cap;
-    runs = trimRuns(runs, cap);
+    if (!listed) runs = trimRuns(runs, cap);
     records = cap;
   }
   // with a full save behind it, a delta that does not fit its room gives way to it
   const need = regionNeed(Image.slot, Image.wide, opCount(records), Track.start);
   if (need == NO_ROOM || need > Track.limit) return;
   setDeltaPlan(Image.slot, Image.wide, Track.start, Track.limit, records, Image.gen, chainBase(), chain, runs, DeltaPlan.dirty);
+  setListed(listed);
   setLost(lost);
 }
 
@@ -72,6 +77,7 @@ export function generationPartial(k: u32): bool {
  * record can hold less than a page, so the runs give it without a walk over the records. */
 export function deltaBytes(): u64 {
   const P = <u64>gPageBytes;
+  if (Plan.listed) return <u64>Plan.records * P - DeltaPlan.shortBytes;
   let b: u64 = <u64>Plan.records * P;
   let first: u32 = 0;
   for (let i: u32 = 0; i < rangeCount(); i++) {

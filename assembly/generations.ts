@@ -12,7 +12,7 @@
 
 import { dma_submit, dma_done, wait, now_ns, track_read, track_update, track_limit, DmaDir, Event, TrackMap } from "./hal";
 import {
-  C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, C_REGION_START, C_RUN_OFF, C_RUN_COUNT, C_CHAIN_OFF,
+  C_FLAGS, C_FLAG_DELTA, C_VERSION, FORMAT_VERSION_DELTA, FORMAT_VERSION_LISTED, C_REGION_START, C_RUN_OFF, C_RUN_COUNT, C_CHAIN_OFF,
   C_CHAIN_COUNT, C_GENERATION, C_SAVE_ID, C_PAGE_COUNT, C_OP_COUNT, C_TOTAL, C_EXC_OFF, C_TRIGGER, CHAIN_ENTRY_BYTES,
   RUN_BYTES, MAX_CHAIN, DIRTY_GRANULE_LOG2, C_HEADER_BYTES_V2, CR_BYTES, MAX_TENANTS, CT_BYTES, COMMIT_MAX, C_SLOT,
   C_FLAG_WIDE,
@@ -42,7 +42,13 @@ export const WORK_CHAIN: u32 = C_HEADER_BYTES_V2;
 export const WORK_RUNS: u32 = C_HEADER_BYTES_V2 + MAX_CHAIN * CHAIN_ENTRY_BYTES;
 
 @inline export function isDelta(c: usize): bool {
-  return load<u16>(c + C_VERSION) == <u16>FORMAT_VERSION_DELTA && (load<u16>(c + C_FLAGS) & <u16>C_FLAG_DELTA) != 0;
+  const v = load<u16>(c + C_VERSION);
+  return (v == <u16>FORMAT_VERSION_DELTA || v == <u16>FORMAT_VERSION_LISTED) && (load<u16>(c + C_FLAGS) & <u16>C_FLAG_DELTA) != 0;
+}
+
+/** A listed delta (version 3): its records name themselves in their headers, in record order. */
+@inline export function isListed(c: usize): bool {
+  return load<u16>(c + C_VERSION) == <u16>FORMAT_VERSION_LISTED;
 }
 
 /** Generations in the chain of the record at c: 1 for a full image. */
@@ -205,22 +211,27 @@ export function bitmapBytes(log2: u32 = DIRTY_GRANULE_LOG2): u64 {
   return (granules + 7) >> 3;
 }
 
-// the bitmap window in the pool (the op buffers are free before a save's pipeline starts)
-const WIN_BYTES: u32 = 4096;
+// The bitmap window: in the pool while a save is planned (the op buffers are free before its
+// pipeline starts), in IMG's free half while a listed delta's pipeline walks the record (below).
+let WIN_BYTES: u32 = 4096;
+let winBuf: usize = 0;
 let winBase: u64 = 0xffffffffffffffff;
 let dmaFail: bool = false;
 
 function loadWindow(byteOff: u64): void {
+  const buf = winBuf != 0 ? winBuf : gPool;
   winBase = byteOff & ~(<u64>WIN_BYTES - 1);
   let n = Track.bytes - winBase;
   if (n > <u64>WIN_BYTES) n = WIN_BYTES;
   if (Track.source == TrackSource.CONTROLLER) {
     // the controller's own map: read as it stands, cleared only when a new epoch starts
-    if (track_read(TrackMap.OWED, <i64>winBase, <u32>gPool, <u32>n, 0) < 0) { dmaFail = true; memory.fill(gPool, 0xff, WIN_BYTES); }
+    if (track_read(TrackMap.OWED, <i64>winBase, <u32>buf, <u32>n, 0) < 0) { dmaFail = true; memory.fill(buf, 0xff, WIN_BYTES); }
     return;
   }
-  const t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>gPool, <u32>n);
-  if (t < 0) { dmaFail = true; memory.fill(gPool, 0xff, WIN_BYTES); return; }
+  // the save's own transfers may fill the queue: wait for a slot
+  let t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>buf, <u32>n);
+  while (t == -2) { wait(Event.DMA, i64.MAX_VALUE); t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>buf, <u32>n); }
+  if (t < 0) { dmaFail = true; memory.fill(buf, 0xff, WIN_BYTES); return; }
   while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
 }
 
@@ -230,6 +241,8 @@ function loadWindow(byteOff: u64): void {
  * time, clean bytes eight, so a walk costs about the bitmap's length ÷ 8 plus the dirty records,
  * not the module's records.
  */
+@inline function win(): usize { return winBuf != 0 ? winBuf : gPool; }
+
 function nextDirtyGranule(g: u64, end: u64): u64 {
   // the host's bitmap lies in the DIMM and is always saved; the controller's maps do not
   const host = Track.source == TrackSource.HOST;
@@ -243,12 +256,12 @@ function nextDirtyGranule(g: u64, end: u64): u64 {
     if (byte < winBase || byte >= winBase + WIN_BYTES) loadWindow(byte);
     // a clean word passes 64 granules at once (a 16 GiB module's bitmap is 512 KiB)
     if ((g & 63) == 0 && byte + 8 <= winBase + WIN_BYTES && byte + 8 <= Track.bytes && (own0 >= g + 64 || own1 <= g)) {
-      if (load<u64>(gPool + <usize>(byte - winBase)) == 0) {
+      if (load<u64>(win() + <usize>(byte - winBase)) == 0) {
         g += 64;
         continue;
       }
     }
-    const v = <u32>load<u8>(gPool + <usize>(byte - winBase)) >> <u32>(g & 7);
+    const v = <u32>load<u8>(win() + <usize>(byte - winBase)) >> <u32>(g & 7);
     let hit = v != 0 ? g + <u64>ctz<u32>(v) : byteEnd;
     // the bitmap's own granules, when they start inside this byte before its first set bit
     if (own0 > g && own0 < hit) hit = own0;
@@ -314,6 +327,19 @@ export namespace DeltaPlan {
   export let records: u32 = 0; // records the runs cover (merged gaps included)
   export let dirty: u32 = 0; // records the host's record marks
   export let ok: bool = false; // false: the bitmap could not be read
+  /** Bytes the first `keep` dirty records hold less than whole pages (a range's short last record). */
+  export let shortBytes: u64 = 0;
+}
+
+/** P less the valid bytes of record `seq` (0 but for a range's last record). */
+function shortOf(seq: u32): u64 {
+  let first: u32 = 0;
+  for (let i: u32 = 0; i < rangeCount(); i++) {
+    const n = rangeRecords(i);
+    if (seq < first + n) return seq == first + n - 1 ? <u64>n * <u64>gPageBytes - rangeLen(i) : 0;
+    first += n;
+  }
+  return 0;
 }
 
 /**
@@ -333,10 +359,11 @@ export function runBudget(chain: u32, exc: u32): u32 {
  * power of two that makes them fit `budget` runs. A merged gap costs clean records saved again,
  * never a dirty record missed.
  */
-export function planDelta(budget: u32): void {
+export function planDelta(budget: u32, keep: u32): void {
   winBase = 0xffffffffffffffff;
   dmaFail = false;
   DeltaPlan.ok = false;
+  DeltaPlan.shortBytes = 0;
   // pass 1: runs before merging, and the gaps between them by floor(log2(gap))
   const hist = IMG + WORK_RUNS; // 32 counters, overwritten by pass 2's runs only after use
   for (let b: u32 = 0; b < 32; b++) store<u32>(hist + (b << 2), 0);
@@ -346,6 +373,7 @@ export function planDelta(budget: u32): void {
   walkStart();
   for (let s = walkNext(); s != 0xffffffff; s = walkNext()) {
     dirty++;
+    if (dirty <= keep) DeltaPlan.shortBytes += shortOf(s);
     if (lastDirty == 0xffffffff || s != lastDirty + 1) {
       if (lastDirty != 0xffffffff) {
         const gap = s - lastDirty - 1;
@@ -386,6 +414,54 @@ export function planDelta(budget: u32): void {
   DeltaPlan.records = covered;
   DeltaPlan.dirty = dirty;
   DeltaPlan.ok = !dmaFail && n <= budget;
+}
+
+// ---- a listed delta's records (version 3) ------------------------------------------------------------------
+// Its pipeline walks the record again as it goes: the i-th record of the delta is the i-th dirty
+// one. The pipeline asks for a few positions back (the same op again, a redo), so the last
+// LIST_RING positions are kept in IMG after the chain table (a listed delta has no run table
+// there), and the window moves into IMG's upper half while the op buffers fill the pool.
+const LIST_RING: u32 = 256;
+const LIST_WIN_AT: u32 = 2048;
+let lNext: u32 = 0; // positions [lNext - lFilled, lNext) are in the ring
+let lFilled: u32 = 0;
+
+/** Starts the walk of a listed delta's records; before its pipeline. */
+export function listedStart(): void {
+  winBuf = IMG + LIST_WIN_AT;
+  WIN_BYTES = COMMIT_MAX - LIST_WIN_AT;
+  winBase = 0xffffffffffffffff;
+  dmaFail = false;
+  walkStart();
+  lNext = 0;
+  lFilled = 0;
+}
+
+/** The window goes back to the pool; after the pipeline. */
+export function listedEnd(): void {
+  winBuf = 0;
+  WIN_BYTES = 4096;
+  winBase = 0xffffffffffffffff;
+}
+
+/** The record of a listed delta's stream position i; 0xffffffff past its records. */
+export function listedRecord(i: u32): u32 {
+  const ring = IMG + WORK_RUNS;
+  if (i + lFilled < lNext) {
+    // further back than the ring holds (a redo long after): walk again from the start
+    winBase = 0xffffffffffffffff;
+    walkStart();
+    lNext = 0;
+    lFilled = 0;
+  }
+  while (lNext <= i) {
+    const s = walkNext();
+    if (s == 0xffffffff) return 0xffffffff;
+    store<u32>(ring + ((lNext & (LIST_RING - 1)) << 2), s);
+    lNext++;
+    if (lFilled < LIST_RING) lFilled++;
+  }
+  return load<u32>(ring + ((i & (LIST_RING - 1)) << 2));
 }
 
 /**

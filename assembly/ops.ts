@@ -36,7 +36,7 @@ import { eraseRegion } from "./nand";
 import { Target, Erased, NO_ROOM, setErased, setImage, regionNeed, abProtected, heldBySave, commitFits } from "./slots";
 
 import {
-  Track, TrackSource, trackEnd, trackerEpoch, setOwedLimit, granulesFor, setRestoredGen, chainLength, CE_GENERATION,
+  Track, TrackSource, trackEnd, trackerEpoch, listedStart, listedEnd, setOwedLimit, granulesFor, setRestoredGen, chainLength, CE_GENERATION,
   CE_RECORDS, setTrackCap,
 } from "./generations";
 import { sha, loadSlotCommit, imageTenantMask, imageCovers } from "./commit";
@@ -398,7 +398,10 @@ export function save(trigger: u8): bool {
   const oldSlot = Image.slot;
   const oldGen = Image.gen;
   setHeldPlan(heldMask, oldSlot, oldGen);
+  // a listed delta's pipeline walks the dirty record as it goes
+  if (Plan.listed) listedStart();
   const r = noPlan ? SaveFail.CONTROLLER_ERROR : runSave();
+  listedEnd();
   w32(R_LAST_SAVE_US, <u32>((now_ns() - t0) / 1000));
   gpio_write(Pin.NAND_WP_N, 0);
   gpio_write(Pin.LED_STATUS, 0);

@@ -9,7 +9,7 @@ import { opCount } from "./layout";
 import { writeHeader, writeTweak } from "./format";
 import { IMG } from "./state";
 import { recordInfo } from "./ranges";
-import { runRecord, WORK_RUNS } from "./generations";
+import { runRecord, listedRecord, WORK_RUNS } from "./generations";
 
 export namespace Plan {
   export let slot: u32 = 0; // target slot
@@ -38,14 +38,18 @@ export namespace Plan {
   export let lost: u32 = 0; // records a partial save leaves out (the host broke its contract)
   // ARM planned a delta alone: the full save would overwrite a wide image (no fallback)
   export let deltaOnly: bool = false;
+  // a listed delta (version 3): its records are the dirty ones in record order, named by the
+  // dirty record's walk, not by runs
+  export let listed: bool = false;
 }
+export function setListed(v: bool): void { Plan.listed = v; }
 export function setDeltaOnly(v: bool): void { Plan.deltaOnly = v; }
 
 export function setPlan(slot: u32, wide: bool, gen: u32, saveId: u64, records: u32, limit: u32): void {
   Plan.slot = slot; Plan.wide = wide; Plan.gen = gen; Plan.saveId = saveId; Plan.records = records;
   Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = false; Plan.start = 0; Plan.parentGen = 0; Plan.baseGen = 0; Plan.chainCount = 0; Plan.runs = 0; Plan.dirty = 0;
-  Plan.lost = 0; Plan.deltaOnly = false;
+  Plan.lost = 0; Plan.deltaOnly = false; Plan.listed = false;
 }
 
 /** Turns the armed plan into a delta of the current image: same generation and save id, in the
@@ -56,7 +60,7 @@ export function setDeltaPlan(
 ): void {
   Plan.slot = slot; Plan.wide = wide; Plan.records = records; Plan.ops = opCount(records); Plan.limit = limit;
   Plan.delta = true; Plan.start = start; Plan.parentGen = parentGen; Plan.baseGen = baseGen; Plan.chainCount = chainCount;
-  Plan.runs = runs; Plan.dirty = dirty; Plan.lost = 0;
+  Plan.runs = runs; Plan.dirty = dirty; Plan.lost = 0; Plan.listed = false;
 }
 /** A partial save: `lost` records of the host's record left out. */
 export function setLost(lost: u32): void { Plan.lost = lost; }
@@ -78,6 +82,6 @@ export function setHeldPlan(mask: u32, slot: u32, gen: u32): void { Plan.heldMas
 /** Fills RecordAt for the planned save's record at stream position i (RecordAt.seq: its record
  * index, which a delta takes from its runs); false past the end. */
 export function planRecord(i: u32): bool {
-  const seq = Plan.delta ? runRecord(IMG + WORK_RUNS, Plan.runs, i) : i;
+  const seq = Plan.listed ? listedRecord(i) : Plan.delta ? runRecord(IMG + WORK_RUNS, Plan.runs, i) : i;
   return seq != 0xffffffff && recordInfo(seq);
 }

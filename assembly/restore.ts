@@ -21,7 +21,7 @@ import {
 } from "./layout";
 import {
   gPool, recTweak, recMac, gHasEngine, gEngineOk, gCryptoOnCpu, IMG, EXP_HDR, DIE_A, DIE_B, DIE_C, DIE_D, inc32, w32,
-  TAGRING, RING, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
+  TAGRING, TENRING, RING, OB_ST, OB_K, OB_N, OB_SUB, OB_T, OB_DIE, gReadFixedNs, gCryptoNsPerPage, gResRecs, gResRecsSw,
 } from "./state";
 import { writeHeader, writeTweak, headerEquals } from "./format";
 import { rebuildDerived } from "./keys";
@@ -32,7 +32,7 @@ import { RestoreFail, R_UNCORRECTABLE_READS, R_PROGRESS_DONE, R_PROGRESS_TOTAL }
 import { SHA256_CTX_BYTES, sha256_init, sha256_update, sha256_final, ct_equal } from "./crypto/index";
 import { CHAIN, imageTenantMask, loadSlotCommit } from "./commit";
 import {
-  isDelta, regionStart, runRecord, runTable, runCount, runCursorReset, CE_GENERATION, CE_REGION_START, CE_SAVE_ID,
+  isDelta, isListed, regionStart, runRecord, runTable, runCount, runCursorReset, CE_GENERATION, CE_REGION_START, CE_SAVE_ID,
   CE_HASH,
 } from "./generations";
 
@@ -55,8 +55,11 @@ let tagReady: u64 = 0; // bit i: the tag of record chainNext + i is parked in TA
 /** Folds parked tags into the chains while the next one in record order is there. */
 function advanceChain(ops: u32): void {
   while ((tagReady & 1) != 0) {
-    imgRecord(chainNext);
-    sha256_update(CHAIN + <usize>(rTenant * <u32>SHA256_CTX_BYTES), TAGRING + <usize>((chainNext & (RING - 1)) << 4), TAG_BYTES);
+    // a listed delta's record named its tenant when it was read (0xff: one not restored)
+    let t: u32 = 0xff;
+    if (iListed) t = <u32>load<u8>(TENRING + (chainNext & (RING - 1)));
+    else { imgRecord(chainNext); t = rTenant; }
+    if (t != 0xff) sha256_update(CHAIN + <usize>(t * <u32>SHA256_CTX_BYTES), TAGRING + <usize>((chainNext & (RING - 1)) << 4), TAG_BYTES);
     let step: u32 = 1;
     chainNext++;
     while (chainNext < ops && !wanted(chainNext)) { chainNext++; step++; }
@@ -84,6 +87,10 @@ let iStart: u32 = 0;
 let iBase: u32 = 0;
 let iRuns: usize = 0;
 let iRunCount: u32 = 0;
+// a listed delta (version 3): each record names itself; every one is read, and the tenants'
+// chains are checked also for a window
+let iListed: bool = false;
+let chained: bool = false;
 /** What the last restore did (published by the RESTORE operation). */
 export namespace Restored {
   export let verifiedBytes: u64 = 0;
@@ -98,7 +105,17 @@ let rAddr: u64 = 0;
 let rValid: u32 = 0;
 let rSeq: u32 = 0; // record index (a delta's stream position maps to it through its runs)
 function imgRecord(pos: u32): bool {
-  const seq = iDelta ? runRecord(iRuns, iRunCount, pos) : pos;
+  return seqRecord(iDelta ? runRecord(iRuns, iRunCount, pos) : pos);
+}
+
+/** The record of buffer i: a listed delta's from the record number its header names. */
+function bufRecord(i: u32): bool {
+  if (!iListed) return imgRecord(g(OB_K, i));
+  return seqRecord(load<u32>(recBuf(i) + gPageBytes + HDR_OFF + 12));
+}
+
+/** rTenant, rAddr, rValid and rSeq of record `seq` of the image's ranges; false outside them. */
+function seqRecord(seq: u32): bool {
   if (seq == 0xffffffff) return false;
   rSeq = seq;
   const rc = <u32>load<u8>(IMG + C_RANGE_COUNT);
@@ -120,6 +137,7 @@ function imgRecord(pos: u32): bool {
 }
 
 function wanted(seq: u32): bool {
+  if (iListed) return seq < iRecords; // which record it is, only its header says
   if (!imgRecord(seq)) return false;
   if ((tMask & (1 << rTenant)) == 0) return false;
   return rAddr < wEnd && rAddr + rValid > wBase;
@@ -166,7 +184,7 @@ function failRecord(addr: u64): void {
 }
 
 function failBuf(i: u32, bits: u32): void {
-  imgRecord(g(OB_K, i));
+  if (!bufRecord(i)) rAddr = 0;
   failRecord(rAddr);
   failBits |= bits;
   s(OB_ST, i, FREE);
@@ -180,16 +198,24 @@ function failBuf(i: u32, bits: u32): void {
 function checkRec(i: u32): bool {
   const seq = g(OB_K, i);
   const rec = recBuf(i);
-  imgRecord(seq);
-  if (full) {
+  const unc = g(OB_U, i) != 0;
+  // a listed delta's record is the one its header names, if that is a record of the ranges (the
+  // tenants' chain digests, checked at the end, hold which records and in what order)
+  const known = iListed ? !unc && bufRecord(i) : imgRecord(seq);
+  if (chained) {
     // the chain wants the stored tags in record order; park this one until its turn
     memory.copy(TAGRING + <usize>((seq & (RING - 1)) << 4), rec + gPageBytes + TAG_OFF, TAG_BYTES);
+    store<u8>(TENRING + (seq & (RING - 1)), known && (tMask & (1 << rTenant)) != 0 ? <u8>rTenant : 0xff);
     tagReady |= <u64>1 << (seq - chainNext);
   }
-  writeHeader(EXP_HDR, PAGE_TYPE_DATA, <u8>rTenant, <u8>iSlot, iGen, rSeq, rAddr, rValid, iBase, iDelta ? H_FLAG_DELTA : 0, iId);
-  const unc = g(OB_U, i) != 0;
-  if (unc || !headerEquals(rec + gPageBytes + HDR_OFF, EXP_HDR)) {
+  if (known) writeHeader(EXP_HDR, PAGE_TYPE_DATA, <u8>rTenant, <u8>iSlot, iGen, rSeq, rAddr, rValid, iBase, iDelta ? H_FLAG_DELTA : 0, iId);
+  if (unc || !known || !headerEquals(rec + gPageBytes + HDR_OFF, EXP_HDR)) {
     failBuf(i, unc ? RestoreFail.NVM_READ_ERROR | RestoreFail.PAGE_VERIFY_FAIL : RestoreFail.PAGE_VERIFY_FAIL);
+    return false;
+  }
+  // a record of another tenant, or outside the window, was read only to learn which it is
+  if (iListed && ((tMask & (1 << rTenant)) == 0 || rAddr >= wEnd || rAddr + rValid <= wBase)) {
+    s(OB_ST, i, FREE);
     return false;
   }
   writeTweak(recTweak(i), rAddr, iGen, <u8>rTenant);
@@ -198,7 +224,7 @@ function checkRec(i: u32): bool {
 
 /** DMA the verified plaintext of buffer i into the DIMM (clipped to the window); false on BUSY. */
 function writeRec(i: u32): bool {
-  imgRecord(g(OB_K, i));
+  bufRecord(i);
   let a = rAddr;
   let e = rAddr + rValid;
   if (a < wBase) a = wBase;
@@ -236,7 +262,7 @@ function pushJobs(i: u32): bool {
 }
 
 function rTenantOf(i: u32): u32 {
-  imgRecord(g(OB_K, i));
+  bufRecord(i);
   return rTenant;
 }
 
@@ -278,6 +304,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   iId = load<u64>(IMG + C_SAVE_ID);
   iRecords = load<u32>(IMG + C_PAGE_COUNT);
   iDelta = isDelta(IMG);
+  iListed = iDelta && isListed(IMG);
   iStart = regionStart(IMG);
   iBase = load<u32>(IMG + C_BASE_GENERATION);
   iRuns = iDelta ? runTable(IMG) : 0;
@@ -285,6 +312,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
   runCursorReset();
   tMask = mask;
   full = len == 0;
+  chained = full || iListed;
   wBase = full ? 0 : base;
   wEnd = full ? 0xffffffffffffffff : base + len;
   Restored.verifiedBytes = 0;
@@ -334,7 +362,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
         if (checkRec(i)) {
           if (useEngine) { s(OB_SUB, i, 0); s(OB_ST, i, CRYPT); }
           else {
-            imgRecord(g(OB_K, i));
+            bufRecord(i);
             if (swOpen(rTenant, recBuf(i), gPageBytes, recTweak(i))) writeRec(i);
             else failBuf(i, RestoreFail.PAGE_VERIFY_FAIL);
             // the CPU is the bottleneck here: collect host events without sleeping
@@ -368,7 +396,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
     // Reads may run at most RING records ahead of the chain: fold the parked tags in before the
     // window reaches that limit, or a slow CPU that is never idle starves the reads (and the
     // engine behind them) waiting for a quiet moment to hash.
-    if (full && nFree > 0 && (tagReady & 1) != 0 && winBase + (RING >> 1) >= chainNext + RING) advanceChain(ops);
+    if (chained && nFree > 0 && (tagReady & 1) != 0 && winBase + (RING >> 1) >= chainNext + RING) advanceChain(ops);
     // give each free buffer the lowest record of the window on the channel the read order calls
     // for; when none is ready there, the lowest ready record anywhere
     while (nFree > 0) {
@@ -382,7 +410,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
         if ((winMask & bit) != 0) continue;
         const k = winBase + j;
         if (!allWanted && !wanted(k)) { winMask |= bit; continue; }
-        if (full && k >= chainNext + RING) break; // its tag must fit the ring
+        if (chained && k >= chainNext + RING) break; // its tag must fit the ring
         const d = unitDie(k);
         if ((busyDies & (<u64>1 << d)) != 0) continue;
         if (d / gDiesPerChannel == pc) { best = k; break; }
@@ -413,7 +441,7 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
     if (winBase >= ops && nFree == bufs) break;
     w32(R_PROGRESS_DONE, readsDone);
     // the chain's hashing fills CPU time that would otherwise be spent waiting
-    if (!progress && full && (tagReady & 1) != 0) { advanceChain(ops); continue; }
+    if (!progress && chained && (tagReady & 1) != 0) { advanceChain(ops); continue; }
     if (!progress) {
       const ev = wait(Event.NAND | Event.DMA | Event.CRYPTO | Event.MAILBOX, deadline);
       if (ev == Event.TIMER) { failBits |= RestoreFail.TIMEOUT; break; }
@@ -428,8 +456,8 @@ export function runRestore(mask: u32, base: u64, len: u64, deadline: i64): u32 {
     if (st == VERIFY || (st == CRYPT && g(OB_SUB, i) > 0)) while (crypto_done() <= g(OB_T, i)) wait(Event.CRYPTO, NO_DEADLINE);
   }
   if (bufs > gResRecsSw) rebuildDerived();
-  if (full) advanceChain(ops);
-  if (full && failBits == 0) {
+  if (chained) advanceChain(ops);
+  if (chained && failBits == 0) {
     const tc = <u32>load<u8>(IMG + C_TENANT_COUNT);
     const to = IMG + load<u32>(IMG + C_TENANT_OFF);
     for (let i: u32 = 0; i < tc; i++) {

@@ -84,7 +84,7 @@ function renderImage(img: ImageReport): string[] {
       : "") +
     `, slot ${img.slot}${img.wide ? " (wide)" : ""}, ${kib(img.bytes)}` +
     (found
-      ? `, ${img.records} pages${img.runs !== undefined ? ` in ${img.runs} run(s)` : ""}, commit copies ` +
+      ? `, ${img.records} pages${img.runs !== undefined ? ` in ${img.runs} run(s)${img.listed ? ", listed by their headers" : ""}` : ""}, commit copies ` +
         img.commitCopies!.map((c) => `die ${c.die} block ${c.block}`).join("; ") +
         (img.damagedCommitCopies!.length ? `, ${img.damagedCommitCopies!.length} damaged` : "")
       : `, ${img.dataPages} data pages found, no intact commit record`);

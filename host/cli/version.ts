@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_FIRMWARE } from "../firmware/file.ts";
 import { HAL_VERSION } from "../abi/hal.ts";
-import { COMMIT_VERSION_DELTA } from "../image/format.ts";
+import { COMMIT_VERSION_LISTED } from "../image/format.ts";
 import { REGMAP_VERSION } from "../abi/registers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -47,7 +47,7 @@ export function versionInfo(): VersionInfo {
     package: pkg.version,
     firmware,
     hal: `${HAL_VERSION.major}.${HAL_VERSION.minor}`,
-    imageFormat: COMMIT_VERSION_DELTA,
+    imageFormat: COMMIT_VERSION_LISTED,
     registerMap: REGMAP_VERSION,
   };
 }

@@ -20,6 +20,7 @@ import {
   COMMIT_MAGIC,
   COMMIT_MAX_BYTES,
   COMMIT_VERSION_DELTA,
+  COMMIT_VERSION_LISTED,
   COMMIT_VERSION_FULL,
   FORMAT_VERSION,
   MAX_TENANTS,
@@ -185,9 +186,9 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const u64 = (o: number): bigint => c.readBigUInt64LE(o);
   if (u32(0) !== COMMIT_MAGIC) return "commit magic is not LGC1";
   const version = u16(4);
-  if (version !== COMMIT_VERSION_FULL && version !== COMMIT_VERSION_DELTA)
-    return `commit version ${version} (this reader knows 1 and 2)`;
-  const isDelta = version === COMMIT_VERSION_DELTA;
+  if (version !== COMMIT_VERSION_FULL && version !== COMMIT_VERSION_DELTA && version !== COMMIT_VERSION_LISTED)
+    return `commit version ${version} (this reader knows 1, 2 and 3)`;
+  const isDelta = version === COMMIT_VERSION_DELTA || version === COMMIT_VERSION_LISTED;
   const flags = u16(6);
   if (!isDelta && flags & ~COMMIT_FLAG_WIDE)
     return `unknown commit flags 0x${flags.toString(16)} (delta images are not version 1)`;
@@ -229,7 +230,14 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   let rangeMin = COMMIT_HEADER_BYTES;
   let excMin = tenantOff + tc * TENANT_ENTRY;
   if (isDelta) {
-    const d = decodeDeltaFields(c, generation, baseGeneration, flags, regionLength(wide, g.blocksPerPlane));
+    const d = decodeDeltaFields(
+      c,
+      generation,
+      baseGeneration,
+      flags,
+      regionLength(wide, g.blocksPerPlane),
+      version === COMMIT_VERSION_LISTED,
+    );
     if (typeof d === "string") return d;
     delta = d.fields;
     if (d.tables.chainOff < DELTA_HEADER_BYTES) return "table offsets overlap";
@@ -270,7 +278,11 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
   const sorted = [...ranges].sort((a, b) => a.base - b.base);
   for (let i = 1; i < sorted.length; i++)
     if (sorted[i]!.base < sorted[i - 1]!.base + sorted[i - 1]!.length) return "ranges overlap";
-  if (delta) {
+  if (delta?.listed) {
+    // which records a listed delta holds, only their headers say (listed.ts checks them)
+    if (u8(117) !== 1 || u8(118) !== 0 || u8(119) !== 0 || u32(120) !== 0)
+      return "a delta names retained generations or a held image (a delta never holds one)";
+  } else if (delta) {
     const last = delta.runs[delta.runs.length - 1]!;
     if (last.first + last.count > seq)
       return `the runs name record ${last.first + last.count - 1}, the ranges hold ${seq}`;
@@ -287,9 +299,11 @@ function decodeCommit(c: Buffer, dump: NandDump, die: number, block: number): Co
     if (i > 0 && tenant <= tenants[i - 1]!.tenant) return "tenant table is not in increasing tenant order";
     const mine = ranges.filter((r) => r.tenant === tenant);
     if (mine.length === 0) return `tenant ${tenant} owns no range`;
-    const held = delta
-      ? mine.reduce((n, r) => n + runRecordsCount(delta.runs, r.firstSeq, r.firstSeq + r.pages), 0)
-      : mine.reduce((n, r) => n + r.pages, 0);
+    const held = delta?.listed
+      ? u32(e + 4)
+      : delta
+        ? mine.reduce((n, r) => n + runRecordsCount(delta.runs, r.firstSeq, r.firstSeq + r.pages), 0)
+        : mine.reduce((n, r) => n + r.pages, 0);
     if (u32(e + 4) !== held)
       return `tenant ${tenant}: ${u32(e + 4)} records, ${delta ? "the runs name" : "its ranges hold"} ${held}`;
     tenants.push({

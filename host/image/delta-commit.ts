@@ -42,7 +42,10 @@ export interface DeltaFields {
   regionStart: number;
   /** Base first, parent last. */
   chain: ChainEntry[];
+  /** A listed delta's (version 3) are empty until its records' headers are read (listed.ts). */
   runs: Run[];
+  /** Version 3: the records name themselves (section 10), and the runs come from their headers. */
+  listed: boolean;
   /** Records the host's record named, before gaps were merged (informational). */
   namedRecords: number;
   /** Flag bit 2: the save left out records the host's record named (its restore is not the DIMM
@@ -72,6 +75,7 @@ export function decodeDeltaFields(
   baseGeneration: number,
   flags: number,
   regionBlocks: number,
+  listed = false,
 ): { fields: DeltaFields; tables: DeltaTables } | string {
   const total = c.length;
   if (total < DELTA_HEADER_BYTES + 32) return `total size ${total} is smaller than a version-2 header`;
@@ -86,7 +90,8 @@ export function decodeDeltaFields(
   if (regionStart >= regionBlocks)
     return `regionStart ${regionStart} is not below the ${region} ${regionBlocks} blocks`;
   if (A < 1 || A > MAX_ANCESTORS) return `${A} chain entries (1 to ${MAX_ANCESTORS})`;
-  if (R < 1) return "no runs";
+  if (listed && R !== 0) return `${R} runs in a listed delta (version 3 has none)`;
+  if (!listed && R < 1) return "no runs";
   const partial = (flags & COMMIT_FLAG_PARTIAL) !== 0;
   const lostRecords = u32(156);
   if (partial && lostRecords === 0) return "a partial delta (flag bit 2) that left out 0 records (offset 156)";
@@ -135,7 +140,7 @@ export function decodeDeltaFields(
     runs.push(run);
   }
   return {
-    fields: { parent, regionStart, chain, runs, namedRecords: u32(152), partial, lostRecords },
+    fields: { parent, regionStart, chain, runs, listed, namedRecords: u32(152), partial, lostRecords },
     tables: { chainOff, chainEnd, runOff, runEnd },
   };
 }

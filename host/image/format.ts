@@ -13,6 +13,8 @@ export const FORMAT_VERSION = 1;
 /** The commit record's version (4.1, 9.3): 1 = full image, 2 = delta generation. */
 export const COMMIT_VERSION_FULL = 1;
 export const COMMIT_VERSION_DELTA = 2;
+/** A listed delta (section 10): its records name themselves, in record order; no run table. */
+export const COMMIT_VERSION_LISTED = 3;
 /** Page header flags bit 0: a data record of a delta (9.4). */
 export const PAGE_FLAG_DELTA = 1;
 export const PAGE_TYPE_DATA = 1;

@@ -48,6 +48,8 @@ export interface ImageReport {
   chain?: number[];
   /** A delta: entries of its run table. */
   runs?: number;
+  /** A listed delta (format version 3, section 10): its runs come from its records' headers. */
+  listed?: boolean;
   /** A delta: a partial save (commit flag bit 2, 9.3) that left out records the host's record
    * named; its restore is not the DIMM at its isolation. */
   partial?: boolean;
@@ -158,6 +160,7 @@ export function inspectDump(dump: NandDump, keys: GivenKey[]): InspectReport {
         ? {
             chain: c.delta.chain.map((e) => e.generation),
             runs: c.delta.runs.length,
+            listed: c.delta.listed,
             partial: c.delta.partial,
             lostRecords: c.delta.lostRecords,
             partialAncestors: c.delta.chain.filter((e) => e.partial).map((e) => e.generation),

@@ -8,6 +8,7 @@
 import { BlockFlag, type NandDump } from "./container.ts";
 import { isCommitCandidate, readCommit, type CommitRecord } from "./commit.ts";
 import { findAncestors, namesAsAncestor } from "./chain.ts";
+import { resolveListed } from "./listed.ts";
 import { entryReadable, readPage } from "./media.ts";
 import {
   FORMAT_VERSION,
@@ -230,12 +231,21 @@ export function survey(dump: NandDump): Survey {
     img.ranges = mergeRanges(addresses.get(key)!);
   }
 
+  // Section 10: a listed delta's records name themselves; reading their headers gives its runs.
+  const unlisted = new Map<CompleteImage, string>();
+  for (const img of complete.values()) {
+    const err = resolveListed(dump, img.commit);
+    if (err) unlisted.set(img, err);
+  }
+
   // Section 9.5: each delta's ancestors among the intact records.
   const intact = [...complete.values()];
   for (const img of intact) {
     const found = findAncestors(img.commit, intact, (i) => i.commit);
     if (found.ok) img.ancestors = found.ancestors;
     else img.broken = found.reason;
+    const own = unlisted.get(img) ?? img.ancestors.map((a) => unlisted.get(a)).find((e) => e);
+    if (own) img.broken = `a listed delta's records: ${own}`;
   }
 
   // Newest first; the first complete one is current; an older image is stale (a delta:
