@@ -23,6 +23,7 @@ import { workload } from "./workload.ts";
 import { wait, waitFor } from "./waits.ts";
 import { readStatus, verify } from "./observe.ts";
 import { inject } from "./inject.ts";
+import { configure } from "./configure.ts";
 
 export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   "power-on": powerOn,
@@ -44,6 +45,7 @@ export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   "dirty-track": dirtyTrack,
   checkpoint,
   "energy-test": energyTest,
+  configure,
   workload,
   wait,
   "wait-for": waitFor,

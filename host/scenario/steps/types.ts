@@ -103,6 +103,14 @@ export interface CheckpointStep extends CommandTiming {
   /** The result the run requires ("any": not checked). */
   expect: "any" | "ok" | "refused" | "failed";
 }
+/** The host writes a configuration register (by its name in host/abi/registers.ts). */
+export interface ConfigureStep extends StepTiming {
+  action: "configure";
+  register: string;
+  offset: number;
+  size: number;
+  value: number;
+}
 /** The host asks for a bank test (ENERGY_TEST); the next step starts once it is delivered. */
 export interface EnergyTestStep extends CommandTiming {
   action: "energy-test";
@@ -208,6 +216,7 @@ export type Step =
   | DirtyTrackStep
   | CheckpointStep
   | EnergyTestStep
+  | ConfigureStep
   | WorkloadStep
   | WaitStep
   | WaitForStep
