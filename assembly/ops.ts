@@ -628,8 +628,8 @@ export function checkDue(): i64 {
 }
 
 /**
- * The bank is checked by itself once it has charged to 95 % of its charged voltage after power-up
- * or a save (unless ARM's or the host's test already did it since), then every
+ * The bank is checked by itself once it has reached 95 % of its charged voltage after power-up
+ * (unless ARM's or the host's test came first) and after a save that drew it below that, then every
  * CAP_CHECK_INTERVAL_S; a bank not charged within CHARGE_TIMEOUT_MS is reported. Only between
  * operations and on mains power.
  */
@@ -644,8 +644,8 @@ export function autoCheck(): void {
   if (readCellMv() >= 0.95 * <f64>board_param(Param.CAP_CHARGED_MV)) {
     Charge.watching = false;
     setCapFlags(CapFlag.CHARGED);
-    // a bank found charged was not charged just now: ARM's test or the interval covers it
-    if (Charge.low && (!Bank.tested || Bank.testedAt < Charge.since)) energyTest();
+    // a bank found charged after a save was not drawn down by it: the interval covers it
+    if (!Bank.tested || (Charge.low && Bank.testedAt < Charge.since)) energyTest();
     else assessHealth();
     return;
   }

@@ -296,8 +296,16 @@ export function estimateSave(records: u32): void {
     Estimate.energyJ = mJ / 1000;
     const engine = gHasEngine && gEngineOk && !gCryptoOnCpu;
     Estimate.floorW = (<f64>base + cpuI) / 1000;
-    Estimate.peakW = (<f64>base + cpuA + param(Param.DRAM_ACTIVE_MW, 0) + <f64>gDies * param(Param.NAND_PROGRAM_MW, 0) +
-      <f64>gChannels * param(Param.NAND_BUS_MW, 0) + (engine ? param(Param.CRYPTO_ACTIVE_MW, 0) : 0)) / 1000;
+    // Every op passes the DMA and the crypto before its die, so ops reach the NAND no faster than
+    // one per the slower of the two: no more programs and transfers overlap than fit in that
+    // spacing (one more for the phase), and never more than there are dies and buses.
+    const feed = <f64>gPlanes * (dma > crypto ? dma : crypto);
+    let progs = Math.ceil((cmd + xfer + tProg) / feed) + 1;
+    if (progs > <f64>gDies) progs = <f64>gDies;
+    let buses = Math.ceil((cmd + xfer) / feed) + 1;
+    if (buses > <f64>gChannels) buses = <f64>gChannels;
+    Estimate.peakW = (<f64>base + cpuA + param(Param.DRAM_ACTIVE_MW, 0) + progs * param(Param.NAND_PROGRAM_MW, 0) +
+      buses * param(Param.NAND_BUS_MW, 0) + (engine ? param(Param.CRYPTO_ACTIVE_MW, 0) : 0)) / 1000;
   } else {
     // the board's all-on figure is its own peak; nothing says how low the load goes
     Estimate.energyJ = param(Param.SAVE_POWER_MW, 1000) * Estimate.ns / 1e12;
