@@ -609,7 +609,7 @@ namespace Charge {
   export let watching: bool = true; // since power-up, or since a save drew the bank down
   export let low: bool = false; // a look found it below 95 %: it is charging
   export let since: i64 = 0;
-  export let nextPoll: i64 = 1_000_000_000;
+  export let nextPoll: i64 = 0; // 0: from power-up, once the boot has set its time
 }
 
 /** A save drew the bank down: check it again once it has charged. */
@@ -622,6 +622,9 @@ export function watchCharge(): void {
 
 /** When the event loop must next wake for the bank checks (i64.MAX_VALUE: never). */
 export function checkDue(): i64 {
+  // the first look a second after power-up: ARM's test usually comes first, and the host's boot
+  // commands are not held up by one of the controller's own
+  if (Charge.nextPoll == 0) { Charge.since = gBootNs; Charge.nextPoll = gBootNs + 1_000_000_000; }
   if (Charge.watching) return Charge.nextPoll;
   const iv = <i64>r32(R_CAP_CHECK_INTERVAL_S);
   return iv == 0 || !Bank.tested ? i64.MAX_VALUE : Bank.testedAt + iv * 1_000_000_000;
@@ -640,7 +643,6 @@ export function autoCheck(): void {
   if (now < checkDue()) return;
   if (!Charge.watching) { energyTest(); return; }
   Charge.nextPoll = now + 1_000_000_000;
-  if (Charge.since == 0) Charge.since = gBootNs;
   if (readCellMv() >= 0.95 * <f64>board_param(Param.CAP_CHARGED_MV)) {
     Charge.watching = false;
     setCapFlags(CapFlag.CHARGED);
