@@ -25,7 +25,7 @@ import { swSeal } from "./seal";
 import { writeTweak } from "./format";
 import { pollIdle } from "./mgmt/commands";
 import { hasDeferred } from "./mgmt/mailbox";
-import { gArmed, save, setState, state, publishImage, loadImageCounters } from "./ops";
+import { gArmed, save, setState, state, publishImage, loadImageCounters, autoCheck, checkDue, watchCharge } from "./ops";
 import { configDefaults } from "./setup";
 import { takePowerFail } from "./power";
 import { policyTick, rearmTick, rearmWanted } from "./tracking";
@@ -183,6 +183,7 @@ function afterPowerFailSave(): void {
   }
   gpio_write(Pin.DIMM_ISOLATE, 0);
   setState(R.State.DISARMED);
+  watchCharge();
 }
 
 function updatePins(): void {
@@ -245,7 +246,9 @@ export function main(): void {
   updatePins();
   trace(Trace.BOOT, <i64>load<u32>(IMG + 16) * (Image.valid ? 1 : 0));
   for (;;) {
-    const deadline = gArmed || rearmWanted() ? now_ns() + 1_000_000 : NO_DEADLINE;
+    let deadline = gArmed || rearmWanted() ? now_ns() + 1_000_000 : NO_DEADLINE;
+    const due = checkDue();
+    if (due < deadline) deadline = due;
     const ev = wait(Event.PWR_FAIL | Event.SAVE_N | Event.MAILBOX, deadline);
     if ((ev & Event.PWR_FAIL) != 0) onPowerFail();
     else if (gArmed && ev == Event.TIMER && adc_read(Adc.RAIL_MV) < gRailFailMv) onRailLow();
@@ -265,6 +268,8 @@ export function main(): void {
     // a data-path controller's own record: what a blackout owes, and the checkpoint policy
     if (gArmed && (ev & Event.PWR_FAIL) == 0) policyTick();
     else if (rearmWanted() && gpio_read(Pin.PWR_GOOD) != 0) rearmTick();
+    autoCheck();
+    if (takePowerFail()) onPowerFail();
     updatePins();
   }
 }

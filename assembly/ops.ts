@@ -29,6 +29,7 @@ import {
   R_PROGRAM_FAILS, R_TRACK_STATE, R_LAST_SAVE_KIND, R_CHAIN_LENGTH, R_TRACK_BITMAP_ADDR, R_TRACK_GENERATION,
   R_DELTA_ROOM_BLOCKS, R_IMAGE_BASE_GENERATION, R_LAST_SAVE_RECORDS, R_LAST_SAVE_BASED_ON, R_LAST_SAVE_DIRTY_RECORDS,
   R_GENERATIONS, GENERATION_ENTRY_BYTES, TrackState, SaveKind, R_PROTECTION, Protection, R_DELTA_CAP_RECORDS,
+  R_CAP_CHECK_INTERVAL_S, CapFlag,
 } from "./mgmt/regs";
 import { tenantLoaded, tenantBase, K_KCV } from "./keys";
 import { totalRecords, tenantMaskOfRanges, rangeCount, rangeLen } from "./ranges";
@@ -46,7 +47,9 @@ import { runSave } from "./save";
 import { Plan, setPlan, setEraseCounts, setTrigger, setHeldPlan, setDeltaOnly } from "./plan";
 import { runRestoreChain, Restored } from "./restore";
 import { planDeltaSave, deltaBytes, chainIndex, generationPartial } from "./delta-plan";
-import { capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords } from "./power";
+import {
+  capTest, estimateSave, energyMargin, Bank, readCellMv, setV0, coveredRecords, gCapFlags, setCapFlags, assessHealth, gPowerFailPending,
+} from "./power";
 import { ct_equal } from "./crypto/index";
 
 const MAC: usize = memory.data(32, 16);
@@ -266,7 +269,6 @@ export function arm(onMains: bool = false): u8 {
   }
   setV0(vcell);
   if (!measured) why |= ArmRefusal.CAP_UNHEALTHY;
-  if (Bank.v0 < 0.95 * vchg) why |= ArmRefusal.CAP_NOT_CHARGED;
   estimateSave(records);
   const margin = energyMargin();
   const minPct = <i32>(<i16>r16(R_ENERGY_MARGIN_MIN_PCT));
@@ -611,6 +613,8 @@ export function energyTest(): u8 {
   setState(State.ENERGY_TEST);
   w8(R_ENERGY_TEST_STATUS, OpStatus.IN_PROGRESS);
   const ok = capTest();
+  // a power failure stopped the test: the save comes first, the figures can wait
+  if (gPowerFailPending) { w8(R_ENERGY_TEST_STATUS, OpStatus.FAILED); setState(prev); return CmdResult.FAILED; }
   estimateSave(totalRecords());
   energyMargin();
   w8(R_ENERGY_TEST_STATUS, ok ? OpStatus.SUCCESS : OpStatus.FAILED);
@@ -619,3 +623,59 @@ export function energyTest(): u8 {
   return ok ? CmdResult.OK : CmdResult.FAILED;
 }
 
+// ---- automatic bank checks ------------------------------------------------------------------------------
+
+namespace Charge {
+  export let watching: bool = true; // since power-up, or since a save drew the bank down
+  export let low: bool = false; // a look found it below 95 %: it is charging
+  export let since: i64 = 0;
+  export let nextPoll: i64 = 0; // 0: from power-up, once the boot has set its time
+}
+
+/** A save drew the bank down: check it again once it has charged. */
+export function watchCharge(): void {
+  Charge.watching = true;
+  Charge.low = false;
+  Charge.since = now_ns();
+  Charge.nextPoll = Charge.since + 1_000_000_000;
+}
+
+/** When the event loop must next wake for the bank checks (i64.MAX_VALUE: never). */
+export function checkDue(): i64 {
+  // the first look a second after power-up: ARM's test usually comes first, and the host's boot
+  // commands are not held up by one of the controller's own
+  if (Charge.nextPoll == 0) { Charge.since = gBootNs; Charge.nextPoll = gBootNs + 1_000_000_000; }
+  if (Charge.watching) return Charge.nextPoll;
+  const iv = <i64>r32(R_CAP_CHECK_INTERVAL_S);
+  return iv == 0 || !Bank.tested ? i64.MAX_VALUE : Bank.testedAt + iv * 1_000_000_000;
+}
+
+/**
+ * The bank is checked by itself once it has reached 95 % of its charged voltage after power-up
+ * (unless ARM's or the host's test came first) and after a save that drew it below that, then every
+ * CAP_CHECK_INTERVAL_S; a bank not charged within CHARGE_TIMEOUT_MS is reported. Only between
+ * operations and on mains power.
+ */
+export function autoCheck(): void {
+  const st = state();
+  if ((st != State.DISARMED && st != State.ARMED) || gpio_read(Pin.PWR_GOOD) == 0) return;
+  const now = now_ns();
+  if (now < checkDue()) return;
+  if (!Charge.watching) { energyTest(); return; }
+  Charge.nextPoll = now + 1_000_000_000;
+  if (readCellMv() >= 0.95 * <f64>board_param(Param.CAP_CHARGED_MV)) {
+    Charge.watching = false;
+    setCapFlags(CapFlag.CHARGED);
+    // a bank found charged after a save was not drawn down by it: the interval covers it
+    if (!Bank.tested || (Charge.low && Bank.testedAt < Charge.since)) energyTest();
+    else assessHealth();
+    return;
+  }
+  Charge.low = true;
+  const tmo = <i64>r32(R_CHARGE_TIMEOUT_MS) * 1_000_000;
+  if (tmo > 0 && now - Charge.since > tmo && (gCapFlags & CapFlag.CHARGE_TIMEOUT) == 0) {
+    setCapFlags(CapFlag.CHARGE_TIMEOUT);
+    raiseEvent(Evt.CHARGE_TIMEOUT);
+    assessHealth();
+  }
+}

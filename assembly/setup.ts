@@ -124,6 +124,8 @@ export function configDefaults(): void {
   w32(0x19c, 70_000); // temperature warning, m°C
   w8(0x1b4, 50); // a data-path controller checkpoints when half its owed limit is used (docs/register-map.md)
   w32(R_EVENT_MASK, 0xffffffff);
+  w32(0x1a4, 86_400); // automatic bank test once a day: supercapacitors fade over months
+  w8(0x1a8, 10); // capacitor lifetime failure, % (TrueNAS: critical below 10 %)
 }
 
 export function factoryDefault(): u8 {

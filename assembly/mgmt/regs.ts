@@ -5,7 +5,7 @@
 //
 // Layer: the bottom; no imports. Every layer publishes into the window by these offsets.
 
-export const REGMAP_VERSION: u32 = 1;
+export const REGMAP_VERSION: u32 = 2;
 export const WINDOW_BYTES: u32 = 0x400;
 export const REG_MAGIC_VALUE: u32 = 0x5053474c; // "LGSP"
 
@@ -101,6 +101,13 @@ export const R_NVM_LIFETIME_PCT: u32 = 0x160;
 export const R_NVM_HEALTH: u32 = 0x161;
 export const R_ERASE_COUNT_MAX: u32 = 0x164;
 export const R_NVM_ENDURANCE: u32 = 0x168;
+// the energy source's measurement, its own uncertainty, and what the health figure weighs
+export const R_CAP_UNCERT_UF: u32 = 0x16c; // u32 expanded uncertainty of CAP_MEASURED_UF
+export const R_CAP_ESR_UNCERT_UOHM: u32 = 0x170; // u32 expanded uncertainty of CAP_ESR_UOHM
+export const R_VCAP_SAVE_MV: u32 = 0x174; // u16 cell voltage the energy check counts on
+export const R_CAP_FLAGS: u32 = 0x176; // u8 CapFlag bits
+export const R_CAP_CHECKS: u32 = 0x178; // u32 bank tests since power-up
+export const R_CAP_LAST_CHECK_S: u32 = 0x17c; // u32 seconds since power-up of the last test
 
 // configuration: host-writable directly through the mailbox
 export const R_CONFIG_START: u32 = 0x180;
@@ -118,6 +125,8 @@ export const R_EVENT_MASK: u32 = 0x1a0;
 // the policy of a data-path controller's tracking (docs/register-map.md, "Controller tracking")
 export const R_CHECKPOINT_INTERVAL_MS: u32 = 0x1b0; // u32 a policy checkpoint at least this often (0: not by time)
 export const R_CHECKPOINT_OWED_PCT: u32 = 0x1b4; // u8 ... and when OWED reaches this share of its limit (0: not by activity)
+export const R_CAP_CHECK_INTERVAL_S: u32 = 0x1a4; // u32 automatic bank test interval (0 = none)
+export const R_CAP_LIFETIME_FAIL_PCT: u32 = 0x1a8; // u8 CAP_HEALTH fail below this lifetime
 export const R_CONFIG_END: u32 = 0x1c0;
 
 // events
@@ -129,6 +138,15 @@ export const R_OWED_GRANULES: u32 = 0x1c8; // u32 tracker granules written since
 export const R_OWED_LIMIT: u32 = 0x1cc; // u32 the back-pressure limit on them (0: none)
 export const R_THROTTLE_EPISODES: u32 = 0x1d0; // u32 times the host was held at the limit
 export const R_POLICY_CHECKPOINTS: u32 = 0x1d4; // u32 checkpoints the policy took
+// energy-source trend: the first test since power-up and the one before the last
+export const R_CAP_FIRST_UF: u32 = 0x1e0;
+export const R_CAP_ESR_FIRST_UOHM: u32 = 0x1e4;
+export const R_CAP_PREV_UF: u32 = 0x1e8;
+export const R_CAP_ESR_PREV_UOHM: u32 = 0x1ec;
+export const R_CAP_FIRST_CHECK_S: u32 = 0x1f0;
+export const R_CAP_PREV_CHECK_S: u32 = 0x1f4;
+export const R_CAP_LIFETIME_FIRST_PCT: u32 = 0x1f8; // u8
+export const R_CAP_LIFETIME_PREV_PCT: u32 = 0x1f9; // u8
 
 // registered ranges (read back)
 export const R_RANGE_COUNT: u32 = 0x200;
@@ -354,7 +372,16 @@ export namespace Evt {
   export const POWER_FAIL_SEEN: u32 = 1 << 12;
   export const INCOMPLETE_IMAGE: u32 = 1 << 13;
   export const ENERGY_TEST_DONE: u32 = 1 << 14;
-  export const THROTTLED: u32 = 1 << 15; // the host's writes reached the owed limit and are held
+  export const CAP_HEALTH_CHANGE: u32 = 1 << 15; // CAP_HEALTH moved to another state
+  export const CAP_FAIL: u32 = 1 << 16; // CAP_HEALTH became fail
+  export const CHARGE_TIMEOUT: u32 = 1 << 17; // the bank did not charge within CHARGE_TIMEOUT_MS
+  export const THROTTLED: u32 = 1 << 18; // the host's writes reached the owed limit and are held
+}
+
+export namespace CapFlag {
+  export const CHARGED: u32 = 1 << 0; // the bank has reached 95 % of its charged voltage since power-up
+  export const CHARGE_TIMEOUT: u32 = 1 << 1; // it did not within CHARGE_TIMEOUT_MS
+  export const TEMP_HIGH: u32 = 1 << 2; // TEMP_MC above TEMP_WARN_MC at the last test
 }
 
 export namespace Inject {

@@ -46,6 +46,7 @@ const PREFIX: Record<keyof typeof HAL_GROUPS | keyof typeof REGISTER_GROUPS, str
   Evt: "LG_EVT_",
   Inject: "LG_INJECT_",
   Caps: "LG_CAPS_",
+  CapFlag: "LG_CAP_FLAG_",
   Phase: "LG_PHASE_",
 };
 

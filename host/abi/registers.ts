@@ -7,7 +7,7 @@ import { codes, bits, labels, type Entry } from "./table.ts";
 
 export { bitNames, codeName } from "./table.ts";
 
-export const REGMAP_VERSION = 1;
+export const REGMAP_VERSION = 2;
 export const WINDOW_BYTES = 0x400;
 export const REG_MAGIC_VALUE = 0x5053474c; // "LGSP"
 
@@ -111,6 +111,12 @@ export const REGISTERS = [
   ["NVM_HEALTH", 0x161, 1],
   ["ERASE_COUNT_MAX", 0x164, 4],
   ["NVM_ENDURANCE", 0x168, 4],
+  ["CAP_UNCERT_UF", 0x16c, 4],
+  ["CAP_ESR_UNCERT_UOHM", 0x170, 4],
+  ["VCAP_SAVE_MV", 0x174, 2],
+  ["CAP_FLAGS", 0x176, 1],
+  ["CAP_CHECKS", 0x178, 4],
+  ["CAP_LAST_CHECK_S", 0x17c, 4],
   // configuration: host-writable directly through the mailbox (CONFIG_START..CONFIG_END)
   ["SAVE_TIMEOUT_MS", 0x180, 4],
   ["RESTORE_TIMEOUT_MS", 0x184, 4],
@@ -123,6 +129,8 @@ export const REGISTERS = [
   ["NVM_LIFETIME_WARN_PCT", 0x199, 1],
   ["TEMP_WARN_MC", 0x19c, 4],
   ["EVENT_MASK", 0x1a0, 4],
+  ["CAP_CHECK_INTERVAL_S", 0x1a4, 4],
+  ["CAP_LIFETIME_FAIL_PCT", 0x1a8, 1],
   ["CHECKPOINT_INTERVAL_MS", 0x1b0, 4],
   ["CHECKPOINT_OWED_PCT", 0x1b4, 1],
   // events and error injection
@@ -133,6 +141,15 @@ export const REGISTERS = [
   ["OWED_LIMIT", 0x1cc, 4],
   ["THROTTLE_EPISODES", 0x1d0, 4],
   ["POLICY_CHECKPOINTS", 0x1d4, 4],
+  // energy-source trend: the first test since power-up and the one before the last
+  ["CAP_FIRST_UF", 0x1e0, 4],
+  ["CAP_ESR_FIRST_UOHM", 0x1e4, 4],
+  ["CAP_PREV_UF", 0x1e8, 4],
+  ["CAP_ESR_PREV_UOHM", 0x1ec, 4],
+  ["CAP_FIRST_CHECK_S", 0x1f0, 4],
+  ["CAP_PREV_CHECK_S", 0x1f4, 4],
+  ["CAP_LIFETIME_FIRST_PCT", 0x1f8, 1],
+  ["CAP_LIFETIME_PREV_PCT", 0x1f9, 1],
   // registered ranges (read back)
   ["RANGE_COUNT", 0x200, 1],
   ["RANGES", 0x208, MAX_RANGES * RANGE_ENTRY_BYTES],
@@ -391,10 +408,22 @@ const EVENTS = [
   ["POWER_FAIL_SEEN", "power fail seen"],
   ["INCOMPLETE_IMAGE", "incomplete image"],
   ["ENERGY_TEST_DONE", "energy test done"],
+  ["CAP_HEALTH_CHANGE", "capacitor health changed"],
+  ["CAP_FAIL", "capacitor failed"],
+  ["CHARGE_TIMEOUT", "charge timeout"],
   ["THROTTLED", "host throttled"],
 ] as const satisfies readonly Entry[];
 export const Evt = bits(EVENTS);
 export const EVENT_BITS = labels(EVENTS);
+
+/** CAP_FLAGS: what the energy source's health figure weighs besides its lifetime. */
+const CAP_FLAGS = [
+  ["CHARGED", "charged"],
+  ["CHARGE_TIMEOUT", "charge timeout"],
+  ["TEMP_HIGH", "temperature high"],
+] as const satisfies readonly Entry[];
+export const CapFlag = bits(CAP_FLAGS);
+export const CAP_FLAG_BITS = labels(CAP_FLAGS);
 
 const INJECTS = [
   ["FAIL_NEXT_PROGRAM", "fail next program"],
@@ -451,5 +480,6 @@ export const REGISTER_GROUPS = {
   Evt: { values: Evt, labels: EVENT_BITS },
   Inject: { values: Inject, labels: INJECT_BITS },
   Caps: { values: Caps, labels: CAPS_BITS },
+  CapFlag: { values: CapFlag, labels: CAP_FLAG_BITS },
   Phase: { values: Phase, labels: PHASE_NAMES },
 } as const satisfies Record<string, { values: Readonly<Record<string, number>>; labels?: readonly string[] }>;

@@ -79,15 +79,28 @@ export function trialBoard(board: BoardSpec, t: TrialParams): BoardSpec {
   };
 }
 
-/** The firmware's arm-time energy check (docs/firmware.md, "Arm"), with the capacitor test's
- * ADC noise: C from the drop over the test time, ESR from the step when the load goes off, both
- * from 32-sample averages; usable energy down to Vmin plus the ESR drop at the estimated load. */
+/** Samples of the firmware's bank test (assembly/power.ts): a rest burst at each end, 16 loaded
+ * bursts over the discharge. */
+const REST_SAMPLES = 4096;
+const LOAD_SAMPLES = 16 * 1024;
+const K_SIGMA = 4;
+
+/**
+ * The firmware's arm-time energy check (docs/firmware.md, "Arm" and "Capacitor test"), with the
+ * capacitor test's ADC noise: C and ESR from the least-squares fit, each off by its standard
+ * deviation times a normal draw (σ(ΔV) = σ/√(N_rest/2 + M/12), σ(I·R) = σ·√(1/M + 2/N_rest)), taken
+ * at the pessimistic end of the uncertainty the firmware reports; usable energy from the charged
+ * voltage less the test's drop, with the save's peak load, the ESR and the maximum-power-transfer
+ * limit. The firmware's peak counts the programs the save can feed; here the feed is the
+ * estimate's pace per op, which the firmware's measured crypto time sets on the reference boards.
+ */
 export function armCheck(
   board: BoardSpec,
   t: TrialParams,
   neededJ: number,
   estimateUs: number,
   rng: Rng,
+  bytes: number = board.dimm.bytes,
 ): { armed: boolean; reason: string | null } {
   const c = board.capacitor;
   const iA = c.testLoadA;
@@ -95,18 +108,70 @@ export function armCheck(
   // The test time is sized from the board's nominal capacitance (a trial's board file carries the
   // trial's value, as the replay does).
   const testS = Math.min(5, Math.max(0.2, (t.capacitanceF * 0.1) / iA));
-  const sigmaV = t.adcNoiseMv / 1000 / Math.sqrt(32);
-  const drop = (iA * testS) / t.capacitanceF + Math.SQRT2 * sigmaV * rng.normal();
-  const measuredC = drop > 0 ? (iA * testS) / drop : 0;
-  const measuredR = Math.max(0, t.esrOhm + (Math.SQRT2 * sigmaV * rng.normal()) / iA);
-  const v0 = c.chargedV + (t.adcNoiseMv / 1000 / 4) * rng.normal();
-  if (measuredC <= 0) return { armed: false, reason: "capacitor test failed" };
-  const eta = c.efficiency;
-  const pIn = estimateUs > 0 ? neededJ / (estimateUs / 1e6) / eta : 0;
-  const vcMin = c.minV + (measuredR * pIn) / c.minV;
-  const avail = v0 <= vcMin ? 0 : 0.5 * measuredC * (v0 * v0 - vcMin * vcMin) * eta;
+  const sigma = t.adcNoiseMv / 1000;
+  const dropV = (iA * testS) / t.capacitanceF;
+  const sDrop = sigma / Math.sqrt(REST_SAMPLES / 2 + LOAD_SAMPLES / 12);
+  const sStep = sigma * Math.sqrt(1 / LOAD_SAMPLES + 2 / REST_SAMPLES);
+  const quiet = t.adcNoiseMv < 0.5 ? 1 : 0;
+  const drop = dropV + sDrop * rng.normal();
+  if (!(drop > 0)) return { armed: false, reason: "capacitor test failed" };
+  const measuredC = (iA * testS) / drop;
+  const measuredR = Math.max(0, t.esrOhm + (sStep * rng.normal()) / iA);
+  const cLow = measuredC * (1 - (K_SIGMA * sDrop) / drop - (2 * quiet * 0.001) / drop);
+  const rHigh = measuredR + (K_SIGMA * sStep + quiet * 0.001) / iA;
+  const v0 = c.chargedV + (t.adcNoiseMv / 1000 / 4) * rng.normal() - drop;
+  const avail = firmwareUsableJ(board, cLow, rHigh, v0, neededJ, estimateUs, bytes);
   const margin = neededJ > 0 ? Math.floor(((avail - neededJ) / neededJ) * 100) : 100;
   return margin >= 10 ? { armed: true, reason: null } : { armed: false, reason: "not enough energy" };
+}
+
+/** The firmware's usable energy (assembly/power.ts deliverableJ) for a save estimated at
+ * `neededJ` over `estimateUs`, from cell voltage `v0`. */
+export function firmwareUsableJ(
+  board: BoardSpec,
+  cF: number,
+  rOhm: number,
+  v0: number,
+  neededJ: number,
+  estimateUs: number,
+  bytes: number,
+): number {
+  const { capacitor: cap, nand, dimm, cpu, power } = board;
+  if (!(estimateUs > 0) || !(cF > 0)) return 0;
+  const eta = cap.efficiency;
+  const dies = nand.channels * nand.diesPerChannel;
+  const ops = Math.ceil(Math.ceil(bytes / nand.pageBytes) / nand.planes);
+  const feedS = Math.max(
+    nand.planes * (dimm.dmaSetupNs / 1e9 + nand.pageBytes / dimm.dmaBytesPerS),
+    (estimateUs * 0.9e-6) / ops,
+  );
+  const xferS = (nand.planes * (nand.pageBytes + 64)) / nand.busBytesPerS;
+  const cmdS = 1e-6;
+  const progs = Math.min(dies, Math.ceil((cmdS + xferS + nand.tProgUs / 1e6) / feedS) + 1);
+  const buses = Math.min(nand.channels, Math.ceil((cmdS + xferS) / feedS) + 1);
+  const base = power.ioW + dimm.selfRefreshW + dies * nand.idleW;
+  const engine = board.crypto ? board.crypto.activeW : 0;
+  const peakW =
+    base +
+    cpu.activeW +
+    (dimm.activeW - dimm.selfRefreshW) +
+    progs * (nand.programW - nand.idleW) +
+    buses * nand.busW +
+    engine;
+  const floorW = base + cpu.idleW;
+  const tS = estimateUs / 1e6;
+  const pAvg = neededJ / tS;
+  const pk = peakW / eta;
+  let pa = pAvg / eta;
+  const vd = cap.minV ** 2 >= rOhm * pk ? cap.minV + (rOhm * pk) / cap.minV : 2 * Math.sqrt(rOhm * pk);
+  const fl = floorW / eta;
+  if (pk > pa && pa > fl) pa += (rOhm * (pk - pa) * (pa - fl)) / (vd * vd);
+  if (v0 <= vd || pa <= 0) return 0;
+  const q = 4 * rOhm * pa;
+  const w0 = v0 + Math.sqrt(v0 * v0 - q);
+  const w1 = vd + Math.sqrt(vd * vd - q);
+  const t = cF * ((w0 * w0 - w1 * w1) / (8 * pa) - rOhm * Math.log(w0 / w1));
+  return t > 0 ? t * pAvg : 0;
 }
 
 /** Does the save fit in the good blocks of every die? (bad blocks change where pages go, not how
@@ -140,7 +205,7 @@ export function runTrial(board: BoardSpec, model: SaveModel, bytes: number, para
   if (!capacityOk(board, bytes, params.factoryBadBlockRate, rng.fork("capacity")))
     arm = { armed: false, reason: "NAND capacity" };
   else if (pred.firmwareNeededJ !== null && pred.firmwareEstimateUs !== null)
-    arm = armCheck(board, params, pred.firmwareNeededJ, pred.firmwareEstimateUs, rng);
+    arm = armCheck(board, params, pred.firmwareNeededJ, pred.firmwareEstimateUs, rng, bytes);
   return {
     params,
     timeUs: pred.timeUs,

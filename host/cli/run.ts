@@ -1,6 +1,7 @@
 // `lastgasp run`: one scenario end to end, a human summary or one JSON object, and the optional
 // VCD trace, NAND dump and HTML report — each written whole or not at all.
 
+import { healthLine } from "../mgmt/health.ts";
 import { isTpmKeySpec } from "../keys/scenario-tpm.ts";
 import { withTpm } from "../keys/endpoint.ts";
 import { loadBoard, withoutCryptoService } from "../board/load.ts";
@@ -207,6 +208,7 @@ export function summary(r: RunResult, opts: Record<string, string | boolean | un
     lines.push(
       `  dirty record        ${r.host.dirtyFaults} write-protect faults, ${us(r.host.dirtyFaultCostUs)} of host time (2 µs each, estimate)`,
     );
+  if (r.health) lines.push(`  health              ${healthLine(r.health)}`);
   if (r.arm.refusals.length && !r.arm.armed)
     lines.push(`  arm                 refused (reason bits ${r.arm.refusals.map((x) => x.reasonBits).join(", ")})`);
   if (r.traps.length) lines.push(`  firmware traps      ${r.traps.map((x) => x.message).join("; ")}`);

@@ -26,6 +26,7 @@ import {
   SAVE_KIND_NAMES,
   GENERATION_ENTRY_BYTES,
   PROTECTION_NAMES,
+  CAP_FLAG_BITS,
 } from "../abi/registers.ts";
 
 export interface MgmtPort {
@@ -115,6 +116,24 @@ export interface ControllerStatus {
     marginPct: number;
     saveEstimateUs: number;
     saveBoundUs: number;
+    /** Expanded uncertainty (4 σ of the fit, plus the ADC's resolution on a quiet ADC) of each. */
+    capacitanceUncertaintyF: number;
+    esrUncertaintyOhm: number;
+    /** The cell voltage the energy check counts on: the bank at the check, less one test's drop. */
+    vcapSaveV: number;
+    /** CAP_FLAGS: charged, charge timeout, temperature high. */
+    flags: string[];
+    /** Bank tests since power-up, and when the last one ran (seconds since power-up). */
+    checks: number;
+    lastCheckS: number;
+    /** The first test since power-up and the one before the last: how the bank moves. */
+    trend: {
+      first: { capacitanceF: number; esrOhm: number; atS: number; lifetimePct: number };
+      previous: { capacitanceF: number; esrOhm: number; atS: number; lifetimePct: number };
+    };
+    lifetimeWarnPct: number;
+    lifetimeFailPct: number;
+    checkIntervalS: number;
   };
   nvm: { lifetimePct: number; health: string; eraseCountMax: number; endurance: number };
   events: string[];
@@ -374,6 +393,29 @@ export class HostDriver {
         marginPct: i32(Reg.ENERGY_MARGIN_PCT),
         saveEstimateUs: u32(Reg.SAVE_ESTIMATE_US),
         saveBoundUs: u32(Reg.SAVE_BOUND_US),
+        capacitanceUncertaintyF: u32(Reg.CAP_UNCERT_UF) / 1e6,
+        esrUncertaintyOhm: u32(Reg.CAP_ESR_UNCERT_UOHM) / 1e6,
+        vcapSaveV: u16(Reg.VCAP_SAVE_MV) / 1000,
+        flags: bitNames(u8(Reg.CAP_FLAGS), CAP_FLAG_BITS),
+        checks: u32(Reg.CAP_CHECKS),
+        lastCheckS: u32(Reg.CAP_LAST_CHECK_S),
+        trend: {
+          first: {
+            capacitanceF: u32(Reg.CAP_FIRST_UF) / 1e6,
+            esrOhm: u32(Reg.CAP_ESR_FIRST_UOHM) / 1e6,
+            atS: u32(Reg.CAP_FIRST_CHECK_S),
+            lifetimePct: u8(Reg.CAP_LIFETIME_FIRST_PCT),
+          },
+          previous: {
+            capacitanceF: u32(Reg.CAP_PREV_UF) / 1e6,
+            esrOhm: u32(Reg.CAP_ESR_PREV_UOHM) / 1e6,
+            atS: u32(Reg.CAP_PREV_CHECK_S),
+            lifetimePct: u8(Reg.CAP_LIFETIME_PREV_PCT),
+          },
+        },
+        lifetimeWarnPct: u8(Reg.CAP_LIFETIME_WARN_PCT),
+        lifetimeFailPct: u8(Reg.CAP_LIFETIME_FAIL_PCT),
+        checkIntervalS: u32(Reg.CAP_CHECK_INTERVAL_S),
       },
       nvm: {
         lifetimePct: u8(Reg.NVM_LIFETIME_PCT),

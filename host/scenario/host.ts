@@ -33,10 +33,10 @@ export interface ManagementHost {
   dirtyTrack?(bitmap: number, bytes: number, generation: number): boolean;
   /** CHECKPOINT (absent: the controller has no checkpoints). */
   checkpoint?(): boolean;
+  /** A direct write of configuration registers (absent: the controller has none). */
+  writeConfig?(offset: number, data: Uint8Array): boolean;
   /** ENERGY_TEST (absent: the controller has no bank test by command). */
   energyTest?(): boolean;
-  /** Writes configuration registers (absent: the controller has none). */
-  configure?(offset: number, data: Uint8Array): boolean;
   /** The controller's register window, decoded; null when it does not answer (absent: the
    * controller has no such window). */
   status?(): ControllerStatus | null;
@@ -65,7 +65,7 @@ export function defaultHost(m: Machine): ManagementHost {
     dirtyTrack: (b, n, g) => ok(driver.dirtyTrack(b, n, g)),
     checkpoint: () => ok(driver.checkpoint()),
     energyTest: () => ok(driver.energyTest()),
-    configure: (o, d) => ok(driver.writeConfig(o, d)),
+    writeConfig: (o, d) => driver.writeConfig(o, d),
     status: () => driver.status(),
     onAnswer: (listener) => watchAnswers(m, listener),
   };

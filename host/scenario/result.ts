@@ -19,6 +19,8 @@ import { usableEnergyJ } from "../power/capacitor.ts";
 import type { Scenario } from "./load.ts";
 import type { Probes, TimelineSamples } from "./probes.ts";
 import { runChecks } from "./checks.ts";
+import { healthView, type HealthView } from "../mgmt/health.ts";
+import type { ControllerStatus } from "../mgmt/driver.ts";
 
 /** The CPU's cycles per byte of an operation, by part (Machine.cpuWork between its two traces):
  * the firmware's code, its own crypto functions, and the native crypto service's jobs; `crypto`
@@ -160,6 +162,9 @@ export interface RunResult {
   /** Controller status (register window) read by read-status steps, and at the end as "end";
    * null where the controller did not answer. */
   statuses: Record<string, unknown>;
+  /** The controller's health (ndctl list --health style) at the last status that was read: at
+   * the end, or the last read-status step when the controller did not answer at the end. */
+  health: HealthView | null;
   expectations: { name: string; expected: unknown; actual: unknown; ok: boolean }[];
   ok: boolean;
   /** Phase boundaries for reports. */
@@ -424,6 +429,7 @@ export function collect(m: Machine, opts: Collected): RunResult {
     traces: tr.map((r) => ({ atNs: r.atNs, event: TRACE_NAMES[r.id] ?? String(r.id), arg: r.arg })),
     instructions: m.instructionsTotal,
     statuses,
+    health: healthView(lastStatus(statuses)),
     expectations,
     ok: false,
     timeline,
@@ -499,4 +505,11 @@ function checkpointsOf(m: Machine): RunResult["checkpoints"] {
     out.push(c);
   }
   return out;
+}
+
+/** The last status read that the controller answered ("end" when it did). */
+function lastStatus(statuses: Record<string, unknown>): ControllerStatus | null {
+  const answered = Object.entries(statuses).filter(([, v]) => v !== null && typeof v === "object");
+  const end = answered.find(([k]) => k === "end");
+  return ((end ?? answered[answered.length - 1])?.[1] as ControllerStatus | undefined) ?? null;
 }

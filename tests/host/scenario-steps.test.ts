@@ -75,7 +75,7 @@ const KINDS: { [A in Action]: { ok: object; foreign: string; needs?: string } } 
   "dirty-track": { ok: { bitmap: "8 MiB", expect: "refused" }, foreign: "tenant" },
   checkpoint: { ok: { expect: "ok" }, foreign: "bitmap" },
   "energy-test": { ok: {}, foreign: "tenant" },
-  configure: { ok: { register: "CHECKPOINT_OWED_PCT", value: 0 }, foreign: "tenant", needs: "register" },
+  configure: { ok: { register: "CAP_CHECK_INTERVAL_S", value: 60 }, foreign: "tenant", needs: "value" },
   workload: { ok: { kind: "hot-set", hotSet: "64 KiB", duration: "1 ms" }, foreign: "rate", needs: "duration" },
   wait: { ok: { for: "1 ms" }, foreign: "timeout", needs: "for" },
   "wait-for": { ok: { event: "answered" }, foreign: "for", needs: "event" },

@@ -41,6 +41,12 @@ test("the library covers what the issue asks for", () => {
     "sealed-tenant-held",
     "sealed-tenant-discarded",
     "ranges-change-while-armed",
+    "power-fail-during-energy-test",
+    "arm-on-bank-after-test",
+    "arm-on-bank-with-high-esr",
+    "arm-on-small-bank-with-high-esr",
+    "cap-health-checks",
+    "cap-charge-timeout",
   ])
     assert.ok(names.includes(n), `tests/scenarios/${n}.json is missing`);
 });

@@ -3,11 +3,10 @@
 // the command is delivered. Every outcome is the controller's answer to the command.
 
 import { Trace } from "../../abi/hal.ts";
-import { Cmd, REGISTERS, Reg, RESTORE_FAIL_BITS, bitNames } from "../../abi/registers.ts";
+import { Cmd, RESTORE_FAIL_BITS, bitNames } from "../../abi/registers.ts";
 import { restoreStatusText, withReasons } from "../answers.ts";
 import type { StepKind } from "./kind.ts";
 import type {
-  ConfigureStep,
   AbortStep,
   CheckpointStep,
   DirtyTrackStep,
@@ -41,35 +40,6 @@ export const abort: StepKind<AbortStep> = {
       (t) => r.done(t),
     ),
 };
-
-/** A configuration register by its name in the register map, written through the mailbox like any
- * host write; the next step starts at once (a register write has no answer). */
-export const configure: StepKind<ConfigureStep> = {
-  parse: (f, t) => {
-    const name = f.raw.register;
-    const reg = CONFIG_REGISTERS.find(([n]) => n === name);
-    if (!reg)
-      throw new InputError(
-        f.where("register"),
-        `must name a configuration register (${CONFIG_REGISTERS.map(([n]) => n).join(", ")})`,
-      );
-    const size = reg[2];
-    const value = f.number("value", 0);
-    const max = 2 ** (8 * size);
-    if (!Number.isInteger(value) || value < 0 || value >= max)
-      throw new InputError(f.where("value"), `must be an integer from 0 to ${max - 1} (${size} bytes)`);
-    return { ...t, action: "configure" as const, offset: reg[1], size, value };
-  },
-  run: (s, r) => {
-    if (!r.ctx.host.configure) return r.done("not supported by this controller");
-    const data = new Uint8Array(s.size);
-    for (let i = 0; i < s.size; i++) data[i] = Math.floor(s.value / 2 ** (8 * i)) & 0xff;
-    r.done(r.ctx.host.configure(s.offset, data) ? "ok" : "not delivered");
-  },
-};
-
-/** The configuration block's registers (CONFIG_START..CONFIG_END), as the register map names them. */
-const CONFIG_REGISTERS = REGISTERS.filter(([, off]) => off >= Reg.CONFIG_START && off < Reg.CONFIG_END);
 
 /** A bank test by command (ENERGY_TEST): a power failure during it must still be caught at once. */
 export const energyTest: StepKind<EnergyTestStep> = {

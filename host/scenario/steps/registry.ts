@@ -11,7 +11,6 @@ import { provisionKey, registerRange, unregisterRange } from "./keys-ranges.ts";
 import { arm } from "./arm.ts";
 import {
   abort,
-  configure,
   checkpoint,
   dirtyTrack,
   energyTest,
@@ -24,6 +23,7 @@ import { workload } from "./workload.ts";
 import { wait, waitFor } from "./waits.ts";
 import { readStatus, verify } from "./observe.ts";
 import { inject } from "./inject.ts";
+import { configure } from "./configure.ts";
 
 export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   "power-on": powerOn,
@@ -43,9 +43,9 @@ export const STEP_KINDS: { readonly [A in Action]: StepKind<StepOf<A>> } = {
   abort,
   "factory-default": factoryDefault,
   "dirty-track": dirtyTrack,
-  configure,
   checkpoint,
   "energy-test": energyTest,
+  configure,
   workload,
   wait,
   "wait-for": waitFor,

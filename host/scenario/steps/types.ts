@@ -103,9 +103,10 @@ export interface CheckpointStep extends CommandTiming {
   /** The result the run requires ("any": not checked). */
   expect: "any" | "ok" | "refused" | "failed";
 }
-/** The host writes one configuration register (docs/register-map.md, "Configuration"). */
+/** The host writes a configuration register (by its name in host/abi/registers.ts). */
 export interface ConfigureStep extends StepTiming {
   action: "configure";
+  register: string;
   offset: number;
   size: number;
   value: number;
