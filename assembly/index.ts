@@ -25,7 +25,9 @@ import { swSeal } from "./seal";
 import { writeTweak } from "./format";
 import { pollIdle } from "./mgmt/commands";
 import { hasDeferred } from "./mgmt/mailbox";
-import { gArmed, save, setState, state, publishImage, loadImageCounters, autoCheck, checkDue, watchCharge } from "./ops";
+import {
+  gArmed, gHeldAtImage, setHeldAtImage, save, setState, state, publishImage, loadImageCounters, autoCheck, checkDue, watchCharge,
+} from "./ops";
 import { configDefaults } from "./setup";
 import { takePowerFail } from "./power";
 import { policyTick, rearmTick, rearmWanted } from "./tracking";
@@ -146,6 +148,12 @@ function onPowerFail(): void {
     w32(R.R_GLITCHES_REJECTED, ++glitches);
     return;
   }
+  if (!gArmed && gHeldAtImage) {
+    // a checkpoint's generation is the DIMM, the host held since: nothing is lost, nothing to save
+    raiseEvent(R.Evt.POWER_FAIL_SEEN);
+    afterPowerFailSave();
+    return;
+  }
   if (!gArmed) {
     // an unprotected failure (the host had not armed): reported while the board still runs
     raiseEvent(R.Evt.POWER_FAIL_SEEN);
@@ -182,6 +190,7 @@ function afterPowerFailSave(): void {
     if (gpio_read(Pin.PWR_GOOD) != 0 && adc_read(Adc.RAIL_MV) >= gRailFailMv + gRailHystMv) break;
   }
   gpio_write(Pin.DIMM_ISOLATE, 0);
+  setHeldAtImage(false);
   setState(R.State.DISARMED);
   watchCharge();
 }

@@ -56,6 +56,10 @@ const MAC: usize = memory.data(32, 16);
 const MIX: usize = memory.data(64, 16);
 
 export let gArmed: bool = false;
+/** The DIMM is isolated and holds exactly the current image (a checkpoint's save has just
+ * committed it, the host held since): a power failure now loses nothing and needs no save. */
+export let gHeldAtImage: bool = false;
+export function setHeldAtImage(v: bool): void { gHeldAtImage = v; }
 /** Erases of each half over the module's life: from the commit record at boot and after each save,
  * counted up by every erase in between. */
 namespace EraseCounts {

@@ -21,7 +21,7 @@ import {
   Track, TrackSource, trackStart, trackEnd, trackerEpoch, setRestoredGen, bitmapBytes, chainLength, regionEnd,
 } from "./generations";
 import { rangesMatchImage } from "./delta-plan";
-import { gArmed, state, setState, arm, save, publishImage, countErase } from "./ops";
+import { gArmed, state, setState, arm, save, publishImage, countErase, setHeldAtImage } from "./ops";
 
 /**
  * DIRTY_TRACK: the host driver's record of what it writes from now on, a bitmap of one bit per
@@ -116,6 +116,7 @@ export function checkpoint(): u8 {
   const tracked = Track.active;
   gpio_write(Pin.DIMM_ISOLATE, 1);
   if (!save(Trigger.CHECKPOINT)) return CmdResult.FAILED;
+  setHeldAtImage(true);
   if (gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
   setRestoredGen(Image.gen);
   const source = Track.source;
@@ -131,17 +132,25 @@ export function checkpoint(): u8 {
       next = true;
     }
   }
-  gpio_write(Pin.DIMM_ISOLATE, 0);
+  // A data-path controller holds the host until it is armed again, its owed limit in force: what
+  // the host writes after the checkpoint is then always covered (the pause grows by the erase of
+  // the room's extension). An isolated board's host is let go first, as the host contract has it.
+  const holdHost = gTrackLog2 != 0;
+  if (!holdHost) { gpio_write(Pin.DIMM_ISOLATE, 0); setHeldAtImage(false); }
   // the controller's own record, or a first base: room after the new generation for a delta as
   // large as the protected size (erasing only what the last record had not erased), tracked from
   // the instant the maps were cleared above
   if (!next) controllerTrack(tracked && Plan.delta ? limit : 0);
-  w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
   setState(State.DISARMED);
   publishImage();
   // A bank still recovering from ARM's test discharge refuses for charge alone: the controller
   // arms again by itself once it has recovered (rearmTick), rather than stay unprotected.
   rearmPending = arm() != CmdResult.OK && (r32(R_ARM_REFUSAL) & ~ArmRefusal.CAP_NOT_CHARGED) == 0;
+  // power failed while the host was still held: the checkpoint's generation is the DIMM, and the
+  // controller stays isolated, as after any power-fail save
+  if (holdHost && gpio_read(Pin.PWR_GOOD) == 0) return CmdResult.OK;
+  if (holdHost) { gpio_write(Pin.DIMM_ISOLATE, 0); setHeldAtImage(false); }
+  w32(R_LAST_CHECKPOINT_PAUSE_US, <u32>((now_ns() - t0) / 1000));
   return CmdResult.OK;
 }
 
