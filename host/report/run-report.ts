@@ -2,6 +2,7 @@
 // against time with the regulator minimum and the save and restore phases marked, the save energy
 // by component, and the firmware's trace markers. Chart.js is inlined, so the file opens offline.
 
+import { healthLine, type HealthView } from "../mgmt/health.ts";
 import type { BoardSpec } from "../board/types.ts";
 import type { RunResult } from "../scenario/runner.ts";
 import { formatEfficiency, formatNs } from "../scenario/units.ts";
@@ -72,7 +73,13 @@ export function renderRunReport(r: RunResult, board: BoardSpec): string {
         ? "—"
         : `${formatNs(r.restore.referenceBoundUs * 1000)} (bottleneck: ${r.restore.referenceBottleneck}), efficiency ${formatEfficiency(r.restore.referenceEfficiency)}`,
     ],
-    ["host writes", `${r.host.writes} (${r.host.droppedWrites} dropped while isolated)`],
+    [
+      "host writes",
+      `${r.host.writes} (${r.host.droppedWrites} dropped while isolated` +
+        (r.host.heldWrites > 0 ? `, ${r.host.heldWrites} held by the controller and retried` : "") +
+        ")",
+    ],
+    ["health", r.health ? healthLine(r.health) : "— (the controller's window was not read)"],
     ["power losses", r.deaths.map((d) => `${formatNs(d.atNs)} (${d.reason})`).join(", ") || "none"],
     ["firmware traps", r.traps.map((t) => t.message).join("; ") || "none"],
     [
@@ -117,6 +124,7 @@ td:first-child{color:#555;white-space:nowrap}.chart{height:340px;margin:1.5em 0}
 </style></head><body>
 <h1>LastGasp run: ${esc(r.scenario)} on ${esc(r.board)}</h1>
 <table>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td${k === "result" && !r.ok ? ' class="bad"' : ""}>${esc(v)}</td></tr>`).join("")}</table>
+${healthTable(r)}
 <h2>Capacitor and rail voltage</h2><div class="chart"><canvas id="volts"></canvas></div>
 <h2>Save energy by component</h2><div class="chart"><canvas id="energy"></canvas></div>
 <h2>Firmware trace</h2>
@@ -142,4 +150,25 @@ new Chart(document.getElementById("energy"), { type: "bar",
   options: { animation: false, maintainAspectRatio: false } });
 </script></body></html>
 `;
+}
+
+/** The controller's health, every field of the `ndctl list --health` style view (docs/register-map.md). */
+function healthTable(r: RunResult): string {
+  const h: HealthView | null = r.health;
+  if (!h) return "";
+  const t = h.es_trend.since_first;
+  const pct = (v: number | null) => (v === null ? "—" : `${v > 0 ? "+" : ""}${v} %`);
+  const rows: [string, string][] = [
+    ["health state", h.health_state + (h.reasons.length ? ` (${h.reasons.join("; ")})` : "")],
+    ["temperature", `${h.temperature_celsius} °C${h.alarm_temperature ? " (alarm)" : ""}`],
+    ["NVM life used", `${h.life_used_percentage} %${h.alarm_lifetime ? " (alarm)" : ""}`],
+    ["shutdown", `${h.shutdown_state}, ${h.shutdown_count} power cycles`],
+    ["energy source", `${h.es_health_state}, lifetime ${h.es_lifetime_percentage} % of what the save needs`],
+    ["capacitance", `${h.es_capacitance_f.toFixed(4)} ± ${h.es_capacitance_uncertainty_f.toFixed(4)} F`],
+    ["ESR", `${(h.es_esr_ohm * 1000).toFixed(1)} ± ${(h.es_esr_uncertainty_ohm * 1000).toFixed(1)} mΩ`],
+    ["charged", h.es_charged ? "yes" : h.alarm_charge_timeout ? "no (charge timeout)" : "no"],
+    ["checks", `${h.es_checks}, the last at ${h.es_last_check_s} s`],
+    ["trend since the first check", `C ${pct(t.capacitance_pct)}, ESR ${pct(t.esr_pct)}, over ${t.over_s} s`],
+  ];
+  return `<h2>Health</h2><table>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>`;
 }

@@ -12,6 +12,10 @@ import { defaultHost } from "../../host/scenario/host.ts";
 import type { ControllerStatus } from "../../host/mgmt/driver.ts";
 import { measureBank, zOf, type BankCase } from "../../bench/bank-health.ts";
 import { preparedRelease } from "./helpers/firmware.ts";
+import { ROOT } from "./helpers/compile.ts";
+import { renderRunReport } from "../../host/report/run-report.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const firmware = preparedRelease();
 const board = loadBoard("sim-small");
@@ -108,4 +112,19 @@ test("health fails below 10 % of lifetime and the bank still protects; at 0 % AR
   assert.ok(warn.s.energy.lifetimePct >= 10 && warn.s.energy.lifetimePct < 20, `${warn.s.energy.lifetimePct} %`);
   assert.equal(warn.s.energy.health, "warn");
   assert.ok(warn.s.events.includes("capacitor lifetime warning"), warn.s.events.join(", "));
+});
+
+test("the health view is in run --json and in the HTML report, in the style of ndctl list --health", () => {
+  const text = readFileSync(join(ROOT, "tests", "scenarios", "cap-health-checks.json"), "utf8");
+  const scenario = parseScenario(text, "cap-health-checks.json");
+  const r = runScenario({ scenario, board, firmware, seed: 1, makeHost: defaultHost });
+  assert.ok(r.health, "run --json health");
+  assert.equal(r.health.health_state, "ok");
+  assert.ok(r.health.es_checks >= 2, `${r.health.es_checks} checks`);
+  const html = renderRunReport(r, board);
+  const section = html.slice(html.indexOf("<h2>Health</h2>"));
+  assert.ok(html.includes("<h2>Health</h2>"), "the report has a health section");
+  for (const row of ["health state", "energy source", "capacitance", "ESR", "trend since the first check"])
+    assert.ok(section.includes(`<td>${row}</td>`), row);
+  assert.ok(section.includes(" ± "), "each measured figure with its uncertainty");
 });
