@@ -131,7 +131,8 @@ export function ensureScanned(half: u32, upTo: u32): void {
           const m = load<u8>(buf + <usize>(pl * R) + gPageBytes);
           if (m == 0 || (m != 0xff && !unc)) { setBad(d, pl, inflight); Scan.factoryBad++; }
         }
-        if (!unc) noteRecord(d, inflight, buf);
+        // every plane: a cut program can leave plane 0 blank and plane 1 readable
+        if (!unc) for (let pl: u32 = 0; pl < gPlanes; pl++) noteRecord(d, inflight, buf + <usize>(pl * R));
         else if (inflight < halfStart(1)) { if (inflight + 1 > Scan.tornLast0) Scan.tornLast0 = inflight + 1; }
         else if (inflight + 1 > Scan.tornLast1) Scan.tornLast1 = inflight + 1;
         store<u32>(DIE_B + (d << 2), 0);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HAL_VERSION } from "../../host/abi/hal.ts";
-import { COMMIT_VERSION_DELTA } from "../../host/image/format.ts";
+import { COMMIT_VERSION_LISTED } from "../../host/image/format.ts";
 import { REGMAP_VERSION } from "../../host/abi/registers.ts";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -103,7 +103,7 @@ test("--version names the package, the firmware build and the contract versions"
   assert.match(lines[1]!, /^firmware build\/firmware\.wasm: LastGasp firmware \d+\.\d+\.\d+, sha256 [0-9a-f]{16}$/);
   assert.equal(
     lines[2],
-    `HAL ${HAL_VERSION.major}.${HAL_VERSION.minor}, image formats 1–${COMMIT_VERSION_DELTA}, register map ${REGMAP_VERSION}`,
+    `HAL ${HAL_VERSION.major}.${HAL_VERSION.minor}, image formats 1–${COMMIT_VERSION_LISTED}, register map ${REGMAP_VERSION}`,
   );
 });
 
