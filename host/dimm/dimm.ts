@@ -5,7 +5,6 @@
 // DRAM forgets when it loses power: the content seed changes and written pages are dropped.
 
 import { hashString } from "../sim/rng.ts";
-import type { ControllerWriteTracker } from "./write-tracker.ts";
 
 export interface DimmSnapshot {
   readonly atNs: number;
@@ -20,6 +19,15 @@ export interface HostWriteWatcher {
   reserves(addr: number, len: number): boolean;
   /** A host write of [addr, addr + len) is about to reach DRAM. */
   beforeWrite(addr: number, len: number): void;
+}
+
+/** What a data-path controller's write tracker (write-tracker.ts) does to a host write: mark it,
+ * or hold it (back-pressure). Board hardware, kept over the host's death. */
+export interface DataPathTracker extends HostWriteWatcher {
+  /** True when the write must wait. */
+  holds(addr: number, len: number): boolean;
+  /** The controller's memory after power-up. */
+  powerUp(): void;
 }
 
 export class Dimm {
@@ -70,7 +78,7 @@ export class Dimm {
   /** The host driver's dirty record (null: the host keeps none). The host dies with the power. */
   hostTracker: (HostWriteWatcher & { newEpoch(): void }) | null = null;
   /** A data-path controller's write tracker (write-tracker.ts): board hardware, not the host's. */
-  controllerTracker: ControllerWriteTracker | null = null;
+  controllerTracker: DataPathTracker | null = null;
   /** Host writes the controller held (back-pressure, or the module isolated on a data-path board). */
   heldWrites = 0;
   /** Write-protect faults the host's dirty records cost over the run (every epoch, every boot). */

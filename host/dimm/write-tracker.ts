@@ -5,10 +5,10 @@
 // that would make one more granule owed while OWED already holds the limit is held, and the host
 // stalls, until the firmware clears bits or lifts the limit.
 
-import type { HostWriteWatcher } from "./dimm.ts";
+import type { DataPathTracker } from "./dimm.ts";
 import { TRACK_MAP_COUNT, TrackMap } from "../abi/hal.ts";
 
-export class ControllerWriteTracker implements HostWriteWatcher {
+export class ControllerWriteTracker implements DataPathTracker {
   readonly granules: number;
   readonly mapBytes: number;
   private readonly maps: Uint8Array[];

@@ -110,6 +110,8 @@ export class Machine {
   readonly power: PowerSystem;
   readonly nand: NandArray;
   readonly dimm: Dimm;
+  /** The write tracker of a data-path controller (HAL 1.4), or null. */
+  private readonly tracker: ControllerWriteTracker | null;
   readonly dma: FifoEngine;
   readonly crypto: FifoEngine | null;
   private readonly offload: CryptoOffload | null;
@@ -213,8 +215,8 @@ export class Machine {
     this.nsPerInstruction = this.cpuTime.maxNsPerInstruction;
     const b = opts.board;
     this.dimm = new Dimm(b.dimm.bytes, b.dimm.pageBytes, opts.seed);
-    if (b.dimm.trackGranuleBytes)
-      this.dimm.controllerTracker = new ControllerWriteTracker(b.dimm.bytes, b.dimm.trackGranuleBytes);
+    this.tracker = b.dimm.trackGranuleBytes ? new ControllerWriteTracker(b.dimm.bytes, b.dimm.trackGranuleBytes) : null;
+    this.dimm.controllerTracker = this.tracker;
     const nandOpts = opts.nandSpill ? { spill: true } : {};
     this.nand = opts.makeNand
       ? opts.makeNand(this.clock, this.rng.fork("nand"))
@@ -625,18 +627,18 @@ export class Machine {
       track_read: (map: number, offset: bigint, buf: number, len: number, clear: number): number =>
         this.halTrackRead(map, Number(offset), buf >>> 0, len >>> 0, clear !== 0),
       track_update: (map: number, first: bigint, count: bigint, set: number): number => {
-        const t = this.dimm.controllerTracker;
+        const t = this.tracker;
         if (!t) return HalError.NO_DEVICE;
         return t.update(map, Number(first), Number(count), set !== 0) ? 0 : HalError.INVALID;
       },
       track_count: (map: number): bigint => {
-        const t = this.dimm.controllerTracker;
+        const t = this.tracker;
         if (!t) return BigInt(HalError.NO_DEVICE);
         const n = t.count(map);
         return BigInt(n < 0 ? HalError.INVALID : n);
       },
       track_limit: (bits: bigint): number => {
-        const t = this.dimm.controllerTracker;
+        const t = this.tracker;
         if (!t) return HalError.NO_DEVICE;
         return t.setLimit(Number(bits)) ? 0 : HalError.INVALID;
       },
@@ -705,7 +707,7 @@ export class Machine {
 
   /** track_read: blocking, as long as a DMA transfer of the same length. */
   private halTrackRead(map: number, offset: number, buf: number, len: number, clear: boolean): number {
-    const t = this.dimm.controllerTracker;
+    const t = this.tracker;
     if (!t) return HalError.NO_DEVICE;
     if (!this.inMemory(buf, len)) return HalError.FAULT;
     const d = this.board.dimm;
