@@ -213,25 +213,25 @@ export function bitmapBytes(log2: u32 = DIRTY_GRANULE_LOG2): u64 {
 
 // The bitmap window: in the pool while a save is planned (the op buffers are free before its
 // pipeline starts), in IMG's free half while a listed delta's pipeline walks the record (below).
-let WIN_BYTES: u32 = 4096;
+let winBytes: u32 = 4096;
 let winBuf: usize = 0;
 let winBase: u64 = 0xffffffffffffffff;
 let dmaFail: bool = false;
 
 function loadWindow(byteOff: u64): void {
   const buf = winBuf != 0 ? winBuf : gPool;
-  winBase = byteOff & ~(<u64>WIN_BYTES - 1);
+  winBase = byteOff & ~(<u64>winBytes - 1);
   let n = Track.bytes - winBase;
-  if (n > <u64>WIN_BYTES) n = WIN_BYTES;
+  if (n > <u64>winBytes) n = winBytes;
   if (Track.source == TrackSource.CONTROLLER) {
     // the controller's own map: read as it stands, cleared only when a new epoch starts
-    if (track_read(TrackMap.OWED, <i64>winBase, <u32>buf, <u32>n, 0) < 0) { dmaFail = true; memory.fill(buf, 0xff, WIN_BYTES); }
+    if (track_read(TrackMap.OWED, <i64>winBase, <u32>buf, <u32>n, 0) < 0) { dmaFail = true; memory.fill(buf, 0xff, winBytes); }
     return;
   }
   // the save's own transfers may fill the queue: wait for a slot
   let t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>buf, <u32>n);
   while (t == -2) { wait(Event.DMA, i64.MAX_VALUE); t = dma_submit(DmaDir.DIMM_TO_BUF, <i64>(Track.bitmap + winBase), <u32>buf, <u32>n); }
-  if (t < 0) { dmaFail = true; memory.fill(buf, 0xff, WIN_BYTES); return; }
+  if (t < 0) { dmaFail = true; memory.fill(buf, 0xff, winBytes); return; }
   while (dma_done() <= <u32>t) wait(Event.DMA, i64.MAX_VALUE);
 }
 
@@ -253,9 +253,9 @@ function nextDirtyGranule(g: u64, end: u64): u64 {
     const byteEnd = (g | 7) + 1;
     const byte = g >> 3;
     if (byte >= Track.bytes) return g;
-    if (byte < winBase || byte >= winBase + WIN_BYTES) loadWindow(byte);
+    if (byte < winBase || byte >= winBase + winBytes) loadWindow(byte);
     // a clean word passes 64 granules at once (a 16 GiB module's bitmap is 512 KiB)
-    if ((g & 63) == 0 && byte + 8 <= winBase + WIN_BYTES && byte + 8 <= Track.bytes && (own0 >= g + 64 || own1 <= g)) {
+    if ((g & 63) == 0 && byte + 8 <= winBase + winBytes && byte + 8 <= Track.bytes && (own0 >= g + 64 || own1 <= g)) {
       if (load<u64>(win() + <usize>(byte - winBase)) == 0) {
         g += 64;
         continue;
@@ -429,7 +429,7 @@ let lFilled: u32 = 0;
 /** Starts the walk of a listed delta's records; before its pipeline. */
 export function listedStart(): void {
   winBuf = IMG + LIST_WIN_AT;
-  WIN_BYTES = COMMIT_MAX - LIST_WIN_AT;
+  winBytes = COMMIT_MAX - LIST_WIN_AT;
   winBase = 0xffffffffffffffff;
   dmaFail = false;
   walkStart();
@@ -440,7 +440,7 @@ export function listedStart(): void {
 /** The window goes back to the pool; after the pipeline. */
 export function listedEnd(): void {
   winBuf = 0;
-  WIN_BYTES = 4096;
+  winBytes = 4096;
   winBase = 0xffffffffffffffff;
 }
 

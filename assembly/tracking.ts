@@ -127,7 +127,7 @@ export function checkpoint(): u8 {
   // the controller's record needs no host: it re-plans its room after each checkpoint (below)
   if (tracked && Plan.delta && source == TrackSource.HOST) {
     const start = regionEnd(IMG);
-    if (start + 2 < limit && (source == TrackSource.CONTROLLER || zeroBitmap(bitmap, bytes))) {
+    if (start + 2 < limit && zeroBitmap(bitmap, bytes)) {
       trackStart(source, granLog2, bitmap, bytes, Image.gen, start, limit, roomRecords(Image.slot, Image.wide, start, limit));
       next = true;
     }

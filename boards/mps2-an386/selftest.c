@@ -99,6 +99,12 @@ static void command(const uint8_t* w, const uint8_t* data, uint32_t len) {
   if (!bsp_host_write(LG_R_CMD, data, len)) selftest_fail("the controller does not answer the mailbox");
 }
 
+/* A command without arguments (ARM, SAVE). */
+static void command0(const uint8_t* w, uint8_t code) {
+  const uint8_t c[1] = {code};
+  command(w, c, 1);
+}
+
 static void provision_key(const uint8_t* w) {
   uint8_t c[66];
   c[0] = LG_CMD_PROVISION_KEY;
@@ -176,8 +182,7 @@ void selftest_host_step(void) {
   switch (step) {
     case S_KEY1: {
       check_result(w, LG_CMD_PROVISION_KEY, "provision key refused", 0);
-      const uint8_t c[1] = {LG_CMD_ARM};
-      command(w, c, 1);
+      command0(w, LG_CMD_ARM);
       step = S_ARM;
       break;
     }
@@ -186,8 +191,7 @@ void selftest_host_step(void) {
       con_line_u64("cap-uf", win32(w, LG_R_CAP_MEASURED_UF));
       con_line_u64("esr-uohm", win32(w, LG_R_CAP_ESR_UOHM));
       con_line_u64("margin-pct", win32(w, LG_R_ENERGY_MARGIN_PCT));
-      const uint8_t c[1] = {LG_CMD_SAVE};
-      command(w, c, 1);
+      command0(w, LG_CMD_SAVE);
       step = S_SAVE;
       break;
     }
@@ -245,15 +249,13 @@ void selftest_host_step(void) {
       digest_dimm(delta_fill_digest);
       ticks_host += timer_ticks() - t;
       con_line_hex("delta-fill-sha256", delta_fill_digest, 32);
-      const uint8_t c[1] = {LG_CMD_ARM};
-      command(w, c, 1);
+      command0(w, LG_CMD_ARM);
       step = S_ARM2;
       break;
     }
     case S_ARM2: {
       check_result(w, LG_CMD_ARM, "arm refused", LG_R_ARM_REFUSAL);
-      const uint8_t c[1] = {LG_CMD_SAVE};
-      command(w, c, 1);
+      command0(w, LG_CMD_SAVE);
       step = S_SAVE2;
       break;
     }

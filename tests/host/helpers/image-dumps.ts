@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { NandDump } from "../../../host/image/container.ts";
 import { DumpEditor } from "../../../host/image/edit.ts";
 import { TAG_AT, TAG_BYTES } from "../../../host/image/format.ts";
@@ -86,4 +87,11 @@ export function expectPartialRestore(
       [2, true, kept],
     ],
   );
+}
+
+/** `restore` of the current image of `dumpName`, a delta whose chain is broken: exit 1, one line
+ * that says so, and `out` never written. */
+export function expectBrokenChainRefused(r: CliResult, dumpName: string, out: string): void {
+  expectOneLine(r, 1, dumpName, "generation 2", "chain is broken", "nothing written");
+  assert.equal(existsSync(out), false, "nothing written");
 }
