@@ -14,6 +14,7 @@ import { loadScenario } from "../../host/scenario/load.ts";
 import { runScenario, type RunResult } from "../../host/scenario/runner.ts";
 import { defaultHost } from "../../host/scenario/host.ts";
 import { preparedRelease } from "./helpers/firmware.ts";
+import { simulateSave } from "../../host/budget/simulate.ts";
 
 const KiB = 1024;
 
@@ -108,4 +109,20 @@ test("with the policy off the tracker holds the host at the limit: one THROTTLED
   assert.equal(r.save.partial, false);
   const delta = r.generations.at(-1)!;
   assert.ok(delta.records <= before.deltaCapRecords, `${delta.records} records within ${before.deltaCapRecords}`);
+
+  // The budget prices a blackout as a save of that many bytes by today's pipeline
+  // (docs/budget.md §8). The firmware's delta of scattered records, found by walking the
+  // tracker's map as it saves, must cost no less and at most 5 % more.
+  const board = loadBoard("cxl-32g");
+  const priced = simulateSave({ board, protectedBytes: r.save.bytes!, bank: "unlimited", seed: 1 }, firmware);
+  assert.ok(priced.completed && priced.timeUs !== null && priced.record);
+  const timeRatio = r.save.timeUs! / priced.timeUs;
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  const pricedJ = Object.values(priced.record.energyJ).reduce((a, phase) => a + sum(phase), 0);
+  const energyRatio = sum(r.save.energyByComponentJ!) / pricedJ;
+  assert.ok(timeRatio >= 1 && timeRatio <= 1.05, `the delta takes ${timeRatio.toFixed(4)} × the budget's price`);
+  assert.ok(
+    energyRatio >= 0.98 && energyRatio <= 1.05,
+    `the delta draws ${energyRatio.toFixed(4)} × the budget's price`,
+  );
 });
